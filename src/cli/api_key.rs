@@ -1,0 +1,88 @@
+//! `aix api-key NAME`: store (or remove) a provider's API key.
+//!
+//! The key is never taken as an argument, where it would land in shell
+//! history and `ps`: on a terminal it is read without echo, otherwise as
+//! one line of standard input (`pass show x | aix api-key x`).
+
+use std::io::{self, BufRead, IsTerminal};
+
+use super::Ctx;
+use crate::error::{Error, Result};
+use crate::output;
+use crate::provider::AuthType;
+use crate::secret::Secret;
+use crate::state::{self, Origin};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Provider: NAME, custom:NAME or a built-in name
+    name: String,
+    /// Remove the stored key instead of setting one
+    #[arg(long)]
+    remove: bool,
+}
+
+pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
+    // Resolve first so a typo fails before the user types a secret.
+    let resolved = ctx.store.load()?.resolve(&args.name)?;
+    let name = resolved.provider.name.clone();
+    if args.remove {
+        let removed = ctx.store.update(|s| {
+            let r = s.resolve(&args.name)?;
+            Ok(s.remove_api_key(&r.provider.name, r.origin))
+        })?;
+        if removed {
+            output::status(format!("Removed the API key of '{name}'"));
+        } else {
+            output::note(format!("'{name}' has no API key stored in config.json"));
+        }
+        return Ok(());
+    }
+    let key = read_key(&name)?;
+    state::check_key_text(key.expose()).map_err(Error::new)?;
+    let slot = ctx.store.update(|s| {
+        let r = s.resolve(&args.name)?;
+        // Keep a key the earlier AIX stored as custom:NAME in its slot, so
+        // both tools keep seeing the same key.
+        let slot = match (r.origin, s.stored_key(&r.provider.name, r.origin)) {
+            (Origin::Custom, Some((_, slot))) => slot,
+            _ => r.provider.name.clone(),
+        };
+        s.set_api_key(&slot, &key);
+        Ok(slot)
+    })?;
+    output::status(format!(
+        "Saved the API key of '{name}' in {} (api_keys.{slot})",
+        ctx.store.config_path().display()
+    ));
+    if resolved.provider.auth_type == AuthType::ApiKey {
+        output::note(format!(
+            "'{name}' uses auth type api-key, which sends no Authorization header; its headers must carry the credential"
+        ));
+    }
+    Ok(())
+}
+
+fn read_key(name: &str) -> Result<Secret> {
+    let stdin = io::stdin();
+    let raw = if stdin.is_terminal() {
+        rpassword::prompt_password(format!("API key for {name}: "))
+            .map_err(|e| Error::new(format!("cannot read the key from the terminal: {e}")))?
+    } else {
+        let mut line = String::new();
+        stdin
+            .lock()
+            .read_line(&mut line)
+            .map_err(|e| Error::new(format!("cannot read the key from standard input: {e}")))?;
+        line
+    };
+    let key = raw.trim_end_matches(['\n', '\r']).trim();
+    if key.is_empty() {
+        return Err(
+            Error::new("no API key given; nothing was changed").hint(format!(
+                "type it at the prompt, or pipe it: `printf %s \"$KEY\" | aix api-key {name}`"
+            )),
+        );
+    }
+    Ok(Secret::new(key))
+}

@@ -1,0 +1,23 @@
+//! aix: OpenAI-compatible API providers as code.
+//!
+//! The binary is a thin shell over this library so that the CLI, the
+//! reconciler and the REPL share one path for every concern:
+//!
+//! - [`provider`]: the one provider model, its validation and the built-ins;
+//! - [`state`]: config.json as a document with typed views;
+//! - [`store`]: where config.json lives and the one write path;
+//! - [`secret`] and [`envref`]: what is secret, and `${env:VAR}` references;
+//! - [`cli`]: one module per subcommand, parsing arguments and calling the above;
+//! - [`output`]: everything printed, with colour only where it belongs.
+
+pub mod cli;
+pub mod envref;
+pub mod error;
+pub mod keypath;
+pub mod output;
+pub mod provider;
+pub mod secret;
+pub mod state;
+pub mod store;
+
+pub use error::{Error, Result};

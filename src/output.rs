@@ -1,0 +1,106 @@
+//! Everything aix prints goes through here.
+//!
+//! Data goes to stdout; notes, warnings, confirmations and errors go to
+//! stderr so pipes stay clean. Colour comes from anstream, which drops it
+//! when the stream is not a terminal or `NO_COLOR` is set (or `--color
+//! never`). A closed stdout (`aix provider list | head -1`) ends the process
+//! quietly instead of panicking.
+
+use std::io::{self, Write};
+
+use anstyle::{AnsiColor, Style};
+use serde_json::Value;
+
+use crate::error::Error;
+
+const BOLD: Style = Style::new().bold();
+const ERROR: Style = AnsiColor::Red.on_default().bold();
+const WARN: Style = AnsiColor::Yellow.on_default().bold();
+const HINT: Style = AnsiColor::Cyan.on_default().bold();
+const GOOD: Style = AnsiColor::Green.on_default().bold();
+
+/// Writes `text` to stdout; a closed pipe exits the process with status 0.
+pub fn print(text: &str) {
+    let mut out = anstream::stdout().lock();
+    let result = out.write_all(text.as_bytes()).and_then(|()| out.flush());
+    if let Err(e) = result {
+        if e.kind() == io::ErrorKind::BrokenPipe {
+            std::process::exit(0);
+        }
+        eprintln_styled(ERROR, "error:", &format!("cannot write to stdout: {e}"));
+        std::process::exit(1);
+    }
+}
+
+/// Writes one line to stdout.
+pub fn line(text: &str) {
+    print(&format!("{text}\n"));
+}
+
+/// Prints a JSON value, pretty, to stdout.
+pub fn json(value: &Value) {
+    let text = serde_json::to_string_pretty(value).expect("a Value always serializes");
+    line(&text);
+}
+
+fn eprintln_styled(style: Style, label: &str, text: &str) {
+    let mut err = anstream::stderr().lock();
+    let _ = writeln!(err, "{style}{label}{style:#} {text}");
+}
+
+/// A confirmation of what a command did, on stderr.
+pub fn status(text: impl AsRef<str>) {
+    let mut err = anstream::stderr().lock();
+    let _ = writeln!(err, "{GOOD}✓{GOOD:#} {}", text.as_ref());
+}
+
+/// Something the user should know that is not a problem.
+pub fn note(text: impl AsRef<str>) {
+    eprintln_styled(HINT, "note:", text.as_ref());
+}
+
+/// Something that may be a problem but did not stop the command.
+pub fn warn(text: impl AsRef<str>) {
+    eprintln_styled(WARN, "warning:", text.as_ref());
+}
+
+/// Renders an error and its hints on stderr.
+pub fn error(err: &Error) {
+    eprintln_styled(ERROR, "error:", err.message());
+    for hint in err.hints() {
+        eprintln_styled(HINT, "hint:", hint);
+    }
+}
+
+/// Prints rows as aligned columns under a bold header. The last column is
+/// not padded, so lines carry no trailing spaces.
+pub fn table(headers: &[&str], rows: &[Vec<String>]) {
+    let mut widths: Vec<usize> = headers.iter().map(|h| h.chars().count()).collect();
+    for row in rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let render = |cells: &mut dyn Iterator<Item = String>| -> String {
+        let mut out = String::new();
+        let cells: Vec<String> = cells.collect();
+        for (i, cell) in cells.iter().enumerate() {
+            if i + 1 == cells.len() {
+                out.push_str(cell);
+            } else {
+                let pad = widths[i] - cell.chars().count() + 2;
+                out.push_str(cell);
+                out.extend(std::iter::repeat_n(' ', pad));
+            }
+        }
+        out
+    };
+    let mut text = String::new();
+    let header = render(&mut headers.iter().map(|h| h.to_string()));
+    text.push_str(&format!("{BOLD}{header}{BOLD:#}\n"));
+    for row in rows {
+        text.push_str(render(&mut row.iter().cloned()).trim_end());
+        text.push('\n');
+    }
+    print(&text);
+}

@@ -1,0 +1,752 @@
+//! The one provider model.
+//!
+//! CLI flags, config.json entries and (later) manifest entries all become a
+//! [`Provider`] and pass through [`Provider::validate`], so a value refused
+//! in one place is refused everywhere, with the same words. Field checks are
+//! plain functions so that clap can use them as value parsers and report bad
+//! arguments as usage errors.
+
+use std::fmt;
+
+use serde_json::{Map, Value};
+
+use crate::envref;
+
+/// How a provider authenticates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum AuthType {
+    /// `Authorization: Bearer <key>` when a key is set.
+    #[default]
+    Bearer,
+    /// No automatic auth: the provider's headers carry the credential.
+    #[value(name = "api-key")]
+    ApiKey,
+}
+
+impl AuthType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuthType::Bearer => "bearer",
+            AuthType::ApiKey => "api-key",
+        }
+    }
+
+    pub fn parse(s: &str) -> Result<Self, String> {
+        match s {
+            "bearer" => Ok(AuthType::Bearer),
+            "api-key" => Ok(AuthType::ApiKey),
+            other => {
+                let hint = match other.to_ascii_lowercase().replace('_', "-").as_str() {
+                    "bearer" => " (did you mean \"bearer\"?)",
+                    "api-key" | "apikey" => " (did you mean \"api-key\"?)",
+                    _ => "",
+                };
+                Err(format!(
+                    "must be \"bearer\" or \"api-key\", not {other:?}{hint}"
+                ))
+            }
+        }
+    }
+}
+
+impl fmt::Display for AuthType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A custom (or built-in, once resolved) OpenAI-compatible endpoint.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Provider {
+    pub name: String,
+    /// Absolute http(s) URL without a trailing `/`.
+    pub base_url: String,
+    pub default_model: Option<String>,
+    /// In the order given; names are unique ignoring case.
+    pub headers: Vec<(String, String)>,
+    pub auth_type: AuthType,
+    /// Variable holding the key when config.json has none.
+    pub api_key_env: Option<String>,
+    /// Answer timeout; the client's default applies when unset.
+    pub timeout_secs: Option<u64>,
+}
+
+/// A field that failed validation: `field` is a path inside one provider
+/// (`base_url`, `headers.X-Key`); callers add the provider and file.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{field}: {message}")]
+pub struct Invalid {
+    pub field: String,
+    pub message: String,
+}
+
+impl Invalid {
+    fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Invalid {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+}
+
+pub const MAX_NAME_LEN: usize = 64;
+const MAX_HEADER_VALUE_LEN: usize = 8 * 1024;
+const MAX_MODEL_LEN: usize = 256;
+const MAX_TIMEOUT_SECS: u64 = 24 * 60 * 60;
+
+/// Checks a provider name: 1–64 chars of `A-Z a-z 0-9 . _ -`.
+pub fn validate_name(name: &str) -> Result<(), String> {
+    if name.is_empty() {
+        return Err("provider name is empty".into());
+    }
+    if name.chars().count() > MAX_NAME_LEN {
+        return Err(format!(
+            "provider name is longer than {MAX_NAME_LEN} characters"
+        ));
+    }
+    if let Some(bad) = name
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-')))
+    {
+        let hint = if name.starts_with("custom:") {
+            " (give the bare name; `custom:` is only for addressing it)"
+        } else {
+            ""
+        };
+        return Err(format!(
+            "provider name {name:?} has {bad:?}; use only letters, digits, '.', '_' and '-'{hint}"
+        ));
+    }
+    Ok(())
+}
+
+/// clap value parser for provider names given to commands that create one.
+pub fn parse_name(name: &str) -> Result<String, String> {
+    validate_name(name).map(|()| name.to_string())
+}
+
+/// Checks a base URL and returns it normalized: scheme lower-cased, trailing
+/// `/` dropped. Requests go to `{base_url}/chat/completions`, so a query or
+/// fragment could never work and is refused; credentials in the URL would be
+/// printed everywhere the URL is, so they are refused too.
+pub fn normalize_base_url(input: &str) -> Result<String, String> {
+    let s = input.trim();
+    if s.is_empty() {
+        return Err("base URL is empty".into());
+    }
+    if s.chars().any(|c| c.is_control() || c.is_whitespace()) {
+        return Err(format!(
+            "base URL {s:?} contains spaces or control characters"
+        ));
+    }
+    let Some((scheme, rest)) = s.split_once("://") else {
+        return Err(format!(
+            "base URL {s:?} is not absolute; write it as http://HOST[:PORT]/PATH or https://..."
+        ));
+    };
+    let scheme = scheme.to_ascii_lowercase();
+    if scheme != "http" && scheme != "https" {
+        return Err(format!(
+            "base URL {s:?} uses {scheme}://; only http:// and https:// are supported"
+        ));
+    }
+    let split = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (authority, path) = rest.split_at(split);
+    if authority.contains('@') {
+        return Err(format!(
+            "base URL {:?} contains credentials; put the key in `aix api-key NAME` or a header instead",
+            format!("{scheme}://(credentials)@...")
+        ));
+    }
+    let (host, port) = if let Some(v6) = authority.strip_prefix('[') {
+        let Some((inside, after)) = v6.split_once(']') else {
+            return Err(format!("base URL {s:?} has an unclosed '[' in its host"));
+        };
+        if inside.is_empty()
+            || !inside
+                .chars()
+                .all(|c| c.is_ascii_hexdigit() || c == ':' || c == '.')
+        {
+            return Err(format!("base URL {s:?} has an invalid IPv6 host"));
+        }
+        match after {
+            "" => (inside, None),
+            p if p.starts_with(':') => (inside, Some(&p[1..])),
+            _ => return Err(format!("base URL {s:?} has text after its IPv6 host")),
+        }
+    } else {
+        match authority.rsplit_once(':') {
+            Some((h, p)) => (h, Some(p)),
+            None => (authority, None),
+        }
+    };
+    if host.is_empty() {
+        return Err(format!("base URL {s:?} has no host"));
+    }
+    if !authority.starts_with('[')
+        && !host
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_'))
+    {
+        return Err(format!("base URL {s:?} has an invalid host {host:?}"));
+    }
+    if let Some(port) = port {
+        match port.parse::<u16>() {
+            Ok(p) if p > 0 && port.chars().all(|c| c.is_ascii_digit()) => {}
+            _ => return Err(format!("base URL {s:?} has an invalid port {port:?}")),
+        }
+    }
+    if path.contains(['?', '#']) {
+        return Err(format!(
+            "base URL {s:?} has a query or fragment; aix appends /chat/completions to it, so give only the path"
+        ));
+    }
+    Ok(format!(
+        "{scheme}://{authority}{}",
+        path.trim_end_matches('/')
+    ))
+}
+
+/// Whether `name` is a valid HTTP header name (RFC 9110 token).
+pub fn validate_header_name(name: &str) -> Result<(), String> {
+    if name.is_empty() {
+        return Err("header name is empty".into());
+    }
+    if let Some(bad) = name
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || "!#$%&'*+-.^_`|~".contains(*c)))
+    {
+        return Err(format!(
+            "header name {name:?} has {bad:?}; names are letters, digits and !#$%&'*+-.^_`|~"
+        ));
+    }
+    Ok(())
+}
+
+/// Whether `value` may be sent as a header value: no CR, LF, NUL or other
+/// control characters (tab allowed), well-formed `${env:...}` references.
+/// Messages never repeat the value: it may be a credential.
+pub fn validate_header_value(name: &str, value: &str) -> Result<(), String> {
+    if value.len() > MAX_HEADER_VALUE_LEN {
+        return Err(format!(
+            "value of header {name:?} is longer than {MAX_HEADER_VALUE_LEN} bytes"
+        ));
+    }
+    if let Some(bad) = value
+        .chars()
+        .find(|&c| (c.is_control() && c != '\t') || c == '\u{7f}')
+    {
+        let what = match bad {
+            '\r' => "a carriage return (CR)".to_string(),
+            '\n' => "a line feed (LF)".to_string(),
+            '\0' => "a NUL byte".to_string(),
+            c => format!("the control character U+{:04X}", c as u32),
+        };
+        return Err(format!("value of header {name:?} contains {what}"));
+    }
+    envref::check(value).map_err(|e| format!("value of header {name:?}: {e}"))
+}
+
+/// Parses a `--header "Key:value"` argument: split at the first `:`, both
+/// sides trimmed, then validated.
+pub fn parse_header_arg(arg: &str) -> Result<(String, String), String> {
+    let Some((name, value)) = arg.split_once(':') else {
+        return Err("expected KEY:VALUE, e.g. --header \"X-Title:aix\"".into());
+    };
+    let (name, value) = (name.trim(), value.trim());
+    validate_header_name(name)?;
+    validate_header_value(name, value)?;
+    Ok((name.to_string(), value.to_string()))
+}
+
+/// Checks an environment variable name given for `api_key_env`.
+pub fn parse_env_var(name: &str) -> Result<String, String> {
+    if envref::is_var_name(name) {
+        Ok(name.to_string())
+    } else {
+        Err(format!(
+            "{name:?} is not a variable name (letters, digits and '_', not starting with a digit)"
+        ))
+    }
+}
+
+/// Checks a model name: non-empty, printable, bounded.
+pub fn parse_model(model: &str) -> Result<String, String> {
+    if model.trim().is_empty() {
+        return Err("model name is empty".into());
+    }
+    if model.len() > MAX_MODEL_LEN {
+        return Err(format!("model name is longer than {MAX_MODEL_LEN} bytes"));
+    }
+    if model.chars().any(char::is_control) {
+        return Err("model name contains control characters".into());
+    }
+    Ok(model.to_string())
+}
+
+/// Checks a timeout in seconds.
+pub fn parse_timeout(secs: &str) -> Result<u64, String> {
+    match secs.parse::<u64>() {
+        Ok(n) if (1..=MAX_TIMEOUT_SECS).contains(&n) => Ok(n),
+        _ => Err(format!(
+            "timeout must be a whole number of seconds from 1 to {MAX_TIMEOUT_SECS}, not {secs:?}"
+        )),
+    }
+}
+
+impl Provider {
+    /// A provider with only the required fields set.
+    pub fn new(name: impl Into<String>, base_url: impl Into<String>) -> Self {
+        Provider {
+            name: name.into(),
+            base_url: base_url.into(),
+            default_model: None,
+            headers: Vec::new(),
+            auth_type: AuthType::Bearer,
+            api_key_env: None,
+            timeout_secs: None,
+        }
+    }
+
+    /// Checks every field; the first problem is returned.
+    pub fn validate(&self) -> Result<(), Invalid> {
+        validate_name(&self.name).map_err(|m| Invalid::new("name", m))?;
+        let normalized =
+            normalize_base_url(&self.base_url).map_err(|m| Invalid::new("base_url", m))?;
+        if normalized != self.base_url {
+            return Err(Invalid::new(
+                "base_url",
+                format!("must be written as {normalized:?}"),
+            ));
+        }
+        if let Some(m) = &self.default_model {
+            parse_model(m).map_err(|e| Invalid::new("default_model", e))?;
+        }
+        let mut seen: Vec<String> = Vec::new();
+        for (name, value) in &self.headers {
+            let field = format!("headers.{name}");
+            validate_header_name(name).map_err(|m| Invalid::new(&field, m))?;
+            validate_header_value(name, value).map_err(|m| Invalid::new(&field, m))?;
+            let lower = name.to_ascii_lowercase();
+            if seen.contains(&lower) {
+                return Err(Invalid::new(
+                    field,
+                    format!("header {name:?} is given twice (names ignore case)"),
+                ));
+            }
+            seen.push(lower);
+        }
+        if let Some(var) = &self.api_key_env {
+            parse_env_var(var).map_err(|m| Invalid::new("api_key_env", m))?;
+        }
+        if let Some(t) = self.timeout_secs {
+            parse_timeout(&t.to_string()).map_err(|m| Invalid::new("timeout_secs", m))?;
+        }
+        Ok(())
+    }
+
+    /// Reads a config.json `custom_providers` entry. Unknown fields are
+    /// ignored here and preserved by [`Provider::to_json`].
+    pub fn from_json(name: &str, entry: &Value) -> Result<Provider, Invalid> {
+        let Value::Object(obj) = entry else {
+            return Err(Invalid::new(
+                "",
+                format!("must be an object, not {}", type_name(entry)),
+            ));
+        };
+        let string = |key: &str| -> Result<Option<String>, Invalid> {
+            match obj.get(key) {
+                None | Some(Value::Null) => Ok(None),
+                Some(Value::String(s)) => Ok(Some(s.clone())),
+                Some(other) => Err(Invalid::new(
+                    key,
+                    format!("must be a string, not {}", type_name(other)),
+                )),
+            }
+        };
+        let base_url = string("base_url")?.ok_or_else(|| Invalid::new("base_url", "is missing"))?;
+        let auth_type = match string("auth_type")? {
+            None => AuthType::Bearer,
+            Some(s) => AuthType::parse(&s).map_err(|m| Invalid::new("auth_type", m))?,
+        };
+        let headers = match obj.get("headers") {
+            None | Some(Value::Null) => Vec::new(),
+            Some(Value::Object(h)) => h
+                .iter()
+                .map(|(k, v)| match v {
+                    Value::String(s) => Ok((k.clone(), s.clone())),
+                    other => Err(Invalid::new(
+                        format!("headers.{k}"),
+                        format!("must be a string, not {}", type_name(other)),
+                    )),
+                })
+                .collect::<Result<_, _>>()?,
+            Some(other) => {
+                return Err(Invalid::new(
+                    "headers",
+                    format!("must be an object of strings, not {}", type_name(other)),
+                ));
+            }
+        };
+        let timeout_secs = match obj.get("timeout_secs") {
+            None | Some(Value::Null) => None,
+            Some(Value::Number(n)) if n.as_u64().is_some() => n.as_u64(),
+            Some(other) => {
+                return Err(Invalid::new(
+                    "timeout_secs",
+                    format!("must be a whole number of seconds, not {other}"),
+                ));
+            }
+        };
+        let provider = Provider {
+            name: name.to_string(),
+            base_url,
+            default_model: string("default_model")?,
+            headers,
+            auth_type,
+            api_key_env: string("api_key_env")?,
+            timeout_secs,
+        };
+        provider.validate()?;
+        Ok(provider)
+    }
+
+    /// The config.json entry for this provider. Fields that other tools
+    /// added to `existing` keep their value and place.
+    pub fn to_json(&self, existing: Option<&Value>) -> Value {
+        let mut obj = match existing {
+            Some(Value::Object(o)) => o.clone(),
+            _ => Map::new(),
+        };
+        fn put(obj: &mut Map<String, Value>, key: &str, value: Option<Value>) {
+            match value {
+                Some(v) => {
+                    obj.insert(key.to_string(), v);
+                }
+                None => {
+                    obj.remove(key);
+                }
+            }
+        }
+        put(
+            &mut obj,
+            "base_url",
+            Some(Value::from(self.base_url.clone())),
+        );
+        put(
+            &mut obj,
+            "default_model",
+            self.default_model.clone().map(Value::from),
+        );
+        let headers: Map<String, Value> = self
+            .headers
+            .iter()
+            .map(|(k, v)| (k.clone(), Value::from(v.clone())))
+            .collect();
+        put(
+            &mut obj,
+            "headers",
+            (!headers.is_empty()).then_some(Value::Object(headers)),
+        );
+        put(
+            &mut obj,
+            "auth_type",
+            Some(Value::from(self.auth_type.as_str())),
+        );
+        put(
+            &mut obj,
+            "api_key_env",
+            self.api_key_env.clone().map(Value::from),
+        );
+        put(&mut obj, "timeout_secs", self.timeout_secs.map(Value::from));
+        Value::Object(obj)
+    }
+}
+
+/// A JSON type's name, for messages.
+pub fn type_name(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// A well-known OpenAI-compatible service, addressed without `custom:`.
+#[derive(Debug)]
+pub struct BuiltIn {
+    pub name: &'static str,
+    pub base_url: &'static str,
+    pub key_env: &'static str,
+    pub default_model: Option<&'static str>,
+}
+
+/// The built-in providers. Default models are set only where the service
+/// documents a stable alias; elsewhere `--model` is asked for.
+pub static BUILTINS: &[BuiltIn] = &[
+    BuiltIn {
+        name: "openai",
+        base_url: "https://api.openai.com/v1",
+        key_env: "OPENAI_API_KEY",
+        default_model: Some("gpt-4o-mini"),
+    },
+    BuiltIn {
+        name: "anthropic",
+        base_url: "https://api.anthropic.com/v1",
+        key_env: "ANTHROPIC_API_KEY",
+        default_model: None,
+    },
+    BuiltIn {
+        name: "deepseek",
+        base_url: "https://api.deepseek.com/v1",
+        key_env: "DEEPSEEK_API_KEY",
+        default_model: Some("deepseek-chat"),
+    },
+    BuiltIn {
+        name: "fireworks",
+        base_url: "https://api.fireworks.ai/inference/v1",
+        key_env: "FIREWORKS_API_KEY",
+        default_model: None,
+    },
+    BuiltIn {
+        name: "gemini",
+        base_url: "https://generativelanguage.googleapis.com/v1beta/openai",
+        key_env: "GEMINI_API_KEY",
+        default_model: None,
+    },
+    BuiltIn {
+        name: "groq",
+        base_url: "https://api.groq.com/openai/v1",
+        key_env: "GROQ_API_KEY",
+        default_model: None,
+    },
+    BuiltIn {
+        name: "mistral",
+        base_url: "https://api.mistral.ai/v1",
+        key_env: "MISTRAL_API_KEY",
+        default_model: Some("mistral-small-latest"),
+    },
+    BuiltIn {
+        name: "openrouter",
+        base_url: "https://openrouter.ai/api/v1",
+        key_env: "OPENROUTER_API_KEY",
+        default_model: None,
+    },
+    BuiltIn {
+        name: "perplexity",
+        base_url: "https://api.perplexity.ai",
+        key_env: "PERPLEXITY_API_KEY",
+        default_model: Some("sonar"),
+    },
+    BuiltIn {
+        name: "together",
+        base_url: "https://api.together.xyz/v1",
+        key_env: "TOGETHER_API_KEY",
+        default_model: None,
+    },
+    BuiltIn {
+        name: "xai",
+        base_url: "https://api.x.ai/v1",
+        key_env: "XAI_API_KEY",
+        default_model: None,
+    },
+];
+
+/// The built-in provider with this name, if any.
+pub fn builtin(name: &str) -> Option<&'static BuiltIn> {
+    BUILTINS.iter().find(|b| b.name == name)
+}
+
+impl BuiltIn {
+    /// The built-in as a [`Provider`], so the rest of aix sees one model.
+    pub fn to_provider(&self) -> Provider {
+        Provider {
+            default_model: self.default_model.map(String::from),
+            api_key_env: Some(self.key_env.to_string()),
+            ..Provider::new(self.name, self.base_url)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn names() {
+        for ok in ["a", "ollama", "my.host_1-x", &"x".repeat(64)] {
+            assert!(validate_name(ok).is_ok(), "{ok}");
+        }
+        for bad in ["", "a b", "custom:x", "ü", "a/b", "x\n", &"x".repeat(65)] {
+            assert!(validate_name(bad).is_err(), "{bad:?}");
+        }
+        assert!(validate_name("custom:x").unwrap_err().contains("bare name"));
+    }
+
+    #[test]
+    fn base_urls() {
+        let ok = [
+            ("http://localhost:11434/v1/", "http://localhost:11434/v1"),
+            ("HTTPS://api.example.com/v1", "https://api.example.com/v1"),
+            ("http://127.0.0.1:8000", "http://127.0.0.1:8000"),
+            ("http://[::1]:8080/v1//", "http://[::1]:8080/v1"),
+            ("  https://x.y/v1  ", "https://x.y/v1"),
+            ("https://x.y/", "https://x.y"),
+        ];
+        for (input, want) in ok {
+            assert_eq!(normalize_base_url(input).as_deref(), Ok(want), "{input}");
+        }
+        let bad = [
+            ("", "empty"),
+            ("localhost:11434", "not absolute"),
+            ("ftp://x/v1", "only http"),
+            ("http:///v1", "no host"),
+            ("http://x:99999", "invalid port"),
+            ("http://x:", "invalid port"),
+            ("http://x:1a", "invalid port"),
+            ("http://user:pw@x/v1", "credentials"),
+            ("http://x/v1?key=1", "query"),
+            ("http://x/v1#f", "query or fragment"),
+            ("http://x y/v1", "spaces"),
+            ("http://x/v1\r\nHost: y", "control"),
+            ("http://[::1/v1", "unclosed"),
+            ("http://ho$t/v1", "invalid host"),
+        ];
+        for (input, want) in bad {
+            let err = normalize_base_url(input).unwrap_err();
+            assert!(err.contains(want), "{input:?}: {err}");
+        }
+        assert!(
+            !normalize_base_url("http://u:secretpw@x")
+                .unwrap_err()
+                .contains("secretpw")
+        );
+    }
+
+    #[test]
+    fn header_args() {
+        assert_eq!(
+            parse_header_arg(" X-Custom : a:b "),
+            Ok(("X-Custom".into(), "a:b".into()))
+        );
+        assert_eq!(
+            parse_header_arg("X-Empty:"),
+            Ok(("X-Empty".into(), "".into()))
+        );
+        for (bad, want) in [
+            ("novalue", "KEY:VALUE"),
+            (":v", "empty"),
+            ("X Y:v", "header name"),
+            ("X:a\rb", "carriage return"),
+            ("X:a\nb", "line feed"),
+            ("X:a\0b", "NUL"),
+            ("X:a\x1bb", "U+001B"),
+            ("X:${env:BAD-NAME}", "does not name a variable"),
+            ("X:${env:OPEN", "not closed"),
+        ] {
+            let err = parse_header_arg(bad).unwrap_err();
+            assert!(err.contains(want), "{bad:?}: {err}");
+        }
+        let err = parse_header_arg("Authorization:sk-canary\r\nX-Evil: 1").unwrap_err();
+        assert!(
+            err.contains("carriage return") && !err.contains("canary"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn auth_types() {
+        assert_eq!(AuthType::parse("bearer"), Ok(AuthType::Bearer));
+        assert_eq!(AuthType::parse("api-key"), Ok(AuthType::ApiKey));
+        assert!(
+            AuthType::parse("api_key")
+                .unwrap_err()
+                .contains("did you mean \"api-key\"")
+        );
+        assert!(AuthType::parse("basic").is_err());
+    }
+
+    #[test]
+    fn json_round_trip_keeps_foreign_fields() {
+        let entry = json!({
+            "base_url": "http://localhost:11434/v1",
+            "x_other_tool": [1, 2],
+            "default_model": "llama3.2",
+            "headers": {"X-Custom": "value"},
+            "auth_type": "bearer"
+        });
+        let p = Provider::from_json("ollama", &entry).unwrap();
+        assert_eq!(p.default_model.as_deref(), Some("llama3.2"));
+        assert_eq!(
+            p.headers,
+            vec![("X-Custom".to_string(), "value".to_string())]
+        );
+        assert_eq!(p.to_json(Some(&entry)), entry);
+        let fresh = p.to_json(None);
+        let keys: Vec<_> = fresh.as_object().unwrap().keys().cloned().collect();
+        assert_eq!(keys, ["base_url", "default_model", "headers", "auth_type"]);
+    }
+
+    #[test]
+    fn json_errors_name_the_field() {
+        let cases = [
+            (json!("x"), "must be an object"),
+            (json!({}), "base_url: is missing"),
+            (json!({"base_url": 3}), "base_url: must be a string"),
+            (json!({"base_url": "ftp://x"}), "base_url: base URL"),
+            (
+                json!({"base_url": "http://x/"}),
+                "must be written as \"http://x\"",
+            ),
+            (
+                json!({"base_url": "http://x", "auth_type": "oauth"}),
+                "auth_type:",
+            ),
+            (
+                json!({"base_url": "http://x", "headers": []}),
+                "headers: must be an object",
+            ),
+            (
+                json!({"base_url": "http://x", "headers": {"A": 1}}),
+                "headers.A: must be a string",
+            ),
+            (
+                json!({"base_url": "http://x", "headers": {"A": "1", "a": "2"}}),
+                "given twice",
+            ),
+            (
+                json!({"base_url": "http://x", "timeout_secs": -1}),
+                "timeout_secs",
+            ),
+            (
+                json!({"base_url": "http://x", "timeout_secs": 0}),
+                "timeout_secs",
+            ),
+            (
+                json!({"base_url": "http://x", "api_key_env": "A B"}),
+                "api_key_env",
+            ),
+            (
+                json!({"base_url": "http://x", "default_model": ""}),
+                "default_model",
+            ),
+        ];
+        for (entry, want) in cases {
+            let err = Provider::from_json("p", &entry).unwrap_err().to_string();
+            assert!(err.contains(want), "{entry}: {err}");
+        }
+    }
+
+    #[test]
+    fn builtins_are_valid_providers() {
+        for b in BUILTINS {
+            b.to_provider().validate().unwrap();
+        }
+        assert!(builtin("openai").is_some());
+        assert!(builtin("ollama").is_none());
+    }
+}

@@ -1,0 +1,532 @@
+//! The live state: config.json as a JSON document with typed views.
+//!
+//! The document stays a `serde_json::Map` (with `preserve_order`) so keys
+//! that other tools, or the earlier Python AIX, put there survive every
+//! write unchanged and in place. Typed access goes through [`Provider`],
+//! [`Secret`] and the accessors below; nothing else pokes at the JSON.
+
+use serde_json::{Map, Value};
+
+use crate::error::Error;
+use crate::keypath::KeyPath;
+use crate::provider::{self, Provider};
+use crate::secret::Secret;
+
+pub const PROVIDERS: &str = "custom_providers";
+pub const API_KEYS: &str = "api_keys";
+/// Where `aix apply` records what the manifest owns.
+pub const OWNERSHIP: &str = "aix_manifest";
+
+/// Who manages a custom provider.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Owner {
+    /// Applied from providers.toml; `aix apply` may change or remove it.
+    Manifest,
+    /// Added by hand (`aix provider add`, an editor, the earlier AIX).
+    Cli,
+}
+
+impl Owner {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Owner::Manifest => "manifest",
+            Owner::Cli => "cli",
+        }
+    }
+}
+
+/// Where a provider's definition comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    BuiltIn,
+    Custom,
+}
+
+/// A provider found by the name the user typed.
+#[derive(Debug, Clone)]
+pub struct Resolved {
+    pub provider: Provider,
+    pub origin: Origin,
+}
+
+/// Where a provider's API key was found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeySource {
+    /// `api_keys` in config.json, under this key.
+    Config(String),
+    /// The environment variable of this name.
+    Env(String),
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct State {
+    doc: Map<String, Value>,
+}
+
+impl State {
+    pub fn from_doc(doc: Map<String, Value>) -> Self {
+        State { doc }
+    }
+
+    pub fn doc(&self) -> &Map<String, Value> {
+        &self.doc
+    }
+
+    /// Raw access for the store's own tests and for `config set`.
+    pub fn doc_mut(&mut self) -> &mut Map<String, Value> {
+        &mut self.doc
+    }
+
+    fn object(&self, key: &str) -> Option<&Map<String, Value>> {
+        self.doc.get(key).and_then(Value::as_object)
+    }
+
+    fn object_mut(&mut self, key: &str) -> &mut Map<String, Value> {
+        let slot = self
+            .doc
+            .entry(key.to_string())
+            .or_insert_with(|| Value::Object(Map::new()));
+        if !slot.is_object() {
+            *slot = Value::Object(Map::new());
+        }
+        slot.as_object_mut().expect("just made an object")
+    }
+
+    /// Every custom provider entry in file order, each parsed on its own
+    /// so one broken entry does not hide the others.
+    pub fn provider_entries(&self) -> Vec<(String, Result<Provider, Error>)> {
+        self.object(PROVIDERS)
+            .into_iter()
+            .flatten()
+            .map(|(name, entry)| (name.clone(), parse_entry(name, entry)))
+            .collect()
+    }
+
+    /// The custom provider `name`, if there is one.
+    pub fn provider(&self, name: &str) -> Result<Option<Provider>, Error> {
+        match self.object(PROVIDERS).and_then(|p| p.get(name)) {
+            None => Ok(None),
+            Some(entry) => parse_entry(name, entry).map(Some),
+        }
+    }
+
+    pub fn has_provider(&self, name: &str) -> bool {
+        self.object(PROVIDERS).is_some_and(|p| p.contains_key(name))
+    }
+
+    /// Inserts or replaces a custom provider, keeping fields other tools
+    /// added to an existing entry.
+    pub fn put_provider(&mut self, p: &Provider) {
+        let providers = self.object_mut(PROVIDERS);
+        let entry = p.to_json(providers.get(&p.name));
+        providers.insert(p.name.clone(), entry);
+    }
+
+    /// Removes a custom provider; whether it was there.
+    pub fn remove_provider(&mut self, name: &str) -> bool {
+        match self.doc.get_mut(PROVIDERS).and_then(Value::as_object_mut) {
+            Some(p) => p.shift_remove(name).is_some(),
+            None => false,
+        }
+    }
+
+    /// Who manages the custom provider `name`.
+    pub fn owner(&self, name: &str) -> Owner {
+        let owned = self
+            .object(OWNERSHIP)
+            .and_then(|o| o.get("providers"))
+            .and_then(Value::as_object)
+            .is_some_and(|p| p.contains_key(name));
+        if owned { Owner::Manifest } else { Owner::Cli }
+    }
+
+    /// The `api_keys` entries that belong to provider `name` (the earlier
+    /// AIX stored custom keys as `custom:NAME`).
+    fn key_slots(name: &str, origin: Origin) -> Vec<String> {
+        match origin {
+            Origin::Custom => vec![name.to_string(), format!("custom:{name}")],
+            Origin::BuiltIn => vec![name.to_string()],
+        }
+    }
+
+    /// The API key stored in config.json for a provider, and its slot.
+    pub fn stored_key(&self, name: &str, origin: Origin) -> Option<(Secret, String)> {
+        let keys = self.object(API_KEYS)?;
+        Self::key_slots(name, origin).into_iter().find_map(|slot| {
+            keys.get(&slot)
+                .and_then(Value::as_str)
+                .filter(|k| !k.is_empty())
+                .map(|k| (Secret::new(k), slot))
+        })
+    }
+
+    /// Where the key for `resolved` would come from, per SPEC: config.json,
+    /// else the provider's `api_key_env`, else none.
+    pub fn key_source(&self, resolved: &Resolved) -> Option<KeySource> {
+        let p = &resolved.provider;
+        if let Some((_, slot)) = self.stored_key(&p.name, resolved.origin) {
+            return Some(KeySource::Config(slot));
+        }
+        p.api_key_env
+            .as_ref()
+            .filter(|var| std::env::var_os(var).is_some_and(|v| !v.is_empty()))
+            .map(|var| KeySource::Env(var.clone()))
+    }
+
+    pub fn set_api_key(&mut self, name: &str, key: &Secret) {
+        self.object_mut(API_KEYS)
+            .insert(name.to_string(), Value::from(key.expose()));
+    }
+
+    /// Removes every stored key of provider `name`; whether any was there.
+    pub fn remove_api_key(&mut self, name: &str, origin: Origin) -> bool {
+        let Some(keys) = self.doc.get_mut(API_KEYS).and_then(Value::as_object_mut) else {
+            return false;
+        };
+        let mut removed = false;
+        for slot in Self::key_slots(name, origin) {
+            removed |= keys.shift_remove(&slot).is_some();
+        }
+        removed
+    }
+
+    /// Finds the provider a user means by `spec`: `custom:NAME`, a built-in
+    /// name, or a bare custom name.
+    pub fn resolve(&self, spec: &str) -> Result<Resolved, Error> {
+        let custom = |name: &str| -> Result<Resolved, Error> {
+            match self.provider(name)? {
+                Some(provider) => Ok(Resolved {
+                    provider,
+                    origin: Origin::Custom,
+                }),
+                None => Err(not_found(name)),
+            }
+        };
+        if let Some(name) = spec.strip_prefix("custom:") {
+            return custom(name);
+        }
+        match (provider::builtin(spec), self.has_provider(spec)) {
+            (Some(_), true) => Err(Error::new(format!(
+                "'{spec}' is both a built-in provider and a custom provider"
+            ))
+            .hint(format!(
+                "write custom:{spec} for yours; the built-in one has no other name"
+            ))),
+            (Some(b), false) => Ok(Resolved {
+                provider: b.to_provider(),
+                origin: Origin::BuiltIn,
+            }),
+            (None, _) => custom(spec),
+        }
+    }
+
+    /// The value at `path`, if any.
+    pub fn get(&self, path: &KeyPath) -> Option<&Value> {
+        let (first, rest) = path.segments().split_first()?;
+        let mut cur = self.doc.get(first)?;
+        for seg in rest {
+            cur = match cur {
+                Value::Object(m) => m.get(seg)?,
+                Value::Array(a) => a.get(seg.parse::<usize>().ok()?)?,
+                _ => return None,
+            };
+        }
+        Some(cur)
+    }
+
+    /// Sets the value at `path`, creating missing objects on the way.
+    pub fn set(&mut self, path: &KeyPath, value: Value) -> Result<(), Error> {
+        let segs = path.segments();
+        let mut cur = &mut self.doc;
+        for (i, seg) in segs[..segs.len() - 1].iter().enumerate() {
+            let slot = cur
+                .entry(seg.clone())
+                .or_insert_with(|| Value::Object(Map::new()));
+            cur = match slot {
+                Value::Object(m) => m,
+                other => {
+                    return Err(Error::new(format!(
+                        "cannot set {path}: {} is {}, not an object",
+                        path.prefix(i + 1),
+                        provider::type_name(other)
+                    ))
+                    .hint(format!(
+                        "unset it first: aix config unset {}",
+                        path.prefix(i + 1)
+                    )));
+                }
+            };
+        }
+        cur.insert(segs[segs.len() - 1].clone(), value);
+        Ok(())
+    }
+
+    /// Removes the value at `path`; whether there was one.
+    pub fn unset(&mut self, path: &KeyPath) -> bool {
+        let segs = path.segments();
+        let mut cur = &mut self.doc;
+        for seg in &segs[..segs.len() - 1] {
+            match cur.get_mut(seg) {
+                Some(Value::Object(m)) => cur = m,
+                _ => return false,
+            }
+        }
+        cur.shift_remove(&segs[segs.len() - 1]).is_some()
+    }
+
+    /// Validates what changed since `before`, so nothing invalid is ever
+    /// written while entries another tool broke can still be repaired or
+    /// removed.
+    pub fn check_changes(&self, before: &State) -> Result<(), Error> {
+        for (key, value) in &self.doc {
+            if before.doc.get(key) == Some(value) {
+                continue;
+            }
+            let old = before.doc.get(key);
+            match key.as_str() {
+                PROVIDERS => check_providers(value, old)?,
+                API_KEYS => check_api_keys(value, old)?,
+                _ => check_setting(key, value)?,
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Parses a stored entry; a broken one gets hints on how to repair it.
+fn parse_entry(name: &str, entry: &Value) -> Result<Provider, Error> {
+    entry_problem(name, entry).map_err(|(at, message)| {
+        Error::new(format!("config.json: {at}: {message}")).hint(format!(
+            "fix it with `aix config set {at} VALUE`, or remove the provider with `aix provider remove {name}`"
+        ))
+    })
+}
+
+/// Parses an entry; on failure, the dotted path of the bad field and why.
+fn entry_problem(name: &str, entry: &Value) -> Result<Provider, (String, String)> {
+    let at = |field: &str| {
+        if field.is_empty() {
+            format!("{PROVIDERS}.{name}")
+        } else {
+            format!("{PROVIDERS}.{name}.{field}")
+        }
+    };
+    provider::validate_name(name).map_err(|m| (at(""), m))?;
+    Provider::from_json(name, entry).map_err(|e| (at(&e.field), e.message))
+}
+
+fn check_providers(value: &Value, old: Option<&Value>) -> Result<(), Error> {
+    let Value::Object(entries) = value else {
+        return Err(Error::new(format!(
+            "{PROVIDERS} must be an object of providers, not {}",
+            provider::type_name(value)
+        )));
+    };
+    let old = old.and_then(Value::as_object);
+    for (name, entry) in entries {
+        if old.and_then(|o| o.get(name)) != Some(entry) {
+            entry_problem(name, entry)
+                .map_err(|(at, message)| Error::new(format!("refused: {at}: {message}")))?;
+        }
+    }
+    Ok(())
+}
+
+fn check_api_keys(value: &Value, old: Option<&Value>) -> Result<(), Error> {
+    let Value::Object(keys) = value else {
+        return Err(Error::new(format!(
+            "{API_KEYS} must be an object of strings, not {}",
+            provider::type_name(value)
+        )));
+    };
+    let old = old.and_then(Value::as_object);
+    for (name, key) in keys {
+        if old.and_then(|o| o.get(name)) == Some(key) {
+            continue;
+        }
+        match key {
+            Value::String(k) => {
+                check_key_text(k).map_err(|m| Error::new(format!("{API_KEYS}.{name}: {m}")))?
+            }
+            other => {
+                return Err(Error::new(format!(
+                    "{API_KEYS}.{name} must be a string, not {}",
+                    provider::type_name(other)
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// An API key must be one non-empty line without control characters (it
+/// goes into an HTTP header). The message never repeats the key.
+pub fn check_key_text(key: &str) -> Result<(), String> {
+    if key.is_empty() {
+        return Err("the API key is empty".into());
+    }
+    if key.chars().any(|c| c.is_control()) {
+        return Err("the API key contains control characters (CR, LF, NUL, ...)".into());
+    }
+    if key.len() > 8 * 1024 {
+        return Err("the API key is longer than 8 KiB".into());
+    }
+    Ok(())
+}
+
+/// Types of the top-level settings the earlier AIX defined; anything else
+/// is the user's or another tool's business and is left alone.
+fn check_setting(key: &str, value: &Value) -> Result<(), Error> {
+    let bad = |want: &str| {
+        Err(Error::new(format!(
+            "{key} must be {want}, not {}",
+            match value {
+                Value::String(s) => format!("{s:?}"),
+                other => other.to_string(),
+            }
+        )))
+    };
+    match key {
+        "default_provider" | "default_model" | "editor" => match value {
+            Value::String(s) if !s.trim().is_empty() => Ok(()),
+            _ => bad("a non-empty string"),
+        },
+        "max_tokens" => match value.as_u64() {
+            Some(n) if n > 0 => Ok(()),
+            _ => bad("a positive whole number"),
+        },
+        "temperature" => match value.as_f64() {
+            Some(t) if (0.0..=2.0).contains(&t) => Ok(()),
+            _ => bad("a number from 0 to 2"),
+        },
+        "streaming" => match value {
+            Value::Bool(_) => Ok(()),
+            _ => bad("true or false"),
+        },
+        "timeout_secs" => match value.as_u64() {
+            Some(n) if n > 0 => Ok(()),
+            _ => bad("a positive whole number of seconds"),
+        },
+        _ => Ok(()),
+    }
+}
+
+/// The standard "not found" error with its hints.
+pub fn not_found(name: &str) -> Error {
+    Error::new(format!("Custom provider '{name}' not found"))
+        .hint("see the configured providers with `aix provider list`")
+        .hint(format!(
+            "custom providers are addressed as custom:NAME or by their bare name; add one with `aix provider add {name} BASE_URL`"
+        ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn state(v: Value) -> State {
+        State::from_doc(v.as_object().unwrap().clone())
+    }
+
+    fn path(s: &str) -> KeyPath {
+        KeyPath::parse(s).unwrap()
+    }
+
+    #[test]
+    fn resolves_names() {
+        let s = state(json!({"custom_providers": {
+            "ollama": {"base_url": "http://localhost:11434/v1"},
+            "openai": {"base_url": "http://my-openai"}
+        }}));
+        assert_eq!(s.resolve("ollama").unwrap().origin, Origin::Custom);
+        assert_eq!(s.resolve("custom:ollama").unwrap().origin, Origin::Custom);
+        assert_eq!(s.resolve("groq").unwrap().origin, Origin::BuiltIn);
+        assert_eq!(
+            s.resolve("custom:openai").unwrap().provider.base_url,
+            "http://my-openai"
+        );
+        let amb = s.resolve("openai").unwrap_err();
+        assert!(amb.hints()[0].contains("custom:openai"));
+        let nf = s.resolve("nope").unwrap_err();
+        assert_eq!(nf.message(), "Custom provider 'nope' not found");
+        assert!(s.resolve("custom:groq").is_err());
+    }
+
+    #[test]
+    fn finds_keys_in_both_slots() {
+        let s = state(json!({
+            "custom_providers": {"a": {"base_url": "http://a"}, "b": {"base_url": "http://b"}},
+            "api_keys": {"a": "ka", "custom:b": "kb", "openai": "ko"}
+        }));
+        assert_eq!(s.stored_key("a", Origin::Custom).unwrap().0.expose(), "ka");
+        assert_eq!(s.stored_key("b", Origin::Custom).unwrap().1, "custom:b");
+        assert_eq!(
+            s.stored_key("openai", Origin::BuiltIn).unwrap().0.expose(),
+            "ko"
+        );
+        assert!(
+            s.stored_key("b", Origin::BuiltIn).is_none(),
+            "legacy slot is for custom providers only"
+        );
+        let mut s = s;
+        assert!(s.remove_api_key("b", Origin::Custom));
+        assert!(s.stored_key("b", Origin::Custom).is_none());
+    }
+
+    #[test]
+    fn set_get_unset_paths() {
+        let mut s = state(json!({"a": {"b": 1}, "s": "x", "arr": [10, 20]}));
+        s.set(&path("a.c.d"), json!(true)).unwrap();
+        assert_eq!(s.get(&path("a.c.d")), Some(&json!(true)));
+        assert_eq!(s.get(&path("arr.1")), Some(&json!(20)));
+        let err = s.set(&path("s.x"), json!(1)).unwrap_err();
+        assert!(err.message().contains("s is a string"), "{}", err.message());
+        assert!(s.unset(&path("a.b")));
+        assert!(!s.unset(&path("a.b")));
+        assert!(!s.unset(&path("s.x")));
+    }
+
+    #[test]
+    fn checks_only_what_changed() {
+        let broken =
+            state(json!({"custom_providers": {"bad": {"base_url": "ftp://x"}}, "max_tokens": -5}));
+        let mut after = broken.clone();
+        after.put_provider(&Provider::new("good", "http://x"));
+        after.check_changes(&broken).unwrap();
+        let mut worse = broken.clone();
+        worse
+            .set(&path("custom_providers.good.base_url"), json!("nope"))
+            .unwrap();
+        let err = worse.check_changes(&broken).unwrap_err();
+        assert!(
+            err.message()
+                .starts_with("refused: custom_providers.good.base_url:"),
+            "{}",
+            err.message()
+        );
+        for (k, v) in [
+            ("max_tokens", json!(0)),
+            ("temperature", json!(3)),
+            ("streaming", json!("yes")),
+            ("default_provider", json!("")),
+            ("api_keys", json!([])),
+            ("custom_providers", json!("x")),
+        ] {
+            let mut s = State::default();
+            s.set(&path(k), v).unwrap();
+            assert!(s.check_changes(&State::default()).is_err(), "{k}");
+        }
+        let mut s = State::default();
+        s.set(&path("api_keys.p"), json!("a\nb")).unwrap();
+        let err = s.check_changes(&State::default()).unwrap_err();
+        assert!(!err.message().contains("a\nb"));
+    }
+
+    #[test]
+    fn ownership_is_read_from_the_state() {
+        let s = state(json!({"aix_manifest": {"providers": {"m": {}}}}));
+        assert_eq!(s.owner("m"), Owner::Manifest);
+        assert_eq!(s.owner("c"), Owner::Cli);
+    }
+}

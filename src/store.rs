@@ -1,0 +1,394 @@
+//! config.json on disk: where it lives, how it is read, and the one write path.
+//!
+//! Every change to config.json goes through [`Store::update`]: take an
+//! exclusive lock on a sibling lock file, read the current file, apply a
+//! closure, validate what changed, and replace the file atomically (temp
+//! file in the same folder, fsync, rename, fsync the folder). Concurrent
+//! `aix` processes therefore serialize instead of losing each other's
+//! updates, and a crash leaves either the old or the new file, never a
+//! torn one. Reads need no lock: a rename is atomic, so a reader sees one
+//! whole version.
+//!
+//! A file that does not parse is reported with its line and column and is
+//! never written: aix would rather stop than guess what the user meant.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use crate::error::Error;
+use crate::output;
+use crate::state::State;
+
+const CONFIG_FILE: &str = "config.json";
+const LOCK_FILE: &str = "config.json.lock";
+const TEMP_PREFIX: &str = ".config.json.";
+const TEMP_SUFFIX: &str = ".tmp";
+const DEFAULT_LOCK_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// What can go wrong reading or writing the store.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("cannot find a home folder for aix: set AIX_HOME or HOME")]
+    NoHome,
+    #[error("cannot read {}: {source}", path.display())]
+    Read { path: PathBuf, source: io::Error },
+    #[error("cannot write {}: {source}", path.display())]
+    Write { path: PathBuf, source: io::Error },
+    #[error("{}:{line}:{column}: invalid JSON: {message}", path.display())]
+    Parse {
+        path: PathBuf,
+        line: usize,
+        column: usize,
+        message: String,
+    },
+    #[error("{}: the top level must be a JSON object, not {found}", path.display())]
+    NotObject { path: PathBuf, found: &'static str },
+    #[error("{} is a symbolic link; aix replaces config.json atomically and would turn the link into a file", path.display())]
+    Symlink { path: PathBuf },
+    #[error("timed out after {} s waiting for the lock on {}", timeout.as_secs(), path.display())]
+    LockTimeout { path: PathBuf, timeout: Duration },
+}
+
+impl From<StoreError> for Error {
+    fn from(e: StoreError) -> Error {
+        let message = e.to_string();
+        match e {
+            StoreError::Parse { .. } | StoreError::NotObject { .. } => Error::new(message)
+                .hint("fix the file by hand; aix never overwrites a config.json it cannot read"),
+            StoreError::Symlink { .. } => Error::new(message)
+                .hint("point AIX_HOME at the folder holding the real file instead of linking config.json"),
+            StoreError::LockTimeout { .. } => Error::new(message)
+                .hint("another aix process is writing the config; run the command again once it has finished"),
+            StoreError::NoHome => Error::new(message),
+            StoreError::Read { ref source, .. } | StoreError::Write { ref source, .. }
+                if source.kind() == io::ErrorKind::PermissionDenied =>
+            {
+                Error::new(message).hint("check the ownership and permissions of the aix home folder")
+            }
+            _ => Error::new(message),
+        }
+    }
+}
+
+/// The aix home folder and its config.json.
+#[derive(Debug, Clone)]
+pub struct Store {
+    home: PathBuf,
+    lock_timeout: Duration,
+}
+
+/// The home folder from the environment: `$AIX_HOME`, else
+/// `$AIX_STORAGE_PATH` (the earlier AIX's name), else `$HOME/.prompts`.
+pub fn home_from_env() -> Result<PathBuf, StoreError> {
+    for var in ["AIX_HOME", "AIX_STORAGE_PATH"] {
+        if let Some(v) = std::env::var_os(var).filter(|v| !v.is_empty()) {
+            return Ok(PathBuf::from(v));
+        }
+    }
+    std::env::home_dir()
+        .filter(|h| !h.as_os_str().is_empty())
+        .map(|h| h.join(".prompts"))
+        .ok_or(StoreError::NoHome)
+}
+
+impl Store {
+    pub fn new(home: impl Into<PathBuf>) -> Self {
+        Store {
+            home: home.into(),
+            lock_timeout: DEFAULT_LOCK_TIMEOUT,
+        }
+    }
+
+    /// The store the environment points at. `AIX_LOCK_TIMEOUT_MS` shortens
+    /// the lock wait (for tests of the timeout itself).
+    pub fn from_env() -> Result<Self, StoreError> {
+        let mut store = Store::new(home_from_env()?);
+        if let Some(ms) = std::env::var("AIX_LOCK_TIMEOUT_MS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+        {
+            store.lock_timeout = Duration::from_millis(ms);
+        }
+        Ok(store)
+    }
+
+    pub fn home(&self) -> &Path {
+        &self.home
+    }
+
+    pub fn config_path(&self) -> PathBuf {
+        self.home.join(CONFIG_FILE)
+    }
+
+    pub fn lock_path(&self) -> PathBuf {
+        self.home.join(LOCK_FILE)
+    }
+
+    /// Reads config.json; a missing (or blank) file is an empty state.
+    pub fn load(&self) -> Result<State, StoreError> {
+        let path = self.config_path();
+        let bytes = match fs::read(&path) {
+            Ok(b) => b,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(State::default()),
+            Err(source) => return Err(StoreError::Read { path, source }),
+        };
+        parse(&path, &bytes)
+    }
+
+    /// The one write path: lock, read, `change`, validate, atomic write.
+    ///
+    /// Nothing is written when `change` fails, when validation fails, or
+    /// when the state is unchanged (so no command rewrites the file just
+    /// because it ran).
+    pub fn update<T>(
+        &self,
+        change: impl FnOnce(&mut State) -> Result<T, Error>,
+    ) -> Result<T, Error> {
+        self.ensure_home()?;
+        let _lock = self.lock()?;
+        self.sweep_stale_temps();
+        let before = self.load()?;
+        let mut after = before.clone();
+        let value = change(&mut after)?;
+        after.check_changes(&before)?;
+        if after != before {
+            self.write(&after)?;
+        }
+        Ok(value)
+    }
+
+    /// Creates the home folder 0700, or tightens a looser existing one.
+    fn ensure_home(&self) -> Result<(), StoreError> {
+        let write_err = |source| StoreError::Write {
+            path: self.home.clone(),
+            source,
+        };
+        match fs::metadata(&self.home) {
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                let mut builder = fs::DirBuilder::new();
+                builder.recursive(true);
+                #[cfg(unix)]
+                std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+                builder.create(&self.home).map_err(write_err)?;
+            }
+            Err(source) => return Err(write_err(source)),
+            Ok(meta) if !meta.is_dir() => {
+                return Err(write_err(io::Error::new(
+                    io::ErrorKind::AlreadyExists,
+                    "it exists and is not a folder",
+                )));
+            }
+            Ok(_meta) => {
+                #[cfg(unix)]
+                {
+                    use std::os::unix::fs::PermissionsExt;
+                    let mode = _meta.permissions().mode() & 0o7777;
+                    // A sticky folder (like /tmp) is shared by design; chmod
+                    // on it would hurt other users, so leave it alone.
+                    if mode & 0o077 != 0 && mode & 0o1000 == 0 {
+                        fs::set_permissions(&self.home, fs::Permissions::from_mode(0o700))
+                            .map_err(write_err)?;
+                        output::note(format!(
+                            "tightened permissions of {} from {:o} to 700",
+                            self.home.display(),
+                            mode
+                        ));
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Takes the exclusive lock, waiting up to the lock timeout. The lock
+    /// is released when the returned file is dropped (or the process dies,
+    /// so a killed writer never leaves a stale lock behind).
+    fn lock(&self) -> Result<File, StoreError> {
+        let path = self.lock_path();
+        let mut options = OpenOptions::new();
+        options.create(true).read(true).write(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        let file = options.open(&path).map_err(|source| StoreError::Write {
+            path: path.clone(),
+            source,
+        })?;
+        let deadline = Instant::now() + self.lock_timeout;
+        let mut pause = Duration::from_millis(2);
+        loop {
+            match file.try_lock() {
+                Ok(()) => return Ok(file),
+                Err(fs::TryLockError::WouldBlock) => {
+                    if Instant::now() >= deadline {
+                        return Err(StoreError::LockTimeout {
+                            path,
+                            timeout: self.lock_timeout,
+                        });
+                    }
+                    std::thread::sleep(pause);
+                    pause = (pause * 2).min(Duration::from_millis(25));
+                }
+                Err(fs::TryLockError::Error(source)) => {
+                    return Err(StoreError::Write { path, source });
+                }
+            }
+        }
+    }
+
+    /// Removes temp files left by writers that died mid-write. Temp files
+    /// are only created under the lock we hold, so any present are stale.
+    fn sweep_stale_temps(&self) {
+        let Ok(entries) = fs::read_dir(&self.home) else {
+            return;
+        };
+        for entry in entries.flatten() {
+            let name = entry.file_name();
+            let name = name.to_string_lossy();
+            if name.starts_with(TEMP_PREFIX) && name.ends_with(TEMP_SUFFIX) {
+                let _ = fs::remove_file(entry.path());
+            }
+        }
+    }
+
+    fn write(&self, state: &State) -> Result<(), StoreError> {
+        let path = self.config_path();
+        let write_err = |source| StoreError::Write {
+            path: path.clone(),
+            source,
+        };
+        match fs::symlink_metadata(&path) {
+            Ok(meta) if meta.file_type().is_symlink() => {
+                return Err(StoreError::Symlink { path });
+            }
+            #[cfg(unix)]
+            Ok(meta) => {
+                use std::os::unix::fs::PermissionsExt;
+                let mode = meta.permissions().mode() & 0o777;
+                if mode & 0o077 != 0 {
+                    output::note(format!(
+                        "tightened permissions of {} from {:o} to 600",
+                        path.display(),
+                        mode
+                    ));
+                }
+            }
+            _ => {}
+        }
+        let mut text = serde_json::to_string_pretty(state.doc())
+            .map_err(|e| write_err(io::Error::other(e)))?;
+        text.push('\n');
+        // tempfile creates the file 0600 on Unix, so the renamed file is too.
+        let mut tmp = tempfile::Builder::new()
+            .prefix(TEMP_PREFIX)
+            .suffix(TEMP_SUFFIX)
+            .tempfile_in(&self.home)
+            .map_err(write_err)?;
+        tmp.write_all(text.as_bytes()).map_err(write_err)?;
+        tmp.as_file().sync_all().map_err(write_err)?;
+        tmp.persist(&path).map_err(|e| write_err(e.error))?;
+        // Make the rename itself durable.
+        if let Ok(dir) = File::open(&self.home) {
+            let _ = dir.sync_all();
+        }
+        Ok(())
+    }
+}
+
+/// Parses config.json bytes into a state.
+fn parse(path: &Path, bytes: &[u8]) -> Result<State, StoreError> {
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Ok(State::default());
+    }
+    match serde_json::from_slice::<Value>(bytes) {
+        Ok(Value::Object(doc)) => Ok(State::from_doc(doc)),
+        Ok(other) => Err(StoreError::NotObject {
+            path: path.to_path_buf(),
+            found: crate::provider::type_name(&other),
+        }),
+        Err(e) => Err(StoreError::Parse {
+            path: path.to_path_buf(),
+            line: e.line(),
+            column: e.column(),
+            message: strip_position(&e.to_string()),
+        }),
+    }
+}
+
+/// serde_json appends " at line L column C"; the message leads with them.
+fn strip_position(message: &str) -> String {
+    match message.rfind(" at line ") {
+        Some(i) => message[..i].to_string(),
+        None => message.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parse_errors_carry_line_and_column() {
+        let err = parse(Path::new("c.json"), b"{\n  \"a\": 1,\n  \"b\": }\n").unwrap_err();
+        assert_eq!(err.to_string(), "c.json:3:8: invalid JSON: expected value");
+        let err = parse(Path::new("c.json"), b"[1]").unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("must be a JSON object, not an array")
+        );
+        assert!(parse(Path::new("c.json"), b" \n").unwrap().doc().is_empty());
+    }
+
+    #[test]
+    fn update_writes_only_changes_and_keeps_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::new(dir.path().join("home"));
+        store.update(|_| Ok(())).unwrap();
+        assert!(!store.config_path().exists(), "no-op update must not write");
+        fs::write(store.config_path(), "{\"z\": 1, \"a\": {\"k\": [1, 2]}}").unwrap();
+        store
+            .update(|s| {
+                s.doc_mut().insert("m".into(), Value::from(true));
+                Ok(())
+            })
+            .unwrap();
+        let text = fs::read_to_string(store.config_path()).unwrap();
+        let keys: Vec<String> = serde_json::from_str::<serde_json::Map<String, Value>>(&text)
+            .unwrap()
+            .keys()
+            .cloned()
+            .collect();
+        assert_eq!(keys, ["z", "a", "m"]);
+    }
+
+    #[test]
+    fn failed_change_writes_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::new(dir.path());
+        fs::write(store.config_path(), "{\"a\": 1}").unwrap();
+        let err = store
+            .update(|s| -> Result<(), Error> {
+                s.doc_mut().clear();
+                Err(Error::new("no"))
+            })
+            .unwrap_err();
+        assert_eq!(err.message(), "no");
+        assert_eq!(
+            fs::read_to_string(store.config_path()).unwrap(),
+            "{\"a\": 1}"
+        );
+    }
+
+    #[test]
+    fn stale_temp_files_are_swept() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::new(dir.path());
+        let stale = dir.path().join(".config.json.abc123.tmp");
+        fs::write(&stale, "{").unwrap();
+        store.update(|_| Ok(())).unwrap();
+        assert!(!stale.exists());
+    }
+}
