@@ -1,0 +1,85 @@
+//! A sandbox per test: a temp home, a clean environment, helpers to read
+//! and write config.json.
+
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+use serde_json::Value;
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_aix");
+
+pub struct Sandbox {
+    _dir: tempfile::TempDir,
+    pub root: PathBuf,
+    pub home: PathBuf,
+}
+
+impl Sandbox {
+    pub fn new() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().to_path_buf();
+        Sandbox {
+            home: root.join("aix-home"),
+            root,
+            _dir: dir,
+        }
+    }
+
+    /// `aix` with only PATH, HOME, AIX_HOME and NO_COLOR set.
+    pub fn aix(&self) -> Command {
+        let mut cmd = Command::new(BIN);
+        cmd.env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", &self.root)
+            .env("AIX_HOME", &self.home)
+            .env("NO_COLOR", "1");
+        cmd
+    }
+
+    /// Runs `aix args...` (stdin empty).
+    pub fn run(&self, args: &[&str]) -> assert_cmd::assert::Assert {
+        self.aix().args(args).write_stdin("").assert()
+    }
+
+    pub fn config_path(&self) -> PathBuf {
+        self.home.join("config.json")
+    }
+
+    /// config.json's bytes, or None when it does not exist.
+    pub fn config_bytes(&self) -> Option<Vec<u8>> {
+        std::fs::read(self.config_path()).ok()
+    }
+
+    pub fn config(&self) -> Value {
+        serde_json::from_slice(&self.config_bytes().expect("config.json exists")).unwrap()
+    }
+
+    pub fn write_config(&self, text: &str) {
+        std::fs::create_dir_all(&self.home).unwrap();
+        set_mode(&self.home, 0o700);
+        std::fs::write(self.config_path(), text).unwrap();
+        set_mode(&self.config_path(), 0o600);
+    }
+}
+
+pub fn set_mode(path: &Path, mode: u32) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+}
+
+pub fn mode(path: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+}
+
+pub fn stdout(a: &assert_cmd::assert::Assert) -> String {
+    String::from_utf8_lossy(&a.get_output().stdout).into_owned()
+}
+
+pub fn stderr(a: &assert_cmd::assert::Assert) -> String {
+    String::from_utf8_lossy(&a.get_output().stderr).into_owned()
+}
+
+/// A config.json holding a provider plus keys other tools own, written
+/// compactly so any rewrite would show.
+pub const FOREIGN: &str = r#"{"zeta_tool":{"x":[1,2,{"y":null}]},"default_provider":"openai","custom_providers":{"keep":{"base_url":"http://keep.local/v1","vendor_field":7}},"api_keys":{"keep":"sk-keep-canary"},"alpha":1.5}"#;

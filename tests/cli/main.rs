@@ -1,0 +1,9 @@
+//! Integration tests: each drives the real `aix` binary with its home in a
+//! fresh temp folder and a cleared environment.
+
+mod api_key;
+mod common;
+mod config;
+mod general;
+mod provider;
+mod store;
