@@ -10,13 +10,17 @@
 //! - [`cli`]: one module per subcommand, parsing arguments and calling the above;
 //! - [`output`]: everything printed, with colour only where it belongs.
 
+pub mod chunk;
 pub mod cli;
+pub mod client;
 pub mod envref;
 pub mod error;
 pub mod keypath;
 pub mod output;
+pub mod prompt;
 pub mod provider;
 pub mod secret;
+pub mod sse;
 pub mod state;
 pub mod store;
 

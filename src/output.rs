@@ -104,3 +104,71 @@ pub fn table(headers: &[&str], rows: &[Vec<String>]) {
     }
     print(&text);
 }
+
+/// Whether colour may be written to stdout (a terminal, no `NO_COLOR`,
+/// not `--color never`).
+pub fn stdout_colour() -> bool {
+    anstream::AutoStream::choice(&io::stdout()) != anstream::ColorChoice::Never
+}
+
+/// A spinner on stderr while waiting for the first byte; on a terminal
+/// only, so logs and pipes never see it. Stops (and erases itself) when
+/// dropped or stopped.
+pub struct Spinner {
+    stop: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Spinner {
+    pub fn start(message: impl Into<String>) -> Spinner {
+        use std::io::IsTerminal;
+        use std::sync::atomic::{AtomicBool, Ordering};
+        if !io::stderr().is_terminal() {
+            return Spinner {
+                stop: None,
+                thread: None,
+            };
+        }
+        let message = message.into();
+        let stop = std::sync::Arc::new(AtomicBool::new(false));
+        let flag = stop.clone();
+        let thread = std::thread::spawn(move || {
+            const FRAMES: [char; 10] = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
+            let mut i = 0;
+            // Wait a moment first: a fast answer needs no spinner at all.
+            std::thread::park_timeout(std::time::Duration::from_millis(150));
+            while !flag.load(Ordering::Relaxed) {
+                let mut err = io::stderr().lock();
+                let _ = write!(err, "\r{} {message}", FRAMES[i % FRAMES.len()]);
+                let _ = err.flush();
+                drop(err);
+                i += 1;
+                std::thread::park_timeout(std::time::Duration::from_millis(80));
+            }
+            if i > 0 {
+                let _ = write!(io::stderr().lock(), "\r\x1b[2K");
+            }
+        });
+        Spinner {
+            stop: Some(stop),
+            thread: Some(thread),
+        }
+    }
+
+    /// Stops the spinner and waits until its line is erased.
+    pub fn stop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        }
+        if let Some(t) = self.thread.take() {
+            t.thread().unpark();
+            let _ = t.join();
+        }
+    }
+}
+
+impl Drop for Spinner {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}

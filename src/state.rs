@@ -173,6 +173,22 @@ impl State {
             .map(|var| KeySource::Env(var.clone()))
     }
 
+    /// The key to send to `resolved`, per [`State::key_source`].
+    pub fn api_key(&self, resolved: &Resolved) -> Option<Secret> {
+        match self.key_source(resolved)? {
+            KeySource::Config(_) => self
+                .stored_key(&resolved.provider.name, resolved.origin)
+                .map(|(k, _)| k),
+            KeySource::Env(var) => std::env::var(var).ok().map(Secret::new),
+        }
+    }
+
+    /// A top-level setting (the earlier AIX's `default_provider`,
+    /// `max_tokens`, ...), if set.
+    pub fn setting(&self, key: &str) -> Option<&Value> {
+        self.doc.get(key).filter(|v| !v.is_null())
+    }
+
     pub fn set_api_key(&mut self, name: &str, key: &Secret) {
         self.object_mut(API_KEYS)
             .insert(name.to_string(), Value::from(key.expose()));

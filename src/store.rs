@@ -161,47 +161,8 @@ impl Store {
         Ok(value)
     }
 
-    /// Creates the home folder 0700, or tightens a looser existing one.
     fn ensure_home(&self) -> Result<(), StoreError> {
-        let write_err = |source| StoreError::Write {
-            path: self.home.clone(),
-            source,
-        };
-        match fs::metadata(&self.home) {
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                let mut builder = fs::DirBuilder::new();
-                builder.recursive(true);
-                #[cfg(unix)]
-                std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
-                builder.create(&self.home).map_err(write_err)?;
-            }
-            Err(source) => return Err(write_err(source)),
-            Ok(meta) if !meta.is_dir() => {
-                return Err(write_err(io::Error::new(
-                    io::ErrorKind::AlreadyExists,
-                    "it exists and is not a folder",
-                )));
-            }
-            Ok(_meta) => {
-                #[cfg(unix)]
-                {
-                    use std::os::unix::fs::PermissionsExt;
-                    let mode = _meta.permissions().mode() & 0o7777;
-                    // A sticky folder (like /tmp) is shared by design; chmod
-                    // on it would hurt other users, so leave it alone.
-                    if mode & 0o077 != 0 && mode & 0o1000 == 0 {
-                        fs::set_permissions(&self.home, fs::Permissions::from_mode(0o700))
-                            .map_err(write_err)?;
-                        output::note(format!(
-                            "tightened permissions of {} from {:o} to 700",
-                            self.home.display(),
-                            mode
-                        ));
-                    }
-                }
-            }
-        }
-        Ok(())
+        ensure_dir(&self.home)
     }
 
     /// Takes the exclusive lock, waiting up to the lock timeout. The lock
@@ -281,21 +242,79 @@ impl Store {
         let mut text = serde_json::to_string_pretty(state.doc())
             .map_err(|e| write_err(io::Error::other(e)))?;
         text.push('\n');
-        // tempfile creates the file 0600 on Unix, so the renamed file is too.
-        let mut tmp = tempfile::Builder::new()
-            .prefix(TEMP_PREFIX)
-            .suffix(TEMP_SUFFIX)
-            .tempfile_in(&self.home)
-            .map_err(write_err)?;
-        tmp.write_all(text.as_bytes()).map_err(write_err)?;
-        tmp.as_file().sync_all().map_err(write_err)?;
-        tmp.persist(&path).map_err(|e| write_err(e.error))?;
-        // Make the rename itself durable.
-        if let Ok(dir) = File::open(&self.home) {
-            let _ = dir.sync_all();
-        }
-        Ok(())
+        write_atomic(&path, text.as_bytes())
     }
+}
+
+/// Creates `dir` (and its parents) 0700, or tightens a looser existing one
+/// and says so. A sticky folder such as /tmp is shared by design and left
+/// alone.
+pub fn ensure_dir(dir: &Path) -> Result<(), StoreError> {
+    let write_err = |source| StoreError::Write {
+        path: dir.to_path_buf(),
+        source,
+    };
+    match fs::metadata(dir) {
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            let mut builder = fs::DirBuilder::new();
+            builder.recursive(true);
+            #[cfg(unix)]
+            std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+            builder.create(dir).map_err(write_err)?;
+        }
+        Err(source) => return Err(write_err(source)),
+        Ok(meta) if !meta.is_dir() => {
+            return Err(write_err(io::Error::new(
+                io::ErrorKind::AlreadyExists,
+                "it exists and is not a folder",
+            )));
+        }
+        Ok(_meta) => {
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::PermissionsExt;
+                let mode = _meta.permissions().mode() & 0o7777;
+                if mode & 0o077 != 0 && mode & 0o1000 == 0 {
+                    fs::set_permissions(dir, fs::Permissions::from_mode(0o700))
+                        .map_err(write_err)?;
+                    output::note(format!(
+                        "tightened permissions of {} from {:o} to 700",
+                        dir.display(),
+                        mode
+                    ));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Replaces `path` with `bytes` atomically: a 0600 temp file in the same
+/// folder, fsync, rename, fsync the folder. A crash leaves the old file or
+/// the new one, never a mix.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
+    let write_err = |source| StoreError::Write {
+        path: path.to_path_buf(),
+        source,
+    };
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy())
+        .unwrap_or_default();
+    // tempfile creates the file 0600 on Unix, so the renamed file is too.
+    let mut tmp = tempfile::Builder::new()
+        .prefix(&format!(".{name}."))
+        .suffix(TEMP_SUFFIX)
+        .tempfile_in(dir)
+        .map_err(write_err)?;
+    tmp.write_all(bytes).map_err(write_err)?;
+    tmp.as_file().sync_all().map_err(write_err)?;
+    tmp.persist(path).map_err(|e| write_err(e.error))?;
+    if let Ok(d) = File::open(dir) {
+        let _ = d.sync_all();
+    }
+    Ok(())
 }
 
 /// Parses config.json bytes into a state.

@@ -11,12 +11,17 @@ use crate::store::Store;
 mod api_key;
 mod completions;
 mod config;
+mod create;
+mod prompts;
 mod provider;
+mod run;
 
 const AFTER_HELP: &str = "\
 Files:
   $AIX_HOME (else $AIX_STORAGE_PATH, else ~/.prompts)   aix's home, 0700
   <home>/config.json                                    live state, 0600
+
+  <home>/prompts/NAME.toml                              saved prompts
 
 Exit codes: 0 success, 1 error, 64 usage error.";
 
@@ -57,6 +62,18 @@ enum Command {
     /// Read and change config.json by dotted key path
     #[command(subcommand)]
     Config(config::Command),
+    /// Save a prompt template
+    Create(create::Args),
+    /// List saved prompts
+    #[command(visible_alias = "ls")]
+    List(prompts::ListArgs),
+    /// Show a saved prompt
+    Show(prompts::ShowArgs),
+    /// Delete a saved prompt
+    #[command(visible_alias = "rm")]
+    Delete(prompts::DeleteArgs),
+    /// Render a saved prompt; with --execute, send it and print the answer
+    Run(Box<run::Args>),
     /// Print a shell completion script
     Completions(completions::Args),
 }
@@ -100,6 +117,11 @@ where
         Command::Provider(cmd) => provider::run(&ctx, cmd),
         Command::ApiKey(args) => api_key::run(&ctx, args),
         Command::Config(cmd) => config::run(&ctx, cmd),
+        Command::Create(args) => create::run(&ctx, args),
+        Command::List(args) => prompts::list(&ctx, args),
+        Command::Show(args) => prompts::show(&ctx, args),
+        Command::Delete(args) => prompts::delete(&ctx, args),
+        Command::Run(args) => run::run(&ctx, *args),
         Command::Completions(_) => unreachable!("handled above"),
     }
     .map(|()| 0)

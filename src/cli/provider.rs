@@ -1,16 +1,18 @@
 //! `aix provider add|list|info|remove`.
 
+use std::time::Duration;
+
 use serde_json::{Map, Value, json};
 
 use super::Ctx;
+use crate::client::{self, Client};
 use crate::error::{Error, Result};
 use crate::output;
 use crate::provider::{self, AuthType, Provider};
 use crate::secret;
 use crate::state::{self, KeySource, Origin, Owner, Resolved, State};
 
-/// Default answer timeout, shown when a provider sets none.
-const DEFAULT_TIMEOUT_SECS: u64 = 300;
+use client::DEFAULT_TIMEOUT_SECS;
 
 #[derive(Debug, clap::Subcommand)]
 pub enum Command {
@@ -24,6 +26,37 @@ pub enum Command {
     /// Remove a custom provider and its stored API key
     #[command(visible_alias = "rm")]
     Remove(RemoveArgs),
+    /// List the models a provider serves (GET BASE_URL/models)
+    Models(ModelsArgs),
+    /// Test providers in parallel: reachability, auth and latency
+    Check(CheckArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ModelsArgs {
+    /// Provider: NAME, custom:NAME or a built-in name
+    name: String,
+    /// Print JSON
+    #[arg(long)]
+    json: bool,
+    /// Seconds to wait for the answer
+    #[arg(long, value_name = "SECS", value_parser = provider::parse_timeout, default_value = "30")]
+    timeout: u64,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct CheckArgs {
+    /// Providers to check (default: every custom provider)
+    names: Vec<String>,
+    /// Also check the built-in providers that have a key
+    #[arg(long, conflicts_with = "names")]
+    all: bool,
+    /// Print JSON
+    #[arg(long)]
+    json: bool,
+    /// Seconds to wait for each provider
+    #[arg(long, value_name = "SECS", value_parser = provider::parse_timeout, default_value = "10")]
+    timeout: u64,
 }
 
 #[derive(Debug, clap::Args)]
@@ -85,6 +118,8 @@ pub fn run(ctx: &Ctx, cmd: Command) -> Result<()> {
         Command::List(args) => list(ctx, args),
         Command::Info(args) => info(ctx, args),
         Command::Remove(args) => remove(ctx, args),
+        Command::Models(args) => models(ctx, args),
+        Command::Check(args) => check(ctx, args),
     }
 }
 
@@ -269,6 +304,146 @@ fn remove(ctx: &Ctx, args: RemoveArgs) -> Result<()> {
         output::note(format!(
             "'{name}' is managed by providers.toml; `aix apply` will re-create it unless you remove it from the manifest"
         ));
+    }
+    Ok(())
+}
+
+fn models(ctx: &Ctx, args: ModelsArgs) -> Result<()> {
+    let state = ctx.store.load()?;
+    let resolved = state.resolve(&args.name)?;
+    let key = state.api_key(&resolved);
+    let mut spinner =
+        output::Spinner::start(format!("asking {} for its models", resolved.provider.name));
+    let items = Client::new(false)
+        .models(
+            &resolved.provider,
+            key.as_ref(),
+            Duration::from_secs(args.timeout),
+        )
+        .map_err(|e| e.into_error(&resolved.provider.name, ""))?;
+    spinner.stop();
+    if args.json {
+        output::json(&Value::Array(items));
+        return Ok(());
+    }
+    let mut rows: Vec<Vec<String>> = items
+        .iter()
+        .map(|m| {
+            let text = |k: &str| m.get(k).and_then(Value::as_str).unwrap_or("-").to_string();
+            let id = m
+                .get("id")
+                .or_else(|| m.get("name"))
+                .and_then(Value::as_str)
+                .unwrap_or("?")
+                .to_string();
+            vec![id, text("owned_by")]
+        })
+        .collect();
+    rows.sort();
+    if rows.is_empty() {
+        output::note(format!("'{}' lists no models", resolved.provider.name));
+        return Ok(());
+    }
+    output::table(&["ID", "OWNED BY"], &rows);
+    Ok(())
+}
+
+fn check(ctx: &Ctx, args: CheckArgs) -> Result<()> {
+    let state = ctx.store.load()?;
+    let mut targets: Vec<Resolved> = Vec::new();
+    if args.names.is_empty() {
+        for (name, entry) in state.provider_entries() {
+            match entry {
+                Ok(p) => targets.push(Resolved {
+                    provider: p,
+                    origin: Origin::Custom,
+                }),
+                Err(e) => output::warn(format!("skipping provider '{name}': {}", e.message())),
+            }
+        }
+        if args.all {
+            for b in provider::BUILTINS {
+                let r = Resolved {
+                    provider: b.to_provider(),
+                    origin: Origin::BuiltIn,
+                };
+                if state.key_source(&r).is_some() {
+                    targets.push(r);
+                }
+            }
+        }
+    } else {
+        for name in &args.names {
+            targets.push(state.resolve(name)?);
+        }
+    }
+    if targets.is_empty() {
+        output::note("no providers to check; add one with `aix provider add NAME BASE_URL`");
+        return Ok(());
+    }
+    let timeout = Duration::from_secs(args.timeout);
+    let client = Client::new(false);
+    let results: Vec<(String, std::result::Result<usize, String>, Duration)> =
+        std::thread::scope(|scope| {
+            let handles: Vec<_> = targets
+                .iter()
+                .map(|r| {
+                    let key = state.api_key(r);
+                    let client = &client;
+                    scope.spawn(move || {
+                        let (res, took) =
+                            client::timed(|| client.models(&r.provider, key.as_ref(), timeout));
+                        let res = res
+                            .map(|m| m.len())
+                            .map_err(|e| e.into_error(&r.provider.name, "").message().to_string());
+                        (r.provider.name.clone(), res, took)
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().expect("check thread panicked"))
+                .collect()
+        });
+    let failed = results.iter().filter(|(_, r, _)| r.is_err()).count();
+    if args.json {
+        let items = results
+            .iter()
+            .map(|(name, r, took)| {
+                json!({
+                    "name": name,
+                    "ok": r.is_ok(),
+                    "latency_ms": took.as_millis() as u64,
+                    "models": r.as_ref().ok(),
+                    "error": r.as_ref().err(),
+                })
+            })
+            .collect();
+        output::json(&Value::Array(items));
+    } else {
+        let rows: Vec<Vec<String>> = results
+            .iter()
+            .map(|(name, r, took)| {
+                let (status, detail) = match r {
+                    Ok(n) => ("ok".to_string(), format!("{n} models")),
+                    Err(e) => ("FAIL".to_string(), e.clone()),
+                };
+                vec![
+                    name.clone(),
+                    status,
+                    format!("{} ms", took.as_millis()),
+                    detail,
+                ]
+            })
+            .collect();
+        output::table(&["NAME", "STATUS", "LATENCY", "DETAIL"], &rows);
+    }
+    if failed > 0 {
+        return Err(Error::new(format!(
+            "{failed} of {} provider{} failed the check",
+            results.len(),
+            if results.len() == 1 { "" } else { "s" }
+        )));
     }
     Ok(())
 }
