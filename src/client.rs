@@ -840,13 +840,23 @@ fn read_error(e: io::Error, base_url: &str, timeout: Duration) -> ClientError {
         phase: " waiting for more of the answer",
     };
     // ureq wraps its own errors in io::Error while a body is read.
-    match ureq::Error::from(e) {
-        ureq::Error::Timeout(_) => timed_out(),
-        ureq::Error::Io(io) if io.kind() == io::ErrorKind::TimedOut => timed_out(),
-        other => ClientError::Broken {
-            base_url: base_url.to_string(),
-            cause: other.to_string(),
+    let cause = match ureq::Error::from(e) {
+        ureq::Error::Timeout(_) => return timed_out(),
+        ureq::Error::Io(io) => match io.kind() {
+            io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock => return timed_out(),
+            io::ErrorKind::UnexpectedEof => {
+                "the server closed the connection mid-answer".to_string()
+            }
+            io::ErrorKind::ConnectionReset | io::ErrorKind::ConnectionAborted => {
+                "the connection was reset mid-answer".to_string()
+            }
+            _ => io.to_string(),
         },
+        other => other.to_string(),
+    };
+    ClientError::Broken {
+        base_url: base_url.to_string(),
+        cause,
     }
 }
 

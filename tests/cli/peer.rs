@@ -1,0 +1,195 @@
+//! The same runs against llmock, an independently written OpenAI-compatible
+//! server (PyPI), which `.ci/run` installs and starts with
+//! `--response-style echo`, passing its base URL in `AIX_TEST_LLMOCK_URL`.
+//! Without the variable these tests say so and pass, so `cargo test` works
+//! offline; CI always sets it.
+//!
+//! llmock's fault queue is global to the server, so these tests take a
+//! lock and reset the server before each.
+
+use std::sync::Mutex;
+
+use predicates::prelude::*;
+use serde_json::{Value, json};
+
+use crate::common::*;
+
+static PEER: Mutex<()> = Mutex::new(());
+
+struct Peer {
+    base: String,
+    admin: String,
+    sb: Sandbox,
+    _guard: std::sync::MutexGuard<'static, ()>,
+}
+
+/// A sandbox wired to llmock, or None (with a note) when it is not running.
+fn peer() -> Option<Peer> {
+    let Ok(base) = std::env::var("AIX_TEST_LLMOCK_URL") else {
+        eprintln!(
+            "skipping: AIX_TEST_LLMOCK_URL is not set (bash .ci/run starts llmock and sets it)"
+        );
+        return None;
+    };
+    let guard = PEER.lock().unwrap_or_else(|e| e.into_inner());
+    let admin = base.trim_end_matches("/v1").to_string();
+    ureq::post(&format!("{admin}/_llmock/reset"))
+        .send_empty()
+        .expect("llmock reset");
+    let sb = Sandbox::new();
+    sb.run(&["provider", "add", "mock", &base, "--model", "gpt-4o-mini"])
+        .success();
+    sb.aix()
+        .args(["api-key", "mock"])
+        .write_stdin("sk-peer-canary\n")
+        .assert()
+        .success();
+    sb.run(&["create", "echo", "Tell me about {topic}"])
+        .success();
+    Some(Peer {
+        base,
+        admin,
+        sb,
+        _guard: guard,
+    })
+}
+
+impl Peer {
+    fn scenario(&self, behaviors: Value) {
+        ureq::post(&format!("{}/_llmock/scenario", self.admin))
+            .header("content-type", "application/json")
+            .send(json!({ "behaviors": behaviors }).to_string())
+            .expect("queue an llmock scenario");
+    }
+
+    fn get(&self, path: &str) -> Value {
+        let text = ureq::get(&format!("{}{path}", self.admin))
+            .call()
+            .unwrap()
+            .body_mut()
+            .read_to_string()
+            .unwrap();
+        serde_json::from_str(&text).unwrap()
+    }
+
+    fn requests(&self) -> Vec<Value> {
+        self.get("/_llmock/requests")["requests"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    fn verdict(&self) -> Value {
+        self.get("/_llmock/verdict")
+    }
+
+    fn run(&self, args: &[&str]) -> assert_cmd::assert::Assert {
+        let mut full = vec![
+            "run",
+            "echo",
+            "-p",
+            "topic=otters",
+            "--provider",
+            "mock",
+            "-e",
+        ];
+        full.extend_from_slice(args);
+        self.sb
+            .aix()
+            .env("AIX_RETRY_BASE_MS", "50")
+            .args(full)
+            .write_stdin("")
+            .assert()
+    }
+}
+
+#[test]
+fn peer_non_stream_and_stream() {
+    let Some(p) = peer() else { return };
+    p.run(&[])
+        .success()
+        .stdout(predicate::str::contains("Tell me about otters"));
+    p.run(&["--stream", "-v"])
+        .success()
+        .stdout(predicate::str::contains("Tell me about otters"))
+        .stderr(predicate::str::contains("tokens:"))
+        .stderr(predicate::str::contains("(finish: stop)"));
+    let reqs = p.requests();
+    assert_eq!(reqs.len(), 2, "{reqs:?}");
+    let all = serde_json::to_string(&reqs).unwrap();
+    assert!(all.contains("gpt-4o-mini"), "{all}");
+    assert_eq!(p.verdict()["passed"], true, "{}", p.verdict());
+}
+
+#[test]
+fn peer_models_and_check() {
+    let Some(p) = peer() else { return };
+    p.sb.run(&["provider", "models", "mock"])
+        .success()
+        .stdout(predicate::str::contains("gpt-4o"));
+    p.sb.run(&["provider", "check", "mock"])
+        .success()
+        .stdout(predicate::str::contains("ok"));
+    let _ = &p.base;
+}
+
+#[test]
+fn peer_unknown_model_and_wrong_key() {
+    let Some(p) = peer() else { return };
+    p.scenario(
+        json!([{"type": "fail", "status": 404, "code": "model_not_found",
+                       "message": "The model `nope` does not exist"}]),
+    );
+    p.run(&["--model", "nope"])
+        .code(1)
+        .stderr(predicate::str::contains("Model 'nope' not found"))
+        .stderr(predicate::str::contains("aix provider models mock"));
+    p.scenario(json!([{"type": "fail", "status": 401, "message": "Incorrect API key provided"}]));
+    p.run(&[])
+        .code(1)
+        .stderr(predicate::str::contains("401 Unauthorized"))
+        .stderr(predicate::str::contains("aix api-key mock"))
+        .stderr(predicate::str::contains("canary").not());
+}
+
+#[test]
+fn peer_retries_follow_retry_after() {
+    let Some(p) = peer() else { return };
+    p.scenario(json!([{"type": "fail", "status": 429, "retry_after": 1, "times": 1}]));
+    p.run(&[])
+        .success()
+        .stdout(predicate::str::contains("otters"));
+    p.scenario(json!([{"type": "fail", "status": 503, "times": 2}]));
+    p.run(&["--stream"])
+        .success()
+        .stdout(predicate::str::contains("otters"));
+    let verdict = p.verdict();
+    assert_eq!(
+        verdict["passed"], true,
+        "llmock judged the retries: {verdict}"
+    );
+}
+
+#[test]
+fn peer_stream_faults() {
+    let Some(p) = peer() else { return };
+    for (kind, words) in [
+        ("truncate", "ended before [DONE]"),
+        ("disconnect", "broke"),
+        ("malformed", "not valid JSON"),
+    ] {
+        p.scenario(json!([{"type": "stream_fault", "kind": kind, "after_chunks": 2}]));
+        let a = p.run(&["--stream"]).code(1);
+        let err = stderr(&a);
+        assert!(
+            err.contains(words) || (kind == "disconnect" && err.contains("ended before")),
+            "{kind}: {err}"
+        );
+    }
+    p.scenario(
+        json!([{"type": "stream_fault", "kind": "stall", "after_chunks": 1, "stall_seconds": 5}]),
+    );
+    p.run(&["--stream", "--timeout", "1"])
+        .code(1)
+        .stderr(predicate::str::contains("timed out after 1 s"));
+}
