@@ -639,6 +639,7 @@ pub fn relay(
         base_url,
         summary: StreamSummary::default(),
         done: false,
+        decoder: chunk::Decoder::new(),
     };
     loop {
         let n = match reader.read(&mut buf) {
@@ -675,6 +676,7 @@ struct Relay<'a> {
     base_url: &'a str,
     summary: StreamSummary,
     done: bool,
+    decoder: chunk::Decoder,
 }
 
 impl Relay<'_> {
@@ -686,7 +688,7 @@ impl Relay<'_> {
         if ev.event == "error" {
             return Err(ClientError::StreamError(error_message(ev.data).0));
         }
-        let delta = match chunk::decode(ev.data) {
+        let delta = match self.decoder.decode(ev.data) {
             Ok(Item::Done) => {
                 self.done = true;
                 return Ok(());
