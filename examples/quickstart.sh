@@ -1,7 +1,7 @@
 #!/bin/sh
 # The README quick start as a script: add a local Ollama server and a
-# remote gateway whose key comes from the environment, inspect them, then
-# remove one. Run it against a throw-away home:
+# remote gateway whose key comes from the environment, inspect them, save
+# a prompt template and dry-run it, then remove a provider. Run it against a throw-away home:
 #
 #   AIX_HOME="$(mktemp -d)" sh examples/quickstart.sh
 #
@@ -19,5 +19,16 @@ printf '%s\n' sk-example-not-real | "$AIX" api-key ollama
 "$AIX" provider info ollama
 "$AIX" provider info work --json
 "$AIX" config list
+
+# A prompt template, rendered in a dry run: shows exactly what would be
+# sent (URL, model, headers with secrets masked, messages) and sends
+# nothing. Add --execute (-e) with a server running to get an answer.
+"$AIX" create summarize 'Summarize this in {words} words:
+
+{input}' --description "Short summaries" --system "You are concise."
+"$AIX" list
+echo "Rust is a language empowering everyone to build reliable software." |
+    "$AIX" run summarize --param words=10 --provider ollama
+
 "$AIX" provider remove work
 "$AIX" provider list

@@ -7,6 +7,9 @@
 //! - [`state`]: config.json as a document with typed views;
 //! - [`store`]: where config.json lives and the one write path;
 //! - [`secret`] and [`envref`]: what is secret, and `${env:VAR}` references;
+//! - [`prompt`]: saved prompts and `{name}` templates;
+//! - [`client`]: requests to OpenAI-compatible servers, retries, errors;
+//! - [`sse`]: a pure event-stream parser; [`chunk`]: decoding answers;
 //! - [`cli`]: one module per subcommand, parsing arguments and calling the above;
 //! - [`output`]: everything printed, with colour only where it belongs.
 

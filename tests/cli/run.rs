@@ -749,3 +749,44 @@ fn provider_models_and_check() {
     assert_eq!(j[0]["ok"], true);
     assert!(j[0]["latency_ms"].is_u64());
 }
+
+#[test]
+fn proxies_come_from_the_environment() {
+    let sb = Sandbox::new();
+    let proxy = Server::start();
+    sb.run(&[
+        "provider",
+        "add",
+        "far",
+        "http://far.example.invalid/v1",
+        "-m",
+        "m",
+    ])
+    .success();
+    sb.run(&["create", "p", "x"]).success();
+    proxy.push(Reply::answer("via proxy"));
+    sb.aix()
+        .env("HTTP_PROXY", &proxy.addr)
+        .args(["run", "p", "--provider", "far", "-e"])
+        .assert()
+        .success()
+        .stdout("via proxy\n");
+    let reqs = proxy.requests();
+    assert_eq!(reqs[0].method, "CONNECT");
+    assert_eq!(reqs[0].path, "far.example.invalid:80");
+    assert_eq!(reqs[1].path, "/v1/chat/completions");
+    assert_eq!(reqs[1].header("host"), Some("far.example.invalid"));
+    // NO_PROXY sends the request straight to the server instead.
+    let direct = Server::start();
+    sb.run(&["provider", "add", "near", &direct.base(), "-m", "m"])
+        .success();
+    direct.push(Reply::answer("direct"));
+    sb.aix()
+        .env("HTTP_PROXY", &proxy.addr)
+        .env("NO_PROXY", "127.0.0.1")
+        .args(["run", "p", "--provider", "near", "-e"])
+        .assert()
+        .success()
+        .stdout("direct\n");
+    assert_eq!(proxy.requests().len(), 2, "NO_PROXY bypassed the proxy");
+}

@@ -184,9 +184,39 @@ impl Server {
 
 fn serve(conn: TcpStream, replies: &Mutex<VecDeque<Reply>>, requests: &Mutex<Vec<Recorded>>) {
     let mut reader = BufReader::new(conn.try_clone().unwrap());
+    // As a proxy: answer CONNECT, then serve the tunnelled request.
+    let Some(mut recorded) = read_request(&mut reader) else {
+        return;
+    };
+    if recorded.method == "CONNECT" {
+        requests.lock().unwrap().push(recorded);
+        let mut c = conn.try_clone().unwrap();
+        if c.write_all(b"HTTP/1.1 200 Connection established\r\n\r\n")
+            .is_err()
+        {
+            return;
+        }
+        let Some(tunnelled) = read_request(&mut reader) else {
+            return;
+        };
+        recorded = tunnelled;
+    }
+    requests.lock().unwrap().push(recorded);
+    let reply = replies.lock().unwrap().pop_front().unwrap_or_else(|| {
+        Reply::body(
+            599,
+            "text/plain",
+            b"the test queued no reply for this request",
+            &[],
+        )
+    });
+    play(conn, reply);
+}
+
+fn read_request(reader: &mut BufReader<TcpStream>) -> Option<Recorded> {
     let mut line = String::new();
     if reader.read_line(&mut line).unwrap_or(0) == 0 {
-        return;
+        return None;
     }
     let mut parts = line.split_whitespace();
     let method = parts.next().unwrap_or("").to_string();
@@ -195,7 +225,7 @@ fn serve(conn: TcpStream, replies: &Mutex<VecDeque<Reply>>, requests: &Mutex<Vec
     loop {
         line.clear();
         if reader.read_line(&mut line).unwrap_or(0) == 0 {
-            return;
+            return None;
         }
         let l = line.trim_end();
         if l.is_empty() {
@@ -212,21 +242,15 @@ fn serve(conn: TcpStream, replies: &Mutex<VecDeque<Reply>>, requests: &Mutex<Vec
         .unwrap_or(0);
     let mut body = vec![0; len];
     let _ = reader.read_exact(&mut body);
-    requests.lock().unwrap().push(Recorded {
+    Some(Recorded {
         method,
         path,
         headers,
         body,
-    });
-    let reply = replies.lock().unwrap().pop_front().unwrap_or_else(|| {
-        Reply::body(
-            599,
-            "text/plain",
-            b"the test queued no reply for this request",
-            &[],
-        )
-    });
-    let mut conn = conn;
+    })
+}
+
+fn play(mut conn: TcpStream, reply: Reply) {
     for step in reply.steps {
         let ok = match step {
             Step::Write(b) => conn.write_all(&b).and_then(|()| conn.flush()),
