@@ -31,4 +31,11 @@ echo "Rust is a language empowering everyone to build reliable software." |
     "$AIX" run summarize --param words=10 --provider ollama
 
 "$AIX" provider remove work
+
+# Providers as code: plan the bundled manifests (a base file shared by every
+# machine plus this machine's own), apply them, and plan again.
+here=$(dirname "$0")
+"$AIX" plan -f "$here/overlay/base.toml" -f "$here/overlay/laptop.toml" || true
+"$AIX" apply -f "$here/overlay/base.toml" -f "$here/overlay/laptop.toml" --force
+"$AIX" plan -f "$here/overlay/base.toml" -f "$here/overlay/laptop.toml" --detailed-exitcode
 "$AIX" provider list

@@ -73,9 +73,22 @@ enum Piece<'a> {
     Var(&'a str),
 }
 
-/// Checks the syntax of every reference in `value`.
+/// Checks the syntax of every reference in `value` (without allocating:
+/// it runs for every header of every provider read).
 pub fn check(value: &str) -> Result<(), RefError> {
-    pieces(value).map(|_| ())
+    if !value.contains('$') {
+        return Ok(());
+    }
+    let mut rest = value;
+    while let Some(start) = rest.find(OPEN) {
+        let after = &rest[start + OPEN.len()..];
+        let end = after.find('}').ok_or(RefError::Unclosed)?;
+        if !is_var_name(&after[..end]) {
+            return Err(RefError::BadName(after[..end].to_string()));
+        }
+        rest = &after[end + 1..];
+    }
+    Ok(())
 }
 
 /// The value with references removed (for deciding what is displayable).

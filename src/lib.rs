@@ -19,12 +19,15 @@ pub mod client;
 pub mod envref;
 pub mod error;
 pub mod keypath;
+pub mod manifest;
 pub mod output;
 pub mod prompt;
 pub mod provider;
+pub mod reconcile;
 pub mod secret;
 pub mod sse;
 pub mod state;
 pub mod store;
+pub mod suggest;
 
 pub use error::{Error, Result};

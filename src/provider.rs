@@ -130,11 +130,18 @@ pub fn parse_name(name: &str) -> Result<String, String> {
 /// fragment could never work and is refused; credentials in the URL would be
 /// printed everywhere the URL is, so they are refused too.
 pub fn normalize_base_url(input: &str) -> Result<String, String> {
+    normalized_base_url(input).map(std::borrow::Cow::into_owned)
+}
+
+/// [`normalize_base_url`] without allocating when `input` is already in
+/// normal form (the common case when reading config.json or a manifest).
+fn normalized_base_url(input: &str) -> Result<std::borrow::Cow<'_, str>, String> {
     let s = input.trim();
     if s.is_empty() {
         return Err("base URL is empty".into());
     }
-    if s.chars().any(|c| c.is_control() || c.is_whitespace()) {
+    let plain = s.bytes().all(|b| b > b' ' && b != 0x7f && b < 0x80);
+    if !plain && s.chars().any(|c| c.is_control() || c.is_whitespace()) {
         return Err(format!(
             "base URL {s:?} contains spaces or control characters"
         ));
@@ -144,12 +151,16 @@ pub fn normalize_base_url(input: &str) -> Result<String, String> {
             "base URL {s:?} is not absolute; write it as http://HOST[:PORT]/PATH or https://..."
         ));
     };
-    let scheme = scheme.to_ascii_lowercase();
-    if scheme != "http" && scheme != "https" {
+    let scheme = if scheme.eq_ignore_ascii_case("https") {
+        "https"
+    } else if scheme.eq_ignore_ascii_case("http") {
+        "http"
+    } else {
         return Err(format!(
-            "base URL {s:?} uses {scheme}://; only http:// and https:// are supported"
+            "base URL {s:?} uses {}://; only http:// and https:// are supported",
+            scheme.to_ascii_lowercase()
         ));
-    }
+    };
     let split = rest.find(['/', '?', '#']).unwrap_or(rest.len());
     let (authority, path) = rest.split_at(split);
     if authority.contains('@') {
@@ -201,10 +212,14 @@ pub fn normalize_base_url(input: &str) -> Result<String, String> {
             "base URL {s:?} has a query or fragment; aix appends /chat/completions to it, so give only the path"
         ));
     }
-    Ok(format!(
-        "{scheme}://{authority}{}",
-        path.trim_end_matches('/')
-    ))
+    let path = path.trim_end_matches('/');
+    let len = scheme.len() + 3 + authority.len() + path.len();
+    if s.len() == len && input.len() == len && s.starts_with(scheme) {
+        return Ok(std::borrow::Cow::Borrowed(input));
+    }
+    Ok(std::borrow::Cow::Owned(format!(
+        "{scheme}://{authority}{path}"
+    )))
 }
 
 /// Whether `name` is a valid HTTP header name (RFC 9110 token).
@@ -312,8 +327,8 @@ impl Provider {
     pub fn validate(&self) -> Result<(), Invalid> {
         validate_name(&self.name).map_err(|m| Invalid::new("name", m))?;
         let normalized =
-            normalize_base_url(&self.base_url).map_err(|m| Invalid::new("base_url", m))?;
-        if normalized != self.base_url {
+            normalized_base_url(&self.base_url).map_err(|m| Invalid::new("base_url", m))?;
+        if *normalized != *self.base_url {
             return Err(Invalid::new(
                 "base_url",
                 format!("must be written as {normalized:?}"),

@@ -5,6 +5,8 @@
 //! write unchanged and in place. Typed access goes through [`Provider`],
 //! [`Secret`] and the accessors below; nothing else pokes at the JSON.
 
+use std::collections::BTreeMap;
+
 use serde_json::{Map, Value};
 
 use crate::error::Error;
@@ -33,6 +35,50 @@ impl Owner {
             Owner::Cli => "cli",
         }
     }
+}
+
+/// What `aix apply` recorded about a provider it owns.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Owned {
+    /// [`fingerprint`] of the provider as applied.
+    pub fingerprint: String,
+    /// The manifest file it came from, for messages.
+    pub source: Option<String>,
+}
+
+/// A stable fingerprint of a provider's definition: FNV-1a 64 over its
+/// fields in a fixed order (headers sorted), each tagged and NUL-separated.
+/// The same on every machine and Rust version, so drift is detected
+/// wherever the state travels; cheap enough to take for 10,000 providers.
+pub fn fingerprint(p: &Provider) -> String {
+    struct Fnv(u64);
+    impl Fnv {
+        fn feed(&mut self, tag: &str, value: &str) {
+            for b in tag.bytes().chain([0]).chain(value.bytes()).chain([0]) {
+                self.0 ^= u64::from(b);
+                self.0 = self.0.wrapping_mul(0x0100_0000_01b3);
+            }
+        }
+    }
+    let mut h = Fnv(0xcbf2_9ce4_8422_2325);
+    h.feed("base_url", &p.base_url);
+    if let Some(m) = &p.default_model {
+        h.feed("default_model", m);
+    }
+    h.feed("auth_type", p.auth_type.as_str());
+    if let Some(v) = &p.api_key_env {
+        h.feed("api_key_env", v);
+    }
+    if let Some(t) = p.timeout_secs {
+        h.feed("timeout_secs", &t.to_string());
+    }
+    let mut headers: Vec<&(String, String)> = p.headers.iter().collect();
+    headers.sort();
+    for (k, v) in headers {
+        h.feed("header", k);
+        h.feed("value", v);
+    }
+    format!("{:016x}", h.0)
 }
 
 /// Where a provider's definition comes from.
@@ -138,6 +184,58 @@ impl State {
             .and_then(Value::as_object)
             .is_some_and(|p| p.contains_key(name));
         if owned { Owner::Manifest } else { Owner::Cli }
+    }
+
+    /// Every provider the manifest owns, by name.
+    pub fn owned(&self) -> BTreeMap<String, Owned> {
+        let Some(records) = self
+            .object(OWNERSHIP)
+            .and_then(|o| o.get("providers"))
+            .and_then(Value::as_object)
+        else {
+            return BTreeMap::new();
+        };
+        records
+            .iter()
+            .map(|(name, r)| {
+                let text = |k: &str| r.get(k).and_then(Value::as_str).map(String::from);
+                (
+                    name.clone(),
+                    Owned {
+                        fingerprint: text("fingerprint").unwrap_or_default(),
+                        source: text("source"),
+                    },
+                )
+            })
+            .collect()
+    }
+
+    /// Records that the manifest owns `name`, as applied.
+    pub fn set_owned(&mut self, name: &str, owned: &Owned) {
+        let record = self.object_mut(OWNERSHIP);
+        let slot = record
+            .entry("providers")
+            .or_insert_with(|| Value::Object(Map::new()));
+        if !slot.is_object() {
+            *slot = Value::Object(Map::new());
+        }
+        let mut entry = Map::new();
+        entry.insert("fingerprint".into(), Value::from(owned.fingerprint.clone()));
+        if let Some(src) = &owned.source {
+            entry.insert("source".into(), Value::from(src.clone()));
+        }
+        slot.as_object_mut()
+            .expect("just made an object")
+            .insert(name.to_string(), Value::Object(entry));
+    }
+
+    /// Forgets that the manifest owns `name`.
+    pub fn remove_owned(&mut self, name: &str) -> bool {
+        self.doc
+            .get_mut(OWNERSHIP)
+            .and_then(|o| o.get_mut("providers"))
+            .and_then(Value::as_object_mut)
+            .is_some_and(|p| p.shift_remove(name).is_some())
     }
 
     /// The `api_keys` entries that belong to provider `name` (the earlier

@@ -9,9 +9,11 @@ use crate::error::{Error, Result};
 use crate::store::Store;
 
 mod api_key;
+mod apply;
 mod completions;
 mod config;
 mod create;
+mod plan;
 mod prompts;
 mod provider;
 mod run;
@@ -23,7 +25,8 @@ Files:
 
   <home>/prompts/NAME.toml                              saved prompts
 
-Exit codes: 0 success, 1 error, 64 usage error.";
+Exit codes: 0 success, 1 error, 2 `plan --detailed-exitcode` found changes,
+64 usage error.";
 
 /// Manage OpenAI-compatible API providers as code and run prompts against them.
 #[derive(Debug, Parser)]
@@ -74,6 +77,10 @@ enum Command {
     Delete(prompts::DeleteArgs),
     /// Render a saved prompt; with --execute, send it and print the answer
     Run(Box<run::Args>),
+    /// Show what `aix apply` would change to match providers.toml
+    Plan(plan::Args),
+    /// Make config.json match providers.toml
+    Apply(apply::Args),
     /// Print a shell completion script
     Completions(completions::Args),
 }
@@ -113,6 +120,9 @@ where
         store: Store::from_env()?,
         show_secrets: cli.global.show_secrets,
     };
+    if let Command::Plan(args) = cli.command {
+        return plan::run(&ctx, args);
+    }
     match cli.command {
         Command::Provider(cmd) => provider::run(&ctx, cmd),
         Command::ApiKey(args) => api_key::run(&ctx, args),
@@ -122,7 +132,8 @@ where
         Command::Show(args) => prompts::show(&ctx, args),
         Command::Delete(args) => prompts::delete(&ctx, args),
         Command::Run(args) => run::run(&ctx, *args),
-        Command::Completions(_) => unreachable!("handled above"),
+        Command::Apply(args) => apply::run(&ctx, args),
+        Command::Completions(_) | Command::Plan(_) => unreachable!("handled above"),
     }
     .map(|()| 0)
 }

@@ -30,6 +30,14 @@ pub enum Command {
     Models(ModelsArgs),
     /// Test providers in parallel: reachability, auth and latency
     Check(CheckArgs),
+    /// Print a providers.toml describing the current custom providers
+    Export(ExportArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ExportArgs {
+    /// Providers to export (default: every custom provider)
+    names: Vec<String>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -120,6 +128,7 @@ pub fn run(ctx: &Ctx, cmd: Command) -> Result<()> {
         Command::Remove(args) => remove(ctx, args),
         Command::Models(args) => models(ctx, args),
         Command::Check(args) => check(ctx, args),
+        Command::Export(args) => export(ctx, args),
     }
 }
 
@@ -444,6 +453,46 @@ fn check(ctx: &Ctx, args: CheckArgs) -> Result<()> {
             results.len(),
             if results.len() == 1 { "" } else { "s" }
         )));
+    }
+    Ok(())
+}
+
+fn export(ctx: &Ctx, args: ExportArgs) -> Result<()> {
+    let state = ctx.store.load()?;
+    let mut providers = Vec::new();
+    if args.names.is_empty() {
+        for (name, entry) in state.provider_entries() {
+            match entry {
+                Ok(p) => providers.push(p),
+                Err(e) => output::warn(format!("skipping provider '{name}': {}", e.message())),
+            }
+        }
+    } else {
+        for name in &args.names {
+            let name = name.strip_prefix("custom:").unwrap_or(name);
+            match state.provider(name)? {
+                Some(p) => providers.push(p),
+                None => return Err(state::not_found(name)),
+            }
+        }
+    }
+    let (text, replaced) = crate::manifest::render(&providers);
+    output::print(&text);
+    for (var, what) in &replaced {
+        output::warn(format!(
+            "{what} holds a literal secret; exported as ${{env:{var}}}: set {var} where you apply it"
+        ));
+    }
+    let with_keys: Vec<&str> = providers
+        .iter()
+        .filter(|p| state.stored_key(&p.name, Origin::Custom).is_some())
+        .map(|p| p.name.as_str())
+        .collect();
+    if !with_keys.is_empty() {
+        output::note(format!(
+            "API keys are not exported; on another machine set them with `aix api-key NAME` ({})",
+            with_keys.join(", ")
+        ));
     }
     Ok(())
 }

@@ -98,32 +98,6 @@ fn param_value(key: &str, raw: &str) -> Result<String> {
     }
 }
 
-/// The closest of `options` to `word`, if close enough to be a typo.
-fn closest<'a>(word: &str, options: &[&'a str]) -> Option<&'a str> {
-    fn distance(a: &str, b: &str) -> usize {
-        let b: Vec<char> = b.chars().collect();
-        let mut row: Vec<usize> = (0..=b.len()).collect();
-        for (i, ca) in a.chars().enumerate() {
-            let mut prev = row[0];
-            row[0] = i + 1;
-            for j in 0..b.len() {
-                let cur = row[j + 1];
-                row[j + 1] = (prev + usize::from(ca != b[j]))
-                    .min(row[j] + 1)
-                    .min(cur + 1);
-                prev = cur;
-            }
-        }
-        row[b.len()]
-    }
-    options
-        .iter()
-        .map(|o| (distance(word, o), *o))
-        .filter(|(d, o)| *d <= 2.max(o.len() / 3))
-        .min()
-        .map(|(_, o)| o)
-}
-
 pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
     let state = ctx.store.load()?;
     let prompt = Prompts::new(ctx.store.home()).load(&args.name)?;
@@ -159,7 +133,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
             prompt.name
         ));
         for u in &unknown {
-            if let Some(near) = closest(u, &wanted) {
+            if let Some(near) = crate::suggest::closest(u, &wanted) {
                 err = err.hint(format!("did you mean --param {near}=...?"));
             }
         }

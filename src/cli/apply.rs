@@ -1,0 +1,127 @@
+//! `aix apply`: make config.json match the manifest.
+//!
+//! The plan is shown, confirmed where it destroys or overwrites, and then
+//! computed again inside the store's locked update: if config.json changed
+//! in between, nothing is written and the user is asked to run it again, so
+//! what was shown is exactly what is done.
+
+use std::io::{self, BufRead, IsTerminal, Write};
+
+use super::Ctx;
+use super::plan::ManifestArgs;
+use crate::error::{Error, Result};
+use crate::output;
+use crate::reconcile::{self, Options};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[command(flatten)]
+    manifest: ManifestArgs,
+    /// Destroy without asking (required without a terminal)
+    #[arg(long, short = 'y')]
+    yes: bool,
+    /// Overwrite providers changed outside aix, and take over unowned ones that differ
+    #[arg(long)]
+    force: bool,
+    /// Also destroy providers the manifest does not own (added with `aix provider add`)
+    #[arg(long)]
+    prune_unowned: bool,
+}
+
+pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
+    let manifest = args.manifest.load()?;
+    let opts = Options {
+        prune_unowned: args.prune_unowned,
+    };
+    let state = ctx.store.load()?;
+    let plan = reconcile::plan(&manifest, &state, opts);
+    output::print(&plan.render(ctx.show_secrets));
+    if plan.is_empty() {
+        // Bookkeeping only (records of providers gone everywhere).
+        if !plan.forget.is_empty() || !plan.refresh.is_empty() {
+            ctx.store.update(|s| {
+                reconcile::apply(&reconcile::plan(&manifest, s, opts), s);
+                Ok(())
+            })?;
+        }
+        return Ok(());
+    }
+    let interactive = io::stdin().is_terminal() && io::stderr().is_terminal();
+    let forced = plan.needing_force();
+    if !forced.is_empty() && !args.force {
+        let names = names(&forced);
+        if !interactive {
+            return Err(Error::new(format!(
+                "{} change{} would overwrite or delete edits made outside the manifest: {names}",
+                forced.len(),
+                plural(forced.len())
+            ))
+            .hint("run `aix apply --force` to go ahead, or update the manifest to match"));
+        }
+        confirm(&format!("Overwrite {names}, changed outside the manifest?"))?;
+    }
+    let destroys = plan.destroys();
+    if !destroys.is_empty() && !args.yes {
+        let names = names(&destroys);
+        if !interactive {
+            return Err(Error::new(format!(
+                "apply would destroy {} provider{}: {names}",
+                destroys.len(),
+                plural(destroys.len())
+            ))
+            .hint("run `aix apply --yes` to confirm (no terminal to ask on)"));
+        }
+        confirm(&format!("Destroy {names}?"))?;
+    }
+    ctx.store.update(|s| {
+        let fresh = reconcile::plan(&manifest, s, opts);
+        if fresh != plan {
+            return Err(Error::new(
+                "config.json changed while the plan was shown; nothing was applied",
+            )
+            .hint("run `aix apply` again to see the new plan"));
+        }
+        reconcile::apply(&fresh, s);
+        Ok(())
+    })?;
+    let s = plan.summary();
+    let mut line = format!(
+        "Apply complete: {} added, {} changed, {} destroyed",
+        s.add, s.change, s.destroy
+    );
+    if s.adopt > 0 {
+        line.push_str(&format!(", {} adopted", s.adopt));
+    }
+    output::status(format!("{line}."));
+    Ok(())
+}
+
+fn names(changes: &[&reconcile::Change]) -> String {
+    changes
+        .iter()
+        .map(|c| format!("'{}'", c.name))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 { "" } else { "s" }
+}
+
+/// Asks on the terminal; anything but `yes` cancels.
+fn confirm(question: &str) -> Result<()> {
+    let mut err = io::stderr().lock();
+    let _ = write!(err, "{question} Only 'yes' goes ahead: ");
+    let _ = err.flush();
+    drop(err);
+    let mut answer = String::new();
+    io::stdin()
+        .lock()
+        .read_line(&mut answer)
+        .map_err(|e| Error::new(format!("cannot read the answer: {e}")))?;
+    if answer.trim() == "yes" {
+        Ok(())
+    } else {
+        Err(Error::new("apply cancelled; nothing was changed"))
+    }
+}

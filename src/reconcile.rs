@@ -1,0 +1,774 @@
+//! Plans as data: what `aix apply` would change to make config.json match
+//! the manifest, and the applying of it.
+//!
+//! [`plan`] compares [`Provider`] values (never raw JSON), using the
+//! ownership records `apply` keeps in config.json: which providers the
+//! manifest owns and a fingerprint of what it last applied. That is what
+//! lets a plan tell apart a provider the manifest changed (update), one a
+//! person edited by hand since (drift), one the manifest never owned
+//! (left alone, adopted when equal, a conflict when not), and one that
+//! left the manifest (destroyed only if owned). The text renderer, the JSON
+//! renderer and [`apply`] all read the same [`Plan`], so what is shown is
+//! what is done.
+
+use std::collections::BTreeMap;
+
+use anstyle::{AnsiColor, Style};
+use serde_json::{Value, json};
+
+use crate::manifest::{Location, Manifest};
+use crate::provider::Provider;
+use crate::secret;
+use crate::state::{self, Origin, Owned, State};
+
+/// What happens to one provider.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    Create,
+    Update,
+    Destroy,
+    /// Already equal to the manifest: only ownership is recorded.
+    Adopt,
+}
+
+/// Why a change is what it is, where that matters to the user.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reason {
+    Plain,
+    /// Owned, but edited outside aix since the last apply.
+    Drift,
+    /// Owned, but deleted outside aix: re-created.
+    DeletedOutside,
+    /// Not owned, and different from the manifest.
+    Conflict,
+    /// Not owned; destroyed because of `--prune-unowned`.
+    Prune,
+    /// The entry in config.json does not parse.
+    Invalid(String),
+}
+
+/// One change in a plan.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Change {
+    pub name: String,
+    pub action: Action,
+    pub reason: Reason,
+    /// The provider in config.json now.
+    pub before: Option<Provider>,
+    /// The provider the manifest wants.
+    pub after: Option<Provider>,
+    /// Where the manifest declares it.
+    pub source: Option<Location>,
+}
+
+impl Change {
+    /// Overwrites or deletes something a person made or edited, so it needs
+    /// `--force` (or a yes on a terminal).
+    pub fn needs_force(&self) -> bool {
+        matches!(
+            self.reason,
+            Reason::Drift | Reason::Conflict | Reason::Invalid(_)
+        )
+    }
+
+    fn note(&self) -> Option<String> {
+        match &self.reason {
+            Reason::Plain => match self.action {
+                Action::Destroy => Some("no longer in the manifest".into()),
+                Action::Adopt => Some("already matches the manifest; will be owned by it".into()),
+                _ => None,
+            },
+            Reason::Drift if self.action == Action::Destroy => Some(
+                "no longer in the manifest, and changed outside aix since the last apply; --force to destroy".into(),
+            ),
+            Reason::Drift => Some("changed outside aix since the last apply; --force overwrites".into()),
+            Reason::DeletedOutside => Some("deleted outside aix; will be re-created".into()),
+            Reason::Conflict => Some(
+                "exists already, not owned by the manifest, and differs; --force takes it over".into(),
+            ),
+            Reason::Prune => Some("not owned by the manifest; removed by --prune-unowned".into()),
+            Reason::Invalid(m) => Some(format!("its entry in config.json is invalid ({m}); --force replaces it")),
+        }
+    }
+}
+
+/// A plan: the visible changes, plus bookkeeping of ownership records that
+/// changes nothing the user sees.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Plan {
+    pub changes: Vec<Change>,
+    /// Owned names gone from both the manifest and config.json.
+    pub forget: Vec<String>,
+    /// Owned, equal providers whose record is out of date.
+    pub refresh: Vec<(String, Owned)>,
+}
+
+/// How many changes of each kind.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Summary {
+    pub add: usize,
+    pub change: usize,
+    pub destroy: usize,
+    pub adopt: usize,
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Options {
+    pub prune_unowned: bool,
+}
+
+/// Equal as definitions: every field, headers in any order.
+fn same(a: &Provider, b: &Provider) -> bool {
+    fn sorted(p: &Provider) -> Vec<&(String, String)> {
+        let mut h: Vec<&(String, String)> = p.headers.iter().collect();
+        h.sort_unstable();
+        h
+    }
+    a.name == b.name
+        && a.base_url == b.base_url
+        && a.default_model == b.default_model
+        && a.auth_type == b.auth_type
+        && a.api_key_env == b.api_key_env
+        && a.timeout_secs == b.timeout_secs
+        && a.headers.len() == b.headers.len()
+        && sorted(a) == sorted(b)
+}
+
+/// Computes what applying `manifest` to `state` would do.
+pub fn plan(manifest: &Manifest, state: &State, opts: Options) -> Plan {
+    let owned = state.owned();
+    let current: BTreeMap<String, Result<Provider, String>> = state
+        .provider_entries()
+        .into_iter()
+        .map(|(n, r)| (n, r.map_err(|e| e.message().to_string())))
+        .collect();
+    let mut plan = Plan::default();
+    for entry in &manifest.entries {
+        let want = &entry.provider;
+        let name = &want.name;
+        let source = entry.at.file.display().to_string();
+        let change = |action, reason, before: Option<&Provider>| Change {
+            name: name.clone(),
+            action,
+            reason,
+            before: before.cloned(),
+            after: Some(want.clone()),
+            source: Some(entry.at.clone()),
+        };
+        let record = owned.get(name);
+        match current.get(name) {
+            None => {
+                let reason = if record.is_some() {
+                    Reason::DeletedOutside
+                } else {
+                    Reason::Plain
+                };
+                plan.changes.push(change(Action::Create, reason, None));
+            }
+            Some(Err(msg)) => {
+                plan.changes
+                    .push(change(Action::Update, Reason::Invalid(msg.clone()), None))
+            }
+            Some(Ok(cur)) => match record {
+                Some(rec) if same(cur, want) => {
+                    let fresh = Owned {
+                        fingerprint: state::fingerprint(want),
+                        source: Some(source),
+                    };
+                    if *rec != fresh {
+                        plan.refresh.push((name.clone(), fresh));
+                    }
+                }
+                Some(rec) => {
+                    let reason = if state::fingerprint(cur) == rec.fingerprint {
+                        Reason::Plain
+                    } else {
+                        Reason::Drift
+                    };
+                    plan.changes.push(change(Action::Update, reason, Some(cur)));
+                }
+                None if same(cur, want) => {
+                    plan.changes
+                        .push(change(Action::Adopt, Reason::Plain, Some(cur)))
+                }
+                None => plan
+                    .changes
+                    .push(change(Action::Update, Reason::Conflict, Some(cur))),
+            },
+        }
+    }
+    for (name, rec) in &owned {
+        if manifest.get(name).is_some() {
+            continue;
+        }
+        let destroy = |reason, before: Option<&Provider>| Change {
+            name: name.clone(),
+            action: Action::Destroy,
+            reason,
+            before: before.cloned(),
+            after: None,
+            source: None,
+        };
+        match current.get(name) {
+            None => plan.forget.push(name.clone()),
+            Some(Ok(cur)) if state::fingerprint(cur) == rec.fingerprint => {
+                plan.changes.push(destroy(Reason::Plain, Some(cur)))
+            }
+            Some(Ok(cur)) => plan.changes.push(destroy(Reason::Drift, Some(cur))),
+            Some(Err(m)) => plan.changes.push(destroy(Reason::Invalid(m.clone()), None)),
+        }
+    }
+    if opts.prune_unowned {
+        for (name, cur) in &current {
+            if manifest.get(name).is_none() && !owned.contains_key(name) {
+                plan.changes.push(Change {
+                    name: name.clone(),
+                    action: Action::Destroy,
+                    reason: Reason::Prune,
+                    before: cur.as_ref().ok().cloned(),
+                    after: None,
+                    source: None,
+                });
+            }
+        }
+    }
+    plan.changes.sort_by(|a, b| a.name.cmp(&b.name));
+    plan
+}
+
+impl Plan {
+    /// Whether applying would change anything the user can see.
+    pub fn is_empty(&self) -> bool {
+        self.changes.is_empty()
+    }
+
+    pub fn summary(&self) -> Summary {
+        let mut s = Summary::default();
+        for c in &self.changes {
+            match c.action {
+                Action::Create => s.add += 1,
+                Action::Update => s.change += 1,
+                Action::Destroy => s.destroy += 1,
+                Action::Adopt => s.adopt += 1,
+            }
+        }
+        s
+    }
+
+    /// The changes that overwrite or delete someone's edits.
+    pub fn needing_force(&self) -> Vec<&Change> {
+        self.changes.iter().filter(|c| c.needs_force()).collect()
+    }
+
+    pub fn destroys(&self) -> Vec<&Change> {
+        self.changes
+            .iter()
+            .filter(|c| c.action == Action::Destroy)
+            .collect()
+    }
+
+    /// The `Plan: ...` line.
+    pub fn summary_line(&self) -> String {
+        let s = self.summary();
+        let mut line = format!(
+            "Plan: {} to add, {} to change, {} to destroy",
+            s.add, s.change, s.destroy
+        );
+        if s.adopt > 0 {
+            line.push_str(&format!(", {} to adopt", s.adopt));
+        }
+        line.push('.');
+        line
+    }
+
+    /// The terraform-style text rendering (styles are dropped by the
+    /// output stream when it is not a colour terminal).
+    pub fn render(&self, show_secrets: bool) -> String {
+        if self.is_empty() {
+            return "No changes. config.json matches the manifest.\n".into();
+        }
+        let mut out = String::from("aix will make these changes:\n");
+        for c in &self.changes {
+            let (sigil, style) = match c.action {
+                Action::Create => ('+', AnsiColor::Green.on_default()),
+                Action::Update => ('~', AnsiColor::Yellow.on_default()),
+                Action::Destroy => ('-', AnsiColor::Red.on_default()),
+                Action::Adopt => ('=', AnsiColor::Cyan.on_default()),
+            };
+            let bold = style.bold();
+            out.push_str(&format!("\n  {bold}{sigil} {}{bold:#}", c.name));
+            if let Some(note) = c.note() {
+                let dim = Style::new().dimmed();
+                out.push_str(&format!("  {dim}({note}){dim:#}"));
+            }
+            out.push('\n');
+            for line in field_lines(c, show_secrets) {
+                out.push_str(&format!("      {line}\n"));
+            }
+        }
+        out.push('\n');
+        out.push_str(&self.summary_line());
+        out.push('\n');
+        out
+    }
+
+    /// The machine-readable rendering.
+    pub fn to_json(&self, show_secrets: bool) -> Value {
+        let s = self.summary();
+        let changes: Vec<Value> = self
+            .changes
+            .iter()
+            .map(|c| {
+                json!({
+                    "name": c.name,
+                    "action": match c.action {
+                        Action::Create => "create",
+                        Action::Update => "update",
+                        Action::Destroy => "destroy",
+                        Action::Adopt => "adopt",
+                    },
+                    "reason": match &c.reason {
+                        Reason::Plain => Value::Null,
+                        Reason::Drift => json!("drift"),
+                        Reason::DeletedOutside => json!("deleted_outside"),
+                        Reason::Conflict => json!("conflict"),
+                        Reason::Prune => json!("prune_unowned"),
+                        Reason::Invalid(_) => json!("invalid_state"),
+                    },
+                    "needs_force": c.needs_force(),
+                    "source": c.source.as_ref().map(ToString::to_string),
+                    "before": c.before.as_ref().map(|p| provider_json(p, show_secrets)),
+                    "after": c.after.as_ref().map(|p| provider_json(p, show_secrets)),
+                    "changed_fields": changed_fields(c),
+                })
+            })
+            .collect();
+        json!({
+            "format_version": "1",
+            "changes": changes,
+            "summary": {"add": s.add, "change": s.change, "destroy": s.destroy, "adopt": s.adopt},
+        })
+    }
+}
+
+fn provider_json(p: &Provider, show: bool) -> Value {
+    let mut v = p.to_json(None);
+    if let Some(Value::Object(h)) = v.get_mut("headers") {
+        for (k, val) in h.iter_mut() {
+            if let Value::String(s) = val {
+                *s = secret::display_header_value(k, s, show).to_string();
+            }
+        }
+    }
+    v
+}
+
+/// Scalar fields as `(name, value)`, present ones only.
+fn scalars(p: &Provider) -> Vec<(&'static str, String)> {
+    let q = |s: &str| format!("{s:?}");
+    let mut out = vec![("base_url", q(&p.base_url))];
+    if let Some(m) = &p.default_model {
+        out.push(("default_model", q(m)));
+    }
+    out.push(("auth_type", q(p.auth_type.as_str())));
+    if let Some(v) = &p.api_key_env {
+        out.push(("api_key_env", q(v)));
+    }
+    if let Some(t) = p.timeout_secs {
+        out.push(("timeout_secs", t.to_string()));
+    }
+    out
+}
+
+fn header_text(p: Option<&Provider>) -> String {
+    let mut lines: Vec<String> = p
+        .map(|p| {
+            p.headers
+                .iter()
+                .map(|(k, v)| format!("{k}: {v}\n"))
+                .collect()
+        })
+        .unwrap_or_default();
+    lines.sort();
+    lines.concat()
+}
+
+/// The names of the fields that differ.
+fn changed_fields(c: &Change) -> Vec<&'static str> {
+    let (Some(a), Some(b)) = (&c.before, &c.after) else {
+        return Vec::new();
+    };
+    let mut out: Vec<&'static str> = [
+        "base_url",
+        "default_model",
+        "auth_type",
+        "api_key_env",
+        "timeout_secs",
+    ]
+    .into_iter()
+    .filter(|f| {
+        let get = |p: &Provider| scalars(p).into_iter().find(|(k, _)| k == f).map(|(_, v)| v);
+        get(a) != get(b)
+    })
+    .collect();
+    if header_text(Some(a)) != header_text(Some(b)) {
+        out.push("headers");
+    }
+    out
+}
+
+/// The lines under a change: every field for a create, `old -> new` for
+/// each changed field of an update, a line diff (via `similar`) for headers.
+fn field_lines(c: &Change, show: bool) -> Vec<String> {
+    let mut out = Vec::new();
+    match (c.action, &c.before, &c.after) {
+        (Action::Create, _, Some(p)) | (Action::Update, None, Some(p)) => {
+            let fields = scalars(p);
+            let width = fields.iter().map(|(k, _)| k.len()).max().unwrap_or(0) + 1;
+            for (k, v) in fields {
+                out.push(format!("{:width$} {v}", format!("{k}:")));
+            }
+            if !p.headers.is_empty() {
+                out.push("headers:".into());
+                for (k, v) in &p.headers {
+                    out.push(format!(
+                        "  + {k}: {}",
+                        secret::display_header_value(k, v, show)
+                    ));
+                }
+            }
+        }
+        (Action::Update, Some(a), Some(b)) => {
+            let old: BTreeMap<_, _> = scalars(a).into_iter().collect();
+            let new: BTreeMap<_, _> = scalars(b).into_iter().collect();
+            for field in [
+                "base_url",
+                "default_model",
+                "auth_type",
+                "api_key_env",
+                "timeout_secs",
+            ] {
+                let (o, n) = (old.get(field), new.get(field));
+                if o != n {
+                    let none = "(none)".to_string();
+                    out.push(format!(
+                        "{field}: {} -> {}",
+                        o.unwrap_or(&none),
+                        n.unwrap_or(&none)
+                    ));
+                }
+            }
+            let (ho, hn) = (header_text(Some(a)), header_text(Some(b)));
+            if ho != hn {
+                out.push("headers:".into());
+                let diff = similar::TextDiff::from_lines(&ho, &hn);
+                for change in diff.iter_all_changes() {
+                    let sign = match change.tag() {
+                        similar::ChangeTag::Delete => '-',
+                        similar::ChangeTag::Insert => '+',
+                        similar::ChangeTag::Equal => continue,
+                    };
+                    let line = change.value().trim_end_matches('\n');
+                    let (k, v) = line.split_once(": ").unwrap_or((line, ""));
+                    out.push(format!(
+                        "  {sign} {k}: {}",
+                        secret::display_header_value(k, v, show)
+                    ));
+                }
+            }
+        }
+        _ => {}
+    }
+    out
+}
+
+/// Applies `plan` to `state` (inside the store's update, under its lock).
+pub fn apply(plan: &Plan, state: &mut State) {
+    for c in &plan.changes {
+        match (c.action, &c.after) {
+            (Action::Create | Action::Update | Action::Adopt, Some(p)) => {
+                if c.action != Action::Adopt {
+                    state.put_provider(p);
+                }
+                let source = c.source.as_ref().map(|l| l.file.display().to_string());
+                state.set_owned(
+                    &c.name,
+                    &Owned {
+                        fingerprint: state::fingerprint(p),
+                        source,
+                    },
+                );
+            }
+            (Action::Destroy, _) => {
+                state.remove_provider(&c.name);
+                state.remove_api_key(&c.name, Origin::Custom);
+                state.remove_owned(&c.name);
+            }
+            _ => {}
+        }
+    }
+    for name in &plan.forget {
+        state.remove_owned(name);
+    }
+    for (name, owned) in &plan.refresh {
+        state.set_owned(name, owned);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::manifest::{Entry, Location};
+    use proptest::prelude::*;
+    use serde_json::json;
+
+    fn p(name: &str, url: &str) -> Provider {
+        Provider::new(name, url)
+    }
+
+    fn manifest(ps: &[Provider]) -> Manifest {
+        let mut entries: Vec<Entry> = ps
+            .iter()
+            .map(|p| Entry {
+                provider: p.clone(),
+                at: Location {
+                    file: "m.toml".into(),
+                    line: 1,
+                    column: 1,
+                },
+            })
+            .collect();
+        entries.sort_by(|a, b| a.provider.name.cmp(&b.provider.name));
+        Manifest {
+            entries,
+            files: vec!["m.toml".into()],
+        }
+    }
+
+    fn applied(m: &Manifest, s: &State, opts: Options) -> State {
+        let mut s = s.clone();
+        let plan = plan(m, &s, opts);
+        apply(&plan, &mut s);
+        s
+    }
+
+    fn actions(plan: &Plan) -> Vec<(String, Action, Reason)> {
+        plan.changes
+            .iter()
+            .map(|c| (c.name.clone(), c.action, c.reason.clone()))
+            .collect()
+    }
+
+    #[test]
+    fn the_table() {
+        let empty = State::default();
+        let a = p("a", "http://a");
+        let a2 = p("a", "http://a2");
+        // Create, then nothing.
+        let m = manifest(std::slice::from_ref(&a));
+        assert_eq!(
+            actions(&plan(&m, &empty, Options::default())),
+            [("a".into(), Action::Create, Reason::Plain)]
+        );
+        let s = applied(&m, &empty, Options::default());
+        assert!(plan(&m, &s, Options::default()).is_empty());
+        assert_eq!(s.owner("a"), state::Owner::Manifest);
+        // Manifest changes: plain update.
+        let m2 = manifest(std::slice::from_ref(&a2));
+        assert_eq!(
+            actions(&plan(&m2, &s, Options::default())),
+            [("a".into(), Action::Update, Reason::Plain)]
+        );
+        // Edited by hand since the apply: drift.
+        let mut hand = s.clone();
+        hand.put_provider(&p("a", "http://hand"));
+        assert_eq!(
+            actions(&plan(&m, &hand, Options::default())),
+            [("a".into(), Action::Update, Reason::Drift)]
+        );
+        // Edited by hand back to what the manifest says: nothing visible.
+        let mut back = hand.clone();
+        back.put_provider(&a);
+        assert!(plan(&m, &back, Options::default()).is_empty());
+        // Deleted by hand: re-created.
+        let mut gone = s.clone();
+        gone.remove_provider("a");
+        assert_eq!(
+            actions(&plan(&m, &gone, Options::default())),
+            [("a".into(), Action::Create, Reason::DeletedOutside)]
+        );
+        // Left the manifest: destroyed; if edited meanwhile, drift.
+        let none = manifest(&[]);
+        assert_eq!(
+            actions(&plan(&none, &s, Options::default())),
+            [("a".into(), Action::Destroy, Reason::Plain)]
+        );
+        assert_eq!(
+            actions(&plan(&none, &hand, Options::default())),
+            [("a".into(), Action::Destroy, Reason::Drift)]
+        );
+        // Left both: the record is forgotten quietly.
+        let pl = plan(&none, &gone, Options::default());
+        assert!(pl.is_empty() && pl.forget == ["a"]);
+        // Unowned: left alone, adopted when equal, a conflict when not,
+        // destroyed only with prune.
+        let mut cli = State::default();
+        cli.put_provider(&a);
+        assert!(plan(&none, &cli, Options::default()).is_empty());
+        assert_eq!(
+            actions(&plan(&m, &cli, Options::default())),
+            [("a".into(), Action::Adopt, Reason::Plain)]
+        );
+        assert_eq!(
+            actions(&plan(&m2, &cli, Options::default())),
+            [("a".into(), Action::Update, Reason::Conflict)]
+        );
+        let prune = Options {
+            prune_unowned: true,
+        };
+        assert_eq!(
+            actions(&plan(&none, &cli, prune)),
+            [("a".into(), Action::Destroy, Reason::Prune)]
+        );
+        // An invalid entry in the state needs force.
+        let mut broken = State::default();
+        broken.doc_mut().insert(
+            "custom_providers".into(),
+            json!({"a": {"base_url": "ftp://x"}}),
+        );
+        let pl = plan(&m, &broken, Options::default());
+        assert!(matches!(pl.changes[0].reason, Reason::Invalid(_)) && pl.changes[0].needs_force());
+        let fixed = applied(&m, &broken, Options::default());
+        assert_eq!(fixed.provider("a").unwrap(), Some(a.clone()));
+    }
+
+    #[test]
+    fn destroy_takes_the_key_and_keeps_foreign_keys() {
+        let a = p("a", "http://a");
+        let mut s = State::default();
+        s.doc_mut().insert("other".into(), json!(1));
+        let s = applied(&manifest(std::slice::from_ref(&a)), &s, Options::default());
+        let mut s = s;
+        s.set_api_key("a", &crate::secret::Secret::new("k"));
+        let s = applied(&manifest(&[]), &s, Options::default());
+        assert!(s.stored_key("a", Origin::Custom).is_none());
+        assert!(s.owned().is_empty());
+        assert_eq!(s.doc()["other"], 1);
+    }
+
+    #[test]
+    fn rendering_masks_secrets_and_shows_header_changes() {
+        let mut old = p("h", "http://h");
+        old.headers = vec![
+            ("Authorization".into(), "Bearer sk-old-canary".into()),
+            ("X-A".into(), "1".into()),
+        ];
+        let mut new = old.clone();
+        new.headers = vec![
+            ("Authorization".into(), "Bearer sk-new-canary".into()),
+            ("X-B".into(), "2".into()),
+        ];
+        let s = applied(&manifest(&[old]), &State::default(), Options::default());
+        let pl = plan(&manifest(&[new]), &s, Options::default());
+        let text = pl.render(false);
+        assert!(!text.contains("canary"), "{text}");
+        for want in [
+            "~ h",
+            "- Authorization: (sensitive)",
+            "+ Authorization: (sensitive)",
+            "- X-A: 1",
+            "+ X-B: 2",
+            "Plan: 0 to add, 1 to change, 0 to destroy.",
+        ] {
+            assert!(text.contains(want), "{want:?} in\n{text}");
+        }
+        let j = pl.to_json(false);
+        assert!(!j.to_string().contains("canary"));
+        assert_eq!(j["format_version"], "1");
+        assert_eq!(j["changes"][0]["changed_fields"], json!(["headers"]));
+        assert!(pl.render(true).contains("sk-new-canary"));
+    }
+
+    fn arb_provider() -> impl Strategy<Value = Provider> {
+        (
+            prop::sample::select(vec!["a", "b", "c", "d", "e"]),
+            prop::sample::select(vec!["http://x", "http://y/v1", "https://z"]),
+            prop::option::of(prop::sample::select(vec!["m1", "m2"])),
+            prop::collection::vec(
+                (
+                    prop::sample::select(vec!["X-A", "X-B"]),
+                    prop::sample::select(vec!["1", "2"]),
+                ),
+                0..2,
+            ),
+        )
+            .prop_map(|(n, u, m, h)| {
+                let mut p = Provider::new(n, u);
+                p.default_model = m.map(String::from);
+                let mut seen = std::collections::BTreeSet::new();
+                p.headers = h
+                    .into_iter()
+                    .filter(|(k, _)| seen.insert(*k))
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect();
+                p
+            })
+    }
+
+    fn dedup(ps: Vec<Provider>) -> Vec<Provider> {
+        let mut by: BTreeMap<String, Provider> = BTreeMap::new();
+        for p in ps {
+            by.insert(p.name.clone(), p);
+        }
+        by.into_values().collect()
+    }
+
+    proptest! {
+        /// Whatever the state held and whatever was applied before,
+        /// applying a manifest leaves nothing to plan.
+        #[test]
+        fn apply_then_plan_is_no_changes(
+            earlier in prop::collection::vec(arb_provider(), 0..5),
+            by_hand in prop::collection::vec(arb_provider(), 0..5),
+            wanted in prop::collection::vec(arb_provider(), 0..5),
+            prune in any::<bool>(),
+        ) {
+            let opts = Options { prune_unowned: prune };
+            let mut s = applied(&manifest(&dedup(earlier)), &State::default(), Options::default());
+            for p in by_hand {
+                s.put_provider(&p);
+            }
+            let m = manifest(&dedup(wanted));
+            let after = applied(&m, &s, opts);
+            let again = plan(&m, &after, opts);
+            prop_assert!(again.is_empty(), "{:?}", again.changes);
+            prop_assert!(again.forget.is_empty() && again.refresh.is_empty());
+            for e in &m.entries {
+                let got = after.provider(&e.provider.name).unwrap();
+                prop_assert_eq!(got.as_ref(), Some(&e.provider));
+            }
+        }
+
+        /// Without --prune-unowned, a provider the manifest does not own
+        /// is never destroyed.
+        #[test]
+        fn unowned_providers_survive(
+            owned in prop::collection::vec(arb_provider(), 0..5),
+            cli in prop::collection::vec(arb_provider(), 0..5),
+            wanted in prop::collection::vec(arb_provider(), 0..5),
+        ) {
+            let mut s = applied(&manifest(&dedup(owned)), &State::default(), Options::default());
+            let cli = dedup(cli);
+            for p in &cli {
+                if !s.has_provider(&p.name) {
+                    s.put_provider(p);
+                }
+            }
+            let unowned: Vec<String> = cli.iter().map(|p| p.name.clone()).filter(|n| !s.owned().contains_key(n)).collect();
+            let after = applied(&manifest(&dedup(wanted)), &s, Options::default());
+            for name in unowned {
+                prop_assert!(after.has_provider(&name), "{name} was destroyed");
+            }
+        }
+    }
+}
