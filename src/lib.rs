@@ -10,6 +10,8 @@
 //! - [`prompt`]: saved prompts and `{name}` templates;
 //! - [`client`]: requests to OpenAI-compatible servers, retries, errors;
 //! - [`sse`]: a pure event-stream parser; [`chunk`]: decoding answers;
+//! - [`manifest`]: providers.toml into providers; [`reconcile`]: plans as data;
+//! - [`schema`]: the JSON Schemas; [`validate`]: checking files against them;
 //! - [`cli`]: one module per subcommand, parsing arguments and calling the above;
 //! - [`output`]: everything printed, with colour only where it belongs.
 
@@ -24,10 +26,12 @@ pub mod output;
 pub mod prompt;
 pub mod provider;
 pub mod reconcile;
+pub mod schema;
 pub mod secret;
 pub mod sse;
 pub mod state;
 pub mod store;
 pub mod suggest;
+pub mod validate;
 
 pub use error::{Error, Result};

@@ -48,6 +48,11 @@ fn eprintln_styled(style: Style, label: &str, text: &str) {
     let _ = writeln!(err, "{style}{label}{style:#} {text}");
 }
 
+/// Writes `text` to stderr as it is (for reports printed before an error).
+pub fn eprint(text: &str) {
+    let _ = anstream::stderr().lock().write_all(text.as_bytes());
+}
+
 /// A confirmation of what a command did, on stderr.
 pub fn status(text: impl AsRef<str>) {
     let mut err = anstream::stderr().lock();

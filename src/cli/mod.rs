@@ -17,6 +17,8 @@ mod plan;
 mod prompts;
 mod provider;
 mod run;
+mod schema;
+mod validate;
 
 const AFTER_HELP: &str = "\
 Files:
@@ -81,6 +83,10 @@ enum Command {
     Plan(plan::Args),
     /// Make config.json match providers.toml
     Apply(apply::Args),
+    /// Print the JSON Schema of providers.toml or config.json
+    Schema(schema::Args),
+    /// Check manifests and config.json against the schemas and aix's rules
+    Validate(validate::Args),
     /// Print a shell completion script
     Completions(completions::Args),
 }
@@ -116,6 +122,9 @@ where
     if let Command::Completions(args) = &cli.command {
         return completions::run(args).map(|()| 0);
     }
+    if let Command::Schema(args) = &cli.command {
+        return schema::run(args).map(|()| 0);
+    }
     let ctx = Ctx {
         store: Store::from_env()?,
         show_secrets: cli.global.show_secrets,
@@ -133,7 +142,10 @@ where
         Command::Delete(args) => prompts::delete(&ctx, args),
         Command::Run(args) => run::run(&ctx, *args),
         Command::Apply(args) => apply::run(&ctx, args),
-        Command::Completions(_) | Command::Plan(_) => unreachable!("handled above"),
+        Command::Validate(args) => validate::run(&ctx, args),
+        Command::Completions(_) | Command::Plan(_) | Command::Schema(_) => {
+            unreachable!("handled above")
+        }
     }
     .map(|()| 0)
 }

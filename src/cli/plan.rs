@@ -2,11 +2,15 @@
 
 use std::path::PathBuf;
 
+use std::io::IsTerminal;
+
 use super::Ctx;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::manifest::{self, Manifest};
 use crate::output;
 use crate::reconcile::{self, Options};
+use crate::schema::Kind;
+use crate::validate;
 
 /// The manifest files, shared by `plan` and `apply`.
 #[derive(Debug, clap::Args)]
@@ -28,8 +32,31 @@ impl ManifestArgs {
         }
     }
 
+    /// Validates the manifest files (as `aix validate` does: every problem,
+    /// with its place) and reads them. Errors refuse; warnings are shown.
     pub fn load(&self) -> Result<Manifest> {
-        manifest::load(&self.paths())
+        let paths = self.paths();
+        for p in &paths {
+            if let Err(e) = std::fs::metadata(p) {
+                return Err(Error::new(format!("cannot read {}: {e}", p.display()))
+                    .hint("name the manifest with -f FILE (repeatable) or $AIX_MANIFEST"));
+            }
+        }
+        let files: Vec<(PathBuf, Kind)> =
+            paths.iter().map(|p| (p.clone(), Kind::Manifest)).collect();
+        let report = validate::check(&files);
+        if !report.problems.is_empty() {
+            output::eprint(&report.render(std::io::stderr().is_terminal()));
+        }
+        if report.errors() > 0 {
+            let n = report.errors();
+            return Err(Error::new(format!(
+                "the manifest has {n} error{}; nothing was planned or applied",
+                if n == 1 { "" } else { "s" }
+            ))
+            .hint("`aix validate FILE` checks it on its own"));
+        }
+        manifest::load(&paths)
     }
 }
 

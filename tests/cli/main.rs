@@ -12,3 +12,4 @@ mod provider;
 mod run;
 mod server;
 mod store;
+mod validate;

@@ -309,7 +309,7 @@ fn several_files_merge_and_clash() {
     ])
     .code(1)
     .stderr(predicate::str::contains(format!(
-        "{}:2:12: provider 'a' is already defined at {}:1:12",
+        "{}:2:12: error: provider 'a' is already defined at {}:1:12",
         clash.display(),
         a.display()
     )));
@@ -344,22 +344,22 @@ fn bad_manifests_name_the_place_and_change_nothing() {
     let cases = [
         (
             "[providers.a]\nbase_ur = \"http://x\"\n",
-            ":2:1: unknown field `base_ur`",
+            ":2:1: error: providers.a: unknown key `base_ur`",
             "did you mean `base_url`?",
         ),
         (
             "[providers.a]\nbase_url = \"localhost\"\n",
-            ":2:12: providers.a: base_url: base URL \"localhost\" is not absolute",
+            ":2:12: error: providers.a: base_url: base URL \"localhost\" is not absolute",
             "",
         ),
         (
             "[providers.a]\nbase_url = \"http://x\"\nheaders = { X = \"a\\r\\nb\" }\n",
-            ":3:17: providers.a: headers:",
+            ":3:17: error: providers.a: headers: value of header \"X\" contains a carriage return",
             "",
         ),
         (
             "[providers.\"a b\"]\nbase_url = \"http://x\"\n",
-            ":1:12: provider name \"a b\"",
+            ":1:12: error: provider name \"a b\"",
             "",
         ),
         ("[providers.a\n", ":1:", ""),

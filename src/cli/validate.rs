@@ -1,0 +1,89 @@
+//! `aix validate [FILE]...`: check manifests and config.json.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+
+use serde_json::{Value, json};
+
+use super::Ctx;
+use crate::error::{Error, Result};
+use crate::output;
+use crate::schema::Kind;
+use crate::validate::{self, Report};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Files to check (default: ./providers.toml if present, and the live config.json)
+    files: Vec<PathBuf>,
+    /// Treat every FILE as this kind instead of guessing from its extension
+    #[arg(long, value_enum)]
+    kind: Option<Kind>,
+    /// Fail on warnings too
+    #[arg(long)]
+    strict: bool,
+    /// Print the problems as JSON
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
+    let mut files = Vec::new();
+    if args.files.is_empty() {
+        let manifest = PathBuf::from("providers.toml");
+        if manifest.exists() {
+            files.push((manifest, Kind::Manifest));
+        }
+        let config = ctx.store.config_path();
+        if config.exists() {
+            files.push((config, Kind::Config));
+        }
+        if files.is_empty() {
+            return Err(
+                Error::new("nothing to validate: no ./providers.toml and no config.json")
+                    .hint("name the files: aix validate FILE..."),
+            );
+        }
+    } else {
+        for f in &args.files {
+            let kind = args.kind.or_else(|| validate::kind_of(f)).ok_or_else(|| {
+                Error::usage(format!(
+                    "cannot tell what {} is from its extension",
+                    f.display()
+                ))
+                .hint("pass --kind manifest or --kind config")
+            })?;
+            files.push((f.clone(), kind));
+        }
+    }
+    let report = validate::check(&files);
+    finish(&report, args.json, args.strict)
+}
+
+/// Prints a report and turns it into the exit status.
+pub(crate) fn finish(report: &Report, as_json: bool, strict: bool) -> Result<()> {
+    if as_json {
+        output::json(&json!({
+            "files": report.files,
+            "errors": report.errors(),
+            "warnings": report.warnings(),
+            "problems": report.problems.iter().map(|p| p.to_json()).collect::<Vec<Value>>(),
+        }));
+    } else {
+        output::print(&report.render(std::io::stdout().is_terminal()));
+    }
+    let (e, w) = (report.errors(), report.warnings());
+    let summary = format!(
+        "{e} error{}, {w} warning{} in {} file{}",
+        if e == 1 { "" } else { "s" },
+        if w == 1 { "" } else { "s" },
+        report.files,
+        if report.files == 1 { "" } else { "s" }
+    );
+    if e > 0 || (strict && w > 0) {
+        return Err(Error::new(format!("validation failed: {summary}")));
+    }
+    if !as_json {
+        output::status(format!("valid: {summary}"));
+    }
+    Ok(())
+}

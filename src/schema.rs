@@ -1,0 +1,273 @@
+//! JSON Schemas for `providers.toml` and `config.json`, generated from the
+//! documented types below with schemars, so an editor (Taplo / Even Better
+//! TOML, VS Code's JSON support) can complete and check the files as they
+//! are typed. The generated files are committed in `schema/`; a test fails
+//! when they drift from these types.
+//!
+//! The schemas state shape: types, names, enums, ranges. What a schema
+//! cannot express (a URL that parses, header values, `${env:...}` syntax,
+//! duplicate names across files) is checked by [`crate::validate`] with the
+//! same functions the rest of aix uses.
+
+use std::collections::BTreeMap;
+
+use schemars::JsonSchema;
+use serde_json::Value;
+
+/// Provider names: 1-64 of letters, digits, `.`, `_`, `-`.
+pub const NAME_PATTERN: &str = "^[A-Za-z0-9._-]{1,64}$";
+/// HTTP header names (RFC 9110 tokens).
+pub const HEADER_NAME_PATTERN: &str = "^[A-Za-z0-9!#$%&'*+.^_`|~-]+$";
+
+/// The aix manifest: the providers this file declares. `aix plan` shows
+/// what `aix apply` would change in config.json to match it.
+#[derive(JsonSchema)]
+#[schemars(
+    title = "aix providers.toml",
+    deny_unknown_fields,
+    extend("$id" = "https://aix.invalid/schema/providers.schema.json")
+)]
+#[allow(dead_code)]
+pub struct ManifestDoc {
+    /// Providers by name (1-64 of letters, digits, `.`, `_`, `-`).
+    #[schemars(extend("propertyNames" = {"pattern": NAME_PATTERN}))]
+    providers: Option<BTreeMap<String, ProviderDoc>>,
+}
+
+/// How a provider authenticates.
+#[derive(JsonSchema)]
+#[allow(dead_code)]
+pub enum AuthTypeDoc {
+    /// Send `Authorization: Bearer <key>` when a key is known (the default).
+    #[schemars(rename = "bearer")]
+    Bearer,
+    /// Send no automatic auth; the provider's headers carry the credential.
+    #[schemars(rename = "api-key")]
+    ApiKey,
+}
+
+/// An OpenAI-compatible endpoint: any server that answers
+/// `POST {base_url}/chat/completions`.
+#[derive(JsonSchema)]
+#[schemars(deny_unknown_fields)]
+#[allow(dead_code)]
+pub struct ProviderDoc {
+    /// Absolute `http://` or `https://` URL, without query, fragment or
+    /// credentials. Requests go to `{base_url}/chat/completions` and
+    /// `{base_url}/models`.
+    #[schemars(
+        regex(pattern = r"^[Hh][Tt][Tt][Pp][Ss]?://[^\s/?#@]+(/[^\s?#]*)?$"),
+        extend("examples" = ["http://localhost:11434/v1", "https://openrouter.ai/api/v1"])
+    )]
+    base_url: String,
+    /// Model used when a run names none.
+    #[schemars(length(min = 1, max = 256), extend("examples" = ["llama3.2"]))]
+    default_model: Option<String>,
+    /// Extra headers sent with every request. A value may be or contain
+    /// `${env:VAR}`, read from the environment when a request is made, so
+    /// secrets need not be written here.
+    #[schemars(
+        extend("propertyNames" = {"pattern": HEADER_NAME_PATTERN}),
+        extend("examples" = [{"X-API-Key": "${env:WORK_LLM_KEY}"}])
+    )]
+    headers: Option<BTreeMap<String, HeaderValueDoc>>,
+    /// `bearer` (default) or `api-key`.
+    auth_type: Option<AuthTypeDoc>,
+    /// Environment variable holding the API key when config.json has none.
+    #[schemars(regex(pattern = "^[A-Za-z_][A-Za-z0-9_]*$"), extend("examples" = ["OPENROUTER_API_KEY"]))]
+    api_key_env: Option<String>,
+    /// Seconds to wait for an answer, and for each pause in a stream
+    /// (default 300).
+    #[schemars(range(min = 1, max = 86400))]
+    timeout_secs: Option<u64>,
+}
+
+/// A header value: one line, no control characters except tab.
+#[derive(JsonSchema)]
+#[schemars(transparent)]
+#[allow(dead_code)]
+pub struct HeaderValueDoc(
+    #[schemars(regex(pattern = "^[^\\u0000-\\u0008\\u000A-\\u001F\\u007F]*$"))] String,
+);
+
+/// aix's live state (`~/.prompts/config.json`). Keys other than these are
+/// allowed: other tools and the earlier AIX keep settings here, and aix
+/// preserves them.
+#[derive(JsonSchema)]
+#[schemars(
+    title = "aix config.json",
+    extend("$id" = "https://aix.invalid/schema/config.schema.json")
+)]
+#[allow(dead_code)]
+pub struct ConfigDoc {
+    /// The schema this file follows (for editors).
+    #[serde(rename = "$schema")]
+    schema: Option<String>,
+    /// Custom providers by name, as `aix provider add` and `aix apply`
+    /// write them.
+    #[schemars(extend("propertyNames" = {"pattern": NAME_PATTERN}))]
+    custom_providers: Option<BTreeMap<String, ProviderDoc>>,
+    /// API keys by provider name (`custom:NAME` is the earlier AIX's form).
+    api_keys: Option<BTreeMap<String, String>>,
+    /// Provider used when `aix run` names none.
+    #[schemars(length(min = 1))]
+    default_provider: Option<String>,
+    /// Model used with the default provider when nothing else names one.
+    #[schemars(length(min = 1))]
+    default_model: Option<String>,
+    /// Default upper bound on answer tokens.
+    #[schemars(range(min = 1))]
+    max_tokens: Option<u64>,
+    /// Default sampling temperature.
+    #[schemars(range(min = 0.0, max = 2.0))]
+    temperature: Option<f64>,
+    /// Stream answers by default.
+    streaming: Option<bool>,
+    /// Default answer timeout in seconds.
+    #[schemars(range(min = 1))]
+    timeout_secs: Option<u64>,
+    /// The editor the earlier AIX opened templates in.
+    editor: Option<String>,
+    /// Written by `aix apply`: which providers the manifest owns.
+    aix_manifest: Option<OwnershipDoc>,
+}
+
+/// Ownership records kept by `aix apply`.
+#[derive(JsonSchema)]
+#[allow(dead_code)]
+pub struct OwnershipDoc {
+    /// Owned provider names, with a fingerprint of what was applied.
+    providers: Option<BTreeMap<String, OwnedDoc>>,
+}
+
+/// One owned provider.
+#[derive(JsonSchema)]
+#[allow(dead_code)]
+pub struct OwnedDoc {
+    /// Hash of the provider as applied (16 hex digits).
+    #[schemars(regex(pattern = "^[0-9a-f]{16}$"))]
+    fingerprint: String,
+    /// The manifest file it came from.
+    source: Option<String>,
+}
+
+/// Which schema.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Kind {
+    /// providers.toml
+    Manifest,
+    /// config.json
+    Config,
+}
+
+impl Kind {
+    /// The file under `schema/` that holds this schema.
+    pub fn file_name(self) -> &'static str {
+        match self {
+            Kind::Manifest => "providers.schema.json",
+            Kind::Config => "config.schema.json",
+        }
+    }
+}
+
+/// The schema as JSON.
+pub fn generate(kind: Kind) -> Value {
+    let schema = match kind {
+        Kind::Manifest => schemars::schema_for!(ManifestDoc),
+        Kind::Config => schemars::schema_for!(ConfigDoc),
+    };
+    let mut v = serde_json::to_value(schema).expect("a schema always serializes");
+    if kind == Kind::Config {
+        open_stored_providers(&mut v);
+    }
+    v
+}
+
+/// config.json's provider entries may carry fields other tools added (aix
+/// keeps them), so unlike the manifest's they are open: a copy of the
+/// provider definition without `additionalProperties: false`.
+fn open_stored_providers(schema: &mut Value) {
+    let Some(defs) = schema.get_mut("$defs").and_then(Value::as_object_mut) else {
+        return;
+    };
+    let Some(mut stored) = defs.get("ProviderDoc").cloned() else {
+        return;
+    };
+    if let Some(o) = stored.as_object_mut() {
+        o.remove("additionalProperties");
+        o.insert(
+            "description".into(),
+            Value::from("A custom provider as stored in config.json. Fields other tools add are allowed and kept."),
+        );
+    }
+    defs.insert("StoredProviderDoc".into(), stored);
+    if let Some(slot) = schema.pointer_mut("/properties/custom_providers/additionalProperties") {
+        *slot = serde_json::json!({"$ref": "#/$defs/StoredProviderDoc"});
+    }
+}
+
+/// The schema as the text committed in `schema/`.
+pub fn text(kind: Kind) -> String {
+    let mut t = serde_json::to_string_pretty(&generate(kind)).expect("a Value always serializes");
+    t.push('\n');
+    t
+}
+
+/// A compiled validator for the schema.
+pub fn validator(kind: Kind) -> jsonschema::Validator {
+    jsonschema::validator_for(&generate(kind)).expect("aix's own schemas compile")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn schemas_are_valid_json_schema() {
+        for kind in [Kind::Manifest, Kind::Config] {
+            let s = generate(kind);
+            jsonschema::meta::validate(&s).unwrap_or_else(|e| panic!("{kind:?}: {e}"));
+        }
+    }
+
+    #[test]
+    fn committed_schemas_match_the_code() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("schema");
+        for kind in [Kind::Manifest, Kind::Config] {
+            let path = dir.join(kind.file_name());
+            let committed = std::fs::read_to_string(&path).unwrap_or_default();
+            assert!(
+                committed == text(kind),
+                "{} is out of date with src/schema.rs; regenerate it with:\n  cargo run -q -- schema {} > schema/{}",
+                path.display(),
+                match kind {
+                    Kind::Manifest => "manifest",
+                    Kind::Config => "config",
+                },
+                kind.file_name()
+            );
+        }
+    }
+
+    #[test]
+    fn the_schemas_say_what_they_should() {
+        let m = validator(Kind::Manifest);
+        let ok = serde_json::json!({"providers": {"a": {"base_url": "http://x/v1", "auth_type": "api-key", "headers": {"X-K": "${env:K}"}}}});
+        assert!(m.is_valid(&ok));
+        for bad in [
+            serde_json::json!({"providers": {"a": {"base_ur": "http://x"}}}),
+            serde_json::json!({"providers": {"a": {"base_url": "ftp://x"}}}),
+            serde_json::json!({"providers": {"a b": {"base_url": "http://x"}}}),
+            serde_json::json!({"providers": {"a": {"base_url": "http://x", "auth_type": "basic"}}}),
+            serde_json::json!({"providers": {"a": {"base_url": "http://x", "timeout_secs": 0}}}),
+            serde_json::json!({"providers": {"a": {"base_url": "http://x", "headers": {"X": "a\nb"}}}}),
+            serde_json::json!({"provider": {}}),
+        ] {
+            assert!(!m.is_valid(&bad), "{bad}");
+        }
+        let c = validator(Kind::Config);
+        assert!(c.is_valid(&serde_json::json!({"other_tool": 1, "custom_providers": {"a": {"base_url": "http://x", "vendor": 1}}})));
+        assert!(!c.is_valid(&serde_json::json!({"max_tokens": 0})));
+        assert!(!c.is_valid(&serde_json::json!({"temperature": 3})));
+    }
+}
