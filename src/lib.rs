@@ -15,6 +15,8 @@
 //! - [`cli`]: one module per subcommand, parsing arguments and calling the above;
 //! - [`output`]: everything printed, with colour only where it belongs.
 
+pub mod answer;
+pub mod chat;
 pub mod chunk;
 pub mod cli;
 pub mod client;

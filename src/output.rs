@@ -126,6 +126,15 @@ pub struct Spinner {
 
 impl Spinner {
     pub fn start(message: impl Into<String>) -> Spinner {
+        Spinner::start_with(message, None)
+    }
+
+    /// A spinner that also stops (and erases itself) once `also_stop` is
+    /// set, from any thread: the REPL's Ctrl-C.
+    pub fn start_with(
+        message: impl Into<String>,
+        also_stop: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
+    ) -> Spinner {
         use std::io::IsTerminal;
         use std::sync::atomic::{AtomicBool, Ordering};
         if !io::stderr().is_terminal() {
@@ -142,7 +151,13 @@ impl Spinner {
             let mut i = 0;
             // Wait a moment first: a fast answer needs no spinner at all.
             std::thread::park_timeout(std::time::Duration::from_millis(150));
-            while !flag.load(Ordering::Relaxed) {
+            let stopped = || {
+                flag.load(Ordering::Relaxed)
+                    || also_stop
+                        .as_ref()
+                        .is_some_and(|s| s.load(Ordering::Relaxed))
+            };
+            while !stopped() {
                 let mut err = io::stderr().lock();
                 let _ = write!(err, "\r{} {message}", FRAMES[i % FRAMES.len()]);
                 let _ = err.flush();

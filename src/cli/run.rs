@@ -3,16 +3,16 @@
 use std::collections::BTreeMap;
 use std::io::{self, IsTerminal, Read, Write};
 use std::path::PathBuf;
-use std::time::Duration;
 
 use super::Ctx;
+use crate::answer::{self, Failure, Output};
+use crate::chat::Choices;
 use crate::chunk;
-use crate::client::{self, ChatRequest, Client, EnvRefs, Message, Prepared, Sink};
+use crate::client::{self, ChatRequest, Client, EnvRefs, Message, Prepared};
 use crate::error::{Error, Result};
 use crate::output;
 use crate::prompt::{self, Prompts};
 use crate::provider;
-use crate::state::State;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -183,68 +183,34 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
         .render(&values)
         .expect("every parameter has a value");
 
-    let explicit_provider = args.provider.is_some();
-    let spec = args
-        .provider
-        .clone()
-        .or_else(|| setting_str(&state, "default_provider"))
-        .unwrap_or_else(|| "openai".into());
-    let resolved = state.resolve(&spec)?;
+    let target = Choices {
+        provider: args.provider.clone(),
+        model: args.model.clone(),
+        prompt_model: prompt.model.clone(),
+        stream: if args.stream {
+            Some(true)
+        } else if args.no_stream {
+            Some(false)
+        } else {
+            None
+        },
+        max_tokens: args.max_tokens,
+        temperature: args.temperature,
+        timeout_secs: args.timeout,
+    }
+    .resolve(&state)?;
+    let resolved = &target.resolved;
     let p = &resolved.provider;
-    let model = args
-        .model
-        .clone()
-        .or_else(|| p.default_model.clone())
-        .or_else(|| prompt.model.clone())
-        .or_else(|| {
-            // The config's default model belongs with its default provider.
-            (!explicit_provider).then(|| setting_str(&state, "default_model")).flatten()
-        })
-        .ok_or_else(|| {
-            Error::usage(format!("no model to use with provider '{}'", p.name))
-                .hint("pass --model MODEL")
-                .hint(format!(
-                    "or give the provider a default: `aix config set custom_providers.{}.default_model MODEL`",
-                    p.name
-                ))
-                .hint(format!("`aix provider models {}` lists what the server offers", p.name))
-        })?;
-    let stream = if args.stream {
-        true
-    } else if args.no_stream {
-        false
-    } else {
-        state
-            .setting("streaming")
-            .and_then(|v| v.as_bool())
-            .unwrap_or(false)
-    };
+    let key = target.key.clone();
     let mut messages = Vec::new();
     if let Some(system) = args.system.clone().or_else(|| prompt.system.clone()) {
         messages.push(Message::new("system", system));
     }
     messages.push(Message::new("user", rendered.clone()));
-    let req = ChatRequest {
-        model,
-        messages,
-        stream,
-        max_tokens: args
-            .max_tokens
-            .or_else(|| state.setting("max_tokens").and_then(|v| v.as_u64())),
-        temperature: args
-            .temperature
-            .or_else(|| state.setting("temperature").and_then(|v| v.as_f64())),
-    };
-    let timeout = Duration::from_secs(
-        args.timeout
-            .or(p.timeout_secs)
-            .or_else(|| state.setting("timeout_secs").and_then(|v| v.as_u64()))
-            .unwrap_or(client::DEFAULT_TIMEOUT_SECS),
-    );
-    let key = state.api_key(&resolved);
+    let req = target.request(messages);
 
     if !args.execute || args.dry_run {
-        let prepared = client::prepare(p, key.as_ref(), &req, timeout, EnvRefs::Keep)?;
+        let prepared = target.prepare(&req, EnvRefs::Keep)?;
         if args.json {
             output::json(&prepared.to_json(ctx.show_secrets));
         } else {
@@ -255,13 +221,13 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
             output::status(format!("Wrote the rendered prompt to {}", path.display()));
         }
         if key.is_none() && p.auth_type == provider::AuthType::Bearer && p.api_key_env.is_some() {
-            output::note(no_key_note(&resolved));
+            output::note(no_key_note(resolved));
         }
         output::note("dry run: nothing was sent; add --execute (-e) to send it");
         return Ok(());
     }
 
-    let prepared = client::prepare(p, key.as_ref(), &req, timeout, EnvRefs::Resolve)?;
+    let prepared = target.prepare(&req, EnvRefs::Resolve)?;
     if args.verbose {
         output::note(format!(
             "{} {} model={} stream={}",
@@ -273,74 +239,27 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
     }
     let client = Client::new(args.verbose);
     let fail = |e: client::ClientError| e.into_error(&p.name, &prepared.model);
-    let result = if stream {
-        run_stream(&client, &prepared, &args)
-    } else {
-        run_whole(&client, &prepared, &args)
-    };
-    result.map_err(|e| match e {
-        RunError::Client(e) => fail(e),
-        RunError::Other(e) => e,
+    send(&client, &prepared, &args).map_err(|e| match e {
+        Failure::Client(e) => fail(e),
+        Failure::Other(e) => e,
     })
 }
 
-/// A failed send: the client's error (mapped to words with the provider
-/// and model at the end), or an error already in words.
-enum RunError {
-    Client(client::ClientError),
-    Other(Error),
-}
-
-fn run_whole(client: &Client, p: &Prepared, args: &Args) -> std::result::Result<(), RunError> {
-    let mut spinner = output::Spinner::start(format!("waiting for {}", p.provider));
-    let response = client.chat(p).map_err(RunError::Client)?;
-    spinner.stop();
-    if args.json {
+fn send(client: &Client, p: &Prepared, args: &Args) -> std::result::Result<(), Failure> {
+    if args.json && !p.stream {
+        // The whole response, as the server sent it.
+        let mut spinner = output::Spinner::start(format!("waiting for {}", p.provider));
+        let response = client.chat(p).map_err(Failure::Client)?;
+        spinner.stop();
         output::json(&response);
         return Ok(());
     }
-    let Some(done) = chunk::completion(&response) else {
-        return Err(RunError::Other(
-            Error::new(format!(
-                "invalid response from {}: no choices[0].message in the answer",
-                p.base_url
-            ))
-            .hint("see the whole response with --json"),
-        ));
-    };
     let mut out =
-        Output::new(args.output.as_deref(), args.show_reasoning).map_err(RunError::Other)?;
-    if let Some(r) = &done.reasoning {
-        out.reasoning(r)
-            .map_err(|e| RunError::Other(write_error(e)))?;
-    }
-    match &done.content {
-        Some(c) => out
-            .content(c)
-            .map_err(|e| RunError::Other(write_error(e)))?,
-        None => output::warn("the answer has no text content (see --json)"),
-    }
-    out.finish(true).map_err(RunError::Other)?;
+        Output::new(args.output.as_deref(), args.show_reasoning).map_err(Failure::Other)?;
+    out.raw_json = args.json;
+    let done = answer::deliver(client, p, &mut out)?;
     if args.verbose {
         report_usage(done.usage, done.finish_reason.as_deref());
-    }
-    Ok(())
-}
-
-fn run_stream(client: &Client, p: &Prepared, args: &Args) -> std::result::Result<(), RunError> {
-    let mut out =
-        Output::new(args.output.as_deref(), args.show_reasoning).map_err(RunError::Other)?;
-    out.raw_json = args.json;
-    out.spinner = Some(output::Spinner::start(format!(
-        "waiting for {}",
-        p.provider
-    )));
-    let result = client.chat_stream(p, &mut out);
-    let finished = out.finish(result.is_ok());
-    let summary = result.map_err(RunError::Client)?;
-    finished.map_err(RunError::Other)?;
-    if args.verbose {
-        report_usage(summary.usage, summary.finish_reason.as_deref());
     }
     Ok(())
 }
@@ -358,173 +277,6 @@ fn report_usage(usage: Option<chunk::Usage>, finish: Option<&str>) {
         )),
         None => output::note("the server reported no token usage"),
     }
-}
-
-fn write_error(e: io::Error) -> Error {
-    Error::new(format!("cannot write the answer: {e}"))
-}
-
-/// Where an answer goes: stdout, or a file replaced when the answer ends.
-struct Output {
-    writer: Box<dyn Write>,
-    file: Option<(tempfile::NamedTempFile, PathBuf)>,
-    /// Show reasoning, and how.
-    reasoning: ReasoningMode,
-    in_reasoning: bool,
-    wrote_content: bool,
-    last_byte: Option<u8>,
-    raw_json: bool,
-    spinner: Option<output::Spinner>,
-}
-
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum ReasoningMode {
-    Hide,
-    Plain,
-    Dim,
-}
-
-const DIM_ON: &str = "\x1b[2m";
-const DIM_OFF: &str = "\x1b[0m";
-
-impl Output {
-    fn new(path: Option<&std::path::Path>, show_reasoning: bool) -> Result<Output> {
-        let to_tty = path.is_none() && io::stdout().is_terminal();
-        let reasoning = if to_tty && output::stdout_colour() {
-            ReasoningMode::Dim
-        } else if show_reasoning || to_tty {
-            ReasoningMode::Plain
-        } else {
-            ReasoningMode::Hide
-        };
-        let (writer, file): (Box<dyn Write>, _) = match path {
-            None => (
-                Box::new(io::BufWriter::with_capacity(64 * 1024, io::stdout())),
-                None,
-            ),
-            Some(path) => {
-                let dir = match path.parent() {
-                    Some(d) if !d.as_os_str().is_empty() => d,
-                    _ => std::path::Path::new("."),
-                };
-                let tmp = tempfile::Builder::new()
-                    .prefix(".aix-answer.")
-                    .tempfile_in(dir)
-                    .map_err(|e| Error::new(format!("cannot write {}: {e}", path.display())))?;
-                let handle = tmp
-                    .reopen()
-                    .map_err(|e| Error::new(format!("cannot write {}: {e}", path.display())))?;
-                (
-                    Box::new(io::BufWriter::new(handle)),
-                    Some((tmp, path.to_path_buf())),
-                )
-            }
-        };
-        Ok(Output {
-            writer,
-            file,
-            reasoning,
-            in_reasoning: false,
-            wrote_content: false,
-            last_byte: None,
-            raw_json: false,
-            spinner: None,
-        })
-    }
-
-    fn stop_spinner(&mut self) {
-        if let Some(mut s) = self.spinner.take() {
-            s.stop();
-        }
-    }
-
-    fn end_reasoning(&mut self) -> io::Result<()> {
-        if self.in_reasoning {
-            self.in_reasoning = false;
-            if self.reasoning == ReasoningMode::Dim {
-                self.writer.write_all(DIM_OFF.as_bytes())?;
-            }
-            self.writer.write_all(b"\n\n")?;
-        }
-        Ok(())
-    }
-
-    /// Ends the answer: a final newline on stdout, the file put in place.
-    /// With `ok == false` what came is still kept.
-    fn finish(&mut self, ok: bool) -> Result<()> {
-        self.stop_spinner();
-        let result = (|| {
-            self.end_reasoning()?;
-            if self.file.is_none() && self.wrote_content && self.last_byte != Some(b'\n') {
-                self.writer.write_all(b"\n")?;
-            }
-            self.writer.flush()
-        })();
-        if let Err(e) = result {
-            if e.kind() == io::ErrorKind::BrokenPipe {
-                std::process::exit(if ok { 0 } else { 1 });
-            }
-            return Err(write_error(e));
-        }
-        if let Some((tmp, path)) = self.file.take() {
-            tmp.persist(&path)
-                .map_err(|e| Error::new(format!("cannot write {}: {}", path.display(), e.error)))?;
-            if ok {
-                output::status(format!("Wrote the answer to {}", path.display()));
-            }
-        }
-        Ok(())
-    }
-}
-
-impl Sink for Output {
-    fn started(&mut self) {
-        self.stop_spinner();
-    }
-
-    fn content(&mut self, text: &str) -> io::Result<()> {
-        if self.raw_json {
-            return Ok(());
-        }
-        self.end_reasoning()?;
-        self.writer.write_all(text.as_bytes())?;
-        self.wrote_content = true;
-        self.last_byte = text.as_bytes().last().copied().or(self.last_byte);
-        Ok(())
-    }
-
-    fn reasoning(&mut self, text: &str) -> io::Result<()> {
-        if self.raw_json || self.reasoning == ReasoningMode::Hide || self.wrote_content {
-            return Ok(());
-        }
-        if !self.in_reasoning {
-            self.in_reasoning = true;
-            if self.reasoning == ReasoningMode::Dim {
-                self.writer.write_all(DIM_ON.as_bytes())?;
-            }
-        }
-        self.writer.write_all(text.as_bytes())
-    }
-
-    fn raw(&mut self, data: &[u8]) -> io::Result<()> {
-        if self.raw_json {
-            self.writer.write_all(data)?;
-            self.writer.write_all(b"\n")?;
-        }
-        Ok(())
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        self.writer.flush()
-    }
-}
-
-fn setting_str(state: &State, key: &str) -> Option<String> {
-    state
-        .setting(key)
-        .and_then(|v| v.as_str())
-        .filter(|s| !s.trim().is_empty())
-        .map(String::from)
 }
 
 fn ask(name: &str) -> Result<String> {

@@ -1,0 +1,128 @@
+//! Choosing what to talk to: the provider, model, key and request options
+//! for a run, from flags, the prompt and config.json's defaults. `aix run`
+//! and the REPL both go through [`Choices::resolve`], so they pick the same
+//! provider and model for the same inputs.
+
+use std::time::Duration;
+
+use crate::client::{self, ChatRequest, EnvRefs, Message, Prepared};
+use crate::error::Error;
+use crate::secret::Secret;
+use crate::state::{Resolved, State};
+
+/// What the user asked for; anything unset falls back to defaults.
+#[derive(Debug, Clone, Default)]
+pub struct Choices {
+    pub provider: Option<String>,
+    pub model: Option<String>,
+    /// The saved prompt's own model, if any.
+    pub prompt_model: Option<String>,
+    pub stream: Option<bool>,
+    pub max_tokens: Option<u64>,
+    pub temperature: Option<f64>,
+    pub timeout_secs: Option<u64>,
+}
+
+/// A provider and model to send to, with the options for the request.
+#[derive(Debug, Clone)]
+pub struct Target {
+    pub resolved: Resolved,
+    pub model: String,
+    pub key: Option<Secret>,
+    pub stream: bool,
+    pub max_tokens: Option<u64>,
+    pub temperature: Option<f64>,
+    pub timeout: Duration,
+}
+
+fn setting_str(state: &State, key: &str) -> Option<String> {
+    state
+        .setting(key)
+        .and_then(|v| v.as_str())
+        .filter(|s| !s.trim().is_empty())
+        .map(String::from)
+}
+
+impl Choices {
+    /// The provider: the choice, else config's `default_provider`, else
+    /// `openai`. The model: the choice, else the provider's default, else
+    /// the prompt's, else config's `default_model` (only with the default
+    /// provider, whose model it is), else an error asking for one.
+    pub fn resolve(&self, state: &State) -> Result<Target, Error> {
+        let spec = self
+            .provider
+            .clone()
+            .or_else(|| setting_str(state, "default_provider"))
+            .unwrap_or_else(|| "openai".into());
+        let resolved = state.resolve(&spec)?;
+        let p = &resolved.provider;
+        let model = self
+            .model
+            .clone()
+            .or_else(|| p.default_model.clone())
+            .or_else(|| self.prompt_model.clone())
+            .or_else(|| {
+                self.provider
+                    .is_none()
+                    .then(|| setting_str(state, "default_model"))
+                    .flatten()
+            })
+            .ok_or_else(|| {
+                Error::usage(format!("no model to use with provider '{}'", p.name))
+                    .hint("pass --model MODEL")
+                    .hint(format!(
+                        "or give the provider a default: `aix config set custom_providers.{}.default_model MODEL`",
+                        p.name
+                    ))
+                    .hint(format!("`aix provider models {}` lists what the server offers", p.name))
+            })?;
+        let stream = self.stream.unwrap_or_else(|| {
+            state
+                .setting("streaming")
+                .and_then(|v| v.as_bool())
+                .unwrap_or(false)
+        });
+        let timeout = Duration::from_secs(
+            self.timeout_secs
+                .or(p.timeout_secs)
+                .or_else(|| state.setting("timeout_secs").and_then(|v| v.as_u64()))
+                .unwrap_or(client::DEFAULT_TIMEOUT_SECS),
+        );
+        Ok(Target {
+            key: state.api_key(&resolved),
+            model,
+            stream,
+            max_tokens: self
+                .max_tokens
+                .or_else(|| state.setting("max_tokens").and_then(|v| v.as_u64())),
+            temperature: self
+                .temperature
+                .or_else(|| state.setting("temperature").and_then(|v| v.as_f64())),
+            timeout,
+            resolved,
+        })
+    }
+}
+
+impl Target {
+    pub fn request(&self, messages: Vec<Message>) -> ChatRequest {
+        ChatRequest {
+            model: self.model.clone(),
+            messages,
+            stream: self.stream,
+            max_tokens: self.max_tokens,
+            temperature: self.temperature,
+        }
+    }
+
+    /// The request prepared for this provider (see [`client::prepare`]).
+    pub fn prepare(&self, req: &ChatRequest, env: EnvRefs) -> Result<Prepared, Error> {
+        client::prepare(
+            &self.resolved.provider,
+            self.key.as_ref(),
+            req,
+            self.timeout,
+            env,
+        )
+    }
+}
