@@ -76,7 +76,7 @@ pub fn write_error(e: io::Error) -> Error {
 
 /// Where an answer goes: stdout, or a file replaced when the answer ends.
 pub struct Output {
-    writer: Box<dyn Write>,
+    writer: Box<dyn Write + Send>,
     file: Option<(tempfile::NamedTempFile, PathBuf)>,
     /// Show reasoning, and how.
     reasoning: ReasoningMode,
@@ -111,7 +111,7 @@ impl Output {
         } else {
             ReasoningMode::Hide
         };
-        let (writer, file): (Box<dyn Write>, _) = match path {
+        let (writer, file): (Box<dyn Write + Send>, _) = match path {
             None => (
                 Box::new(io::BufWriter::with_capacity(64 * 1024, io::stdout())),
                 None,

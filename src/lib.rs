@@ -12,6 +12,8 @@
 //! - [`sse`]: a pure event-stream parser; [`chunk`]: decoding answers;
 //! - [`manifest`]: providers.toml into providers; [`reconcile`]: plans as data;
 //! - [`schema`]: the JSON Schemas; [`validate`]: checking files against them;
+//! - [`chat`] and [`answer`]: choosing provider and model, delivering answers
+//!   (shared by `aix run` and [`repl`]);
 //! - [`cli`]: one module per subcommand, parsing arguments and calling the above;
 //! - [`output`]: everything printed, with colour only where it belongs.
 
@@ -28,6 +30,7 @@ pub mod output;
 pub mod prompt;
 pub mod provider;
 pub mod reconcile;
+pub mod repl;
 pub mod schema;
 pub mod secret;
 pub mod sse;

@@ -16,6 +16,7 @@ mod create;
 mod plan;
 mod prompts;
 mod provider;
+mod repl;
 mod run;
 mod schema;
 mod validate;
@@ -26,6 +27,7 @@ Files:
   <home>/config.json                                    live state, 0600
 
   <home>/prompts/NAME.toml                              saved prompts
+  <home>/history                                        REPL history, 0600
 
 Exit codes: 0 success, 1 error, 2 `plan --detailed-exitcode` found changes,
 64 usage error.";
@@ -87,6 +89,8 @@ enum Command {
     Schema(schema::Args),
     /// Check manifests and config.json against the schemas and aix's rules
     Validate(validate::Args),
+    /// Chat interactively with a provider (stdin lines are turns when piped)
+    Repl(repl::Args),
     /// Print a shell completion script
     Completions(completions::Args),
 }
@@ -143,6 +147,7 @@ where
         Command::Run(args) => run::run(&ctx, *args),
         Command::Apply(args) => apply::run(&ctx, args),
         Command::Validate(args) => validate::run(&ctx, args),
+        Command::Repl(args) => repl::run(&ctx, args),
         Command::Completions(_) | Command::Plan(_) | Command::Schema(_) => {
             unreachable!("handled above")
         }

@@ -9,6 +9,7 @@ mod manifest;
 mod peer;
 mod prompts;
 mod provider;
+mod repl;
 mod run;
 mod server;
 mod store;
