@@ -5,6 +5,10 @@
 
 use std::fmt;
 
+/// Deeper paths are refused: config.json must stay readable (serde_json
+/// stops at 128 levels of nesting).
+pub const MAX_SEGMENTS: usize = 32;
+
 /// A parsed, non-empty path of object keys.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct KeyPath(Vec<String>);
@@ -55,6 +59,12 @@ impl KeyPath {
                 return Err(format!("key path {input:?} contains control characters"));
             }
             segments.push(seg);
+            if segments.len() > MAX_SEGMENTS {
+                return Err(format!(
+                    "key path {:?} has more than {MAX_SEGMENTS} segments",
+                    crate::output::clip(input, 80)
+                ));
+            }
             match chars.next() {
                 None => break,
                 Some('.') => continue,

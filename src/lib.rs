@@ -24,6 +24,8 @@ pub mod cli;
 pub mod client;
 pub mod envref;
 pub mod error;
+#[doc(hidden)]
+pub mod fuzz;
 pub mod keypath;
 pub mod manifest;
 pub mod output;

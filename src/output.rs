@@ -19,6 +19,27 @@ const WARN: Style = AnsiColor::Yellow.on_default().bold();
 const HINT: Style = AnsiColor::Cyan.on_default().bold();
 const GOOD: Style = AnsiColor::Green.on_default().bold();
 
+/// `text` cut to `max` characters, with how much was left out: huge or
+/// hostile input is quoted in messages without flooding the terminal.
+pub fn clip(text: &str, max: usize) -> std::borrow::Cow<'_, str> {
+    match text.char_indices().nth(max) {
+        None => std::borrow::Cow::Borrowed(text),
+        Some((cut, _)) => std::borrow::Cow::Owned(format!(
+            "{}…({} more characters)",
+            &text[..cut],
+            text[cut..].chars().count()
+        )),
+    }
+}
+
+/// `text` with every word longer than `max` characters clipped.
+pub fn clip_words(text: &str, max: usize) -> String {
+    text.split(' ')
+        .map(|w| clip(w, max))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 /// Writes `text` to stdout; a closed pipe exits the process with status 0.
 pub fn print(text: &str) {
     let mut out = anstream::stdout().lock();

@@ -96,6 +96,7 @@ const MAX_TIMEOUT_SECS: u64 = 24 * 60 * 60;
 
 /// Checks a provider name: 1–64 chars of `A-Z a-z 0-9 . _ -`.
 pub fn validate_name(name: &str) -> Result<(), String> {
+    let shown = crate::output::clip(name, 80);
     if name.is_empty() {
         return Err("provider name is empty".into());
     }
@@ -114,7 +115,7 @@ pub fn validate_name(name: &str) -> Result<(), String> {
             ""
         };
         return Err(format!(
-            "provider name {name:?} has {bad:?}; use only letters, digits, '.', '_' and '-'{hint}"
+            "provider name {shown:?} has {bad:?}; use only letters, digits, '.', '_' and '-'{hint}"
         ));
     }
     Ok(())
@@ -137,6 +138,12 @@ pub fn normalize_base_url(input: &str) -> Result<String, String> {
 /// normal form (the common case when reading config.json or a manifest).
 fn normalized_base_url(input: &str) -> Result<std::borrow::Cow<'_, str>, String> {
     let s = input.trim();
+    if s.len() > 2048 {
+        return Err(format!(
+            "base URL {:?} is longer than 2048 bytes",
+            crate::output::clip(s, 80)
+        ));
+    }
     if s.is_empty() {
         return Err("base URL is empty".into());
     }
@@ -232,7 +239,8 @@ pub fn validate_header_name(name: &str) -> Result<(), String> {
         .find(|c| !(c.is_ascii_alphanumeric() || "!#$%&'*+-.^_`|~".contains(*c)))
     {
         return Err(format!(
-            "header name {name:?} has {bad:?}; names are letters, digits and !#$%&'*+-.^_`|~"
+            "header name {:?} has {bad:?}; names are letters, digits and !#$%&'*+-.^_`|~",
+            crate::output::clip(name, 80)
         ));
     }
     Ok(())
@@ -244,7 +252,8 @@ pub fn validate_header_name(name: &str) -> Result<(), String> {
 pub fn validate_header_value(name: &str, value: &str) -> Result<(), String> {
     if value.len() > MAX_HEADER_VALUE_LEN {
         return Err(format!(
-            "value of header {name:?} is longer than {MAX_HEADER_VALUE_LEN} bytes"
+            "value of header {:?} is longer than {MAX_HEADER_VALUE_LEN} bytes",
+            crate::output::clip(name, 80)
         ));
     }
     if let Some(bad) = value

@@ -267,6 +267,23 @@ impl Plan {
             .collect()
     }
 
+    /// Whether applying `fresh` (planned again under the lock) asks for
+    /// nothing this plan did not already show: every destroy and every
+    /// overwrite of someone's edits in `fresh` is in this plan too. Creates,
+    /// plain updates and adoptions may differ (another process may have
+    /// applied the same manifest meanwhile).
+    pub fn covers(&self, fresh: &Plan) -> bool {
+        fresh
+            .changes
+            .iter()
+            .filter(|c| c.action == Action::Destroy || c.needs_force())
+            .all(|c| {
+                self.changes.iter().any(|shown| {
+                    shown.name == c.name && shown.action == c.action && shown.reason == c.reason
+                })
+            })
+    }
+
     /// The `Plan: ...` line.
     pub fn summary_line(&self) -> String {
         let s = self.summary();
@@ -640,6 +657,37 @@ mod tests {
         assert!(matches!(pl.changes[0].reason, Reason::Invalid(_)) && pl.changes[0].needs_force());
         let fixed = applied(&m, &broken, Options::default());
         assert_eq!(fixed.provider("a").unwrap(), Some(a.clone()));
+    }
+
+    #[test]
+    fn a_plan_covers_less_destructive_fresh_plans_only() {
+        let a = p("a", "http://a");
+        let b = p("b", "http://b");
+        let shown = plan(
+            &manifest(&[a.clone(), b.clone()]),
+            &State::default(),
+            Options::default(),
+        );
+        // Someone applied the same manifest meanwhile: nothing left to do.
+        let done = applied(
+            &manifest(&[a.clone(), b.clone()]),
+            &State::default(),
+            Options::default(),
+        );
+        let fresh = plan(
+            &manifest(&[a.clone(), b.clone()]),
+            &done,
+            Options::default(),
+        );
+        assert!(shown.covers(&fresh));
+        // A new destroy that was never shown is not covered.
+        let destroy = plan(
+            &manifest(std::slice::from_ref(&a)),
+            &done,
+            Options::default(),
+        );
+        assert!(!shown.covers(&destroy));
+        assert!(destroy.covers(&destroy));
     }
 
     #[test]

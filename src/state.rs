@@ -396,6 +396,11 @@ impl State {
             if before.doc.get(key) == Some(value) {
                 continue;
             }
+            if depth(value) > MAX_DEPTH {
+                return Err(Error::new(format!(
+                    "refused: {key} would nest deeper than {MAX_DEPTH} levels, and config.json could not be read back"
+                )));
+            }
             let old = before.doc.get(key);
             match key.as_str() {
                 PROVIDERS => check_providers(value, old)?,
@@ -408,6 +413,17 @@ impl State {
 }
 
 /// Parses a stored entry; a broken one gets hints on how to repair it.
+/// How deep config.json may nest (serde_json reads up to 128 levels).
+const MAX_DEPTH: usize = 100;
+
+fn depth(v: &Value) -> usize {
+    match v {
+        Value::Object(m) => 1 + m.values().map(depth).max().unwrap_or(0),
+        Value::Array(a) => 1 + a.iter().map(depth).max().unwrap_or(0),
+        _ => 0,
+    }
+}
+
 fn parse_entry(name: &str, entry: &Value) -> Result<Provider, Error> {
     entry_problem(name, entry).map_err(|(at, message)| {
         Error::new(format!("config.json: {at}: {message}")).hint(format!(

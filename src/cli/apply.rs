@@ -73,18 +73,23 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
         }
         confirm(&format!("Destroy {names}?"))?;
     }
-    ctx.store.update(|s| {
+    let applied = ctx.store.update(|s| {
         let fresh = reconcile::plan(&manifest, s, opts);
-        if fresh != plan {
+        if !plan.covers(&fresh) {
             return Err(Error::new(
-                "config.json changed while the plan was shown; nothing was applied",
+                "config.json changed while the plan was shown, and the new plan destroys or overwrites more; nothing was applied",
             )
             .hint("run `aix apply` again to see the new plan"));
         }
         reconcile::apply(&fresh, s);
-        Ok(())
+        Ok(fresh)
     })?;
-    let s = plan.summary();
+    if applied != plan {
+        output::note(
+            "config.json changed while the plan was shown; applied the plan as it stood then",
+        );
+    }
+    let s = applied.summary();
     let mut line = format!(
         "Apply complete: {} added, {} changed, {} destroyed",
         s.add, s.change, s.destroy

@@ -112,8 +112,14 @@ where
         Ok(cli) => cli,
         Err(e) => {
             // --help and --version are successes; everything else is a
-            // usage error (EX_USAGE), as SPEC promises.
-            let _ = e.print();
+            // usage error (EX_USAGE), as SPEC promises. clap quotes the bad
+            // value; a huge one is clipped rather than echoed whole.
+            let text = e.render().to_string();
+            if text.len() > 2000 {
+                crate::output::eprint(&crate::output::clip_words(&text, 200));
+            } else {
+                let _ = e.print();
+            }
             return Ok(if e.use_stderr() { 64 } else { 0 });
         }
     };

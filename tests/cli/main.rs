@@ -5,6 +5,7 @@ mod api_key;
 mod common;
 mod config;
 mod general;
+mod hardening;
 mod manifest;
 mod peer;
 mod prompts;

@@ -1,0 +1,175 @@
+//! Fuzz target bodies, shared by the cargo-fuzz targets in `fuzz/` and by
+//! the ordinary tests that replay their corpora (so `cargo test` on stable
+//! exercises the same checks). Each takes arbitrary bytes and checks an
+//! invariant, not just "no panic".
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use crate::chunk::{self, Decoder};
+use crate::{manifest, prompt, provider, sse};
+
+/// SSE: any split of the input gives the same events as the whole, within
+/// the line limit; and the template fast path decodes each event exactly as
+/// a full parse does.
+pub fn sse(data: &[u8]) {
+    let limit = 4096;
+    let whole = sse::parse_all(data, limit);
+    let cut = data.first().map_or(0, |b| usize::from(*b)) % (data.len() + 1);
+    let cuts = [cut, cut + (cut % 7), data.len() / 2];
+    let mut sorted = cuts.to_vec();
+    sorted.sort_unstable();
+    let split = sse::parse_split(data, &sorted, limit);
+    match (&whole, &split) {
+        (Ok(a), Ok(b)) => assert_eq!(a, b),
+        (Err(_), Err(_)) => {}
+        _ => panic!("split and whole disagree: {whole:?} vs {split:?}"),
+    }
+    if let Ok(events) = whole {
+        let mut decoder = Decoder::new();
+        for (_, d) in &events {
+            let fast = decoder.decode(d);
+            let full = chunk::decode(d);
+            match (&fast, &full) {
+                (Ok(a), Ok(b)) => assert_eq!(a, b),
+                (Err(a), Err(b)) => assert_eq!(a.to_string(), b.to_string()),
+                _ => panic!("decoder disagrees with a full parse on {d:?}"),
+            }
+        }
+    }
+}
+
+/// Templates: parsing never panics; a parsed template renders with every
+/// placeholder filled, and rendering with values free of braces then
+/// escaping the result gives back a template with no placeholders.
+pub fn template(data: &[u8]) {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    let Ok(t) = prompt::Template::parse(text) else {
+        return;
+    };
+    let values: BTreeMap<String, String> = t
+        .params()
+        .iter()
+        .map(|p| (p.to_string(), format!("<{p}>")))
+        .collect();
+    let out = t.render(&values).expect("every placeholder has a value");
+    let escaped = out.replace('{', "{{").replace('}', "}}");
+    let again = prompt::Template::parse(&escaped).expect("an escaped text parses");
+    assert!(again.params().is_empty());
+    assert_eq!(again.render(&BTreeMap::new()).unwrap(), out);
+}
+
+/// Manifests: parsing never panics; what parses validates, and renders
+/// back (via export) to a manifest that parses to the same providers.
+pub fn manifest(data: &[u8]) {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    let Ok(entries) = manifest::parse(Path::new("fuzz.toml"), text) else {
+        return;
+    };
+    let providers: Vec<_> = entries.iter().map(|e| e.provider.clone()).collect();
+    for p in &providers {
+        p.validate().expect("a parsed provider is valid");
+    }
+    let (rendered, replaced) = manifest::render(&providers);
+    if replaced.is_empty() {
+        let back = manifest::parse(Path::new("fuzz.toml"), &rendered).expect("an export parses");
+        let back: Vec<_> = back.into_iter().map(|e| e.provider).collect();
+        assert_eq!(back, providers);
+    }
+}
+
+/// Headers: parsing never panics, and an accepted header has a valid name,
+/// a value without CR/LF/NUL, and parses again to itself.
+pub fn header(data: &[u8]) {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    let Ok((name, value)) = provider::parse_header_arg(text) else {
+        return;
+    };
+    provider::validate_header_name(&name).expect("accepted name");
+    assert!(!value.contains(['\r', '\n', '\0']));
+    assert_eq!(
+        provider::parse_header_arg(&format!("{name}:{value}")),
+        Ok((name, value))
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Replays `fuzz/corpus/<target>/*` (the seeds, and anything a fuzzing
+    /// run found and saved there).
+    fn replay(target: &str, f: fn(&[u8])) {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("fuzz/corpus")
+            .join(target);
+        let mut n = 0;
+        for entry in std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display())) {
+            let path = entry.unwrap().path();
+            f(&std::fs::read(&path).unwrap());
+            n += 1;
+        }
+        assert!(n > 0, "no corpus in {}", dir.display());
+    }
+
+    #[test]
+    fn corpora_replay() {
+        replay("sse", sse);
+        replay("template", template);
+        replay("manifest", manifest);
+        replay("header", header);
+    }
+
+    fn mutate(seed: &[u8], edits: &[(usize, u8, u8)]) -> Vec<u8> {
+        let mut v = seed.to_vec();
+        for &(at, byte, op) in edits {
+            let at = if v.is_empty() { 0 } else { at % (v.len() + 1) };
+            match op % 3 {
+                0 if at < v.len() => v[at] = byte,
+                1 => v.insert(at.min(v.len()), byte),
+                _ if at < v.len() => {
+                    v.remove(at);
+                }
+                _ => {}
+            }
+        }
+        v
+    }
+
+    const SEEDS: &[&[u8]] = &[
+        b"data: {\"choices\":[{\"delta\":{\"content\":\"a\"}}]}\n\ndata: [DONE]\n\n",
+        b"Hello {name}, {{literal}} {x-y}\n",
+        b"[providers.a]\nbase_url = \"http://x/v1\"\nheaders = { X = \"${env:K}\" }\n",
+        b"X-Title: aix",
+    ];
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
+
+        #[test]
+        fn random_bytes(data in prop::collection::vec(any::<u8>(), 0..256)) {
+            sse(&data);
+            template(&data);
+            manifest(&data);
+            header(&data);
+        }
+
+        #[test]
+        fn mutated_seeds(which in 0usize..4, edits in prop::collection::vec((any::<usize>(), prop::sample::select(b"{}\"\\:\n\r\0 $=[].,ad".to_vec()), any::<u8>()), 0..8)) {
+            let data = mutate(SEEDS[which], &edits);
+            match which {
+                0 => sse(&data),
+                1 => template(&data),
+                2 => manifest(&data),
+                _ => header(&data),
+            }
+        }
+    }
+}
