@@ -293,6 +293,13 @@ fn hostile_files_get_clear_errors() {
     sb.run(&["provider", "add", "p", "http://x"]).success();
     assert!(started.elapsed() < Duration::from_secs(20));
     assert_eq!(sb.config()["blob"].as_str().unwrap().len(), 50 << 20);
+    // A home nobody may write, even root: aix says where and why.
+    sb.aix()
+        .env("AIX_HOME", "/proc/self/aix-home")
+        .args(["provider", "add", "p", "http://x"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("cannot write /proc/self/aix-home"));
     // Non-UTF-8 manifest and prompt files.
     let m = sb.root.join("bad.toml");
     std::fs::write(&m, b"[providers.a]\nbase_url = \"http://\xff\"\n").unwrap();
