@@ -311,7 +311,7 @@ pub fn render(providers: &[Provider]) -> (String, Vec<(String, String)>) {
 }
 
 /// `AIX_<PROVIDER>_<HEADER>`, upper-cased, other characters as `_`.
-fn env_var_for(provider: &str, header: &str) -> String {
+pub fn env_var_for(provider: &str, header: &str) -> String {
     format!("AIX_{provider}_{header}")
         .chars()
         .map(|c| {

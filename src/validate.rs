@@ -276,6 +276,9 @@ fn manifest_fields() -> Vec<&'static str> {
     ]
 }
 
+/// A check of one string field, with the words `provider add` uses.
+type FieldCheck = fn(&str) -> Result<(), String>;
+
 /// Semantic checks of one provider object (manifest or config entry).
 fn provider_problems(
     base: &[String],
@@ -297,37 +300,19 @@ fn provider_problems(
     }
     let Value::Object(obj) = entry else { return };
     let here = dotted(base);
-    if let Some(Value::String(u)) = obj.get("base_url")
-        && let Err(m) = provider::normalize_base_url(u)
-    {
-        out.push(Found::err(
-            at(&["base_url"]),
-            format!("{here}: base_url: {m}"),
-        ));
-    }
-    if let Some(Value::String(m)) = obj.get("default_model")
-        && let Err(e) = provider::parse_model(m)
-    {
-        out.push(Found::err(
-            at(&["default_model"]),
-            format!("{here}: default_model: {e}"),
-        ));
-    }
-    if let Some(Value::String(a)) = obj.get("auth_type")
-        && let Err(e) = AuthType::parse(a)
-    {
-        out.push(Found::err(
-            at(&["auth_type"]),
-            format!("{here}: auth_type: {e}"),
-        ));
-    }
-    if let Some(Value::String(v)) = obj.get("api_key_env")
-        && let Err(e) = provider::parse_env_var(v)
-    {
-        out.push(Found::err(
-            at(&["api_key_env"]),
-            format!("{here}: api_key_env: {e}"),
-        ));
+    // Each string field through the check `provider add` uses for it.
+    let checks: [(&str, FieldCheck); 4] = [
+        ("base_url", |v| provider::normalize_base_url(v).map(drop)),
+        ("default_model", |v| provider::parse_model(v).map(drop)),
+        ("auth_type", |v| AuthType::parse(v).map(drop)),
+        ("api_key_env", |v| provider::parse_env_var(v).map(drop)),
+    ];
+    for (field, check) in checks {
+        if let Some(Value::String(v)) = obj.get(field)
+            && let Err(e) = check(v)
+        {
+            out.push(Found::err(at(&[field]), format!("{here}: {field}: {e}")));
+        }
     }
     if let Some(Value::Object(headers)) = obj.get("headers") {
         for (k, v) in headers {
@@ -347,26 +332,13 @@ fn provider_problems(
                     severity: Severity::Warning,
                     hint: Some(format!(
                         "manifests usually live in git: write it as \"${{env:VAR}}\" (or \"Bearer ${{env:VAR}}\") and export VAR, e.g. {k} = \"${{env:{}}}\"",
-                        env_name(name, k)
+                        manifest::env_var_for(name, k)
                     )),
                     ..Found::err(p, format!("{here}: headers.{k} holds a literal credential"))
                 });
             }
         }
     }
-}
-
-fn env_name(provider: &str, header: &str) -> String {
-    format!("{provider}_{header}")
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() {
-                c.to_ascii_uppercase()
-            } else {
-                '_'
-            }
-        })
-        .collect()
 }
 
 fn check_manifest(path: &Path, text: &str) -> (Vec<Problem>, Vec<(String, Location)>) {

@@ -47,32 +47,27 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
         return Ok(());
     }
     let interactive = io::stdin().is_terminal() && io::stderr().is_terminal();
-    let forced = plan.needing_force();
-    if !forced.is_empty() && !args.force {
-        let names = names(&forced);
-        if !interactive {
-            return Err(Error::new(format!(
-                "{} change{} would overwrite or delete edits made outside the manifest: {names}",
-                forced.len(),
-                plural(forced.len())
-            ))
-            .hint("run `aix apply --force` to go ahead, or update the manifest to match"));
-        }
-        confirm(&format!("Overwrite {names}, changed outside the manifest?"))?;
-    }
-    let destroys = plan.destroys();
-    if !destroys.is_empty() && !args.yes {
-        let names = names(&destroys);
-        if !interactive {
-            return Err(Error::new(format!(
-                "apply would destroy {} provider{}: {names}",
-                destroys.len(),
-                plural(destroys.len())
-            ))
-            .hint("run `aix apply --yes` to confirm (no terminal to ask on)"));
-        }
-        confirm(&format!("Destroy {names}?"))?;
-    }
+    gate(
+        &plan.needing_force(),
+        args.force,
+        interactive,
+        |n, names| {
+            format!(
+                "{n} change{} would overwrite or delete edits made outside the manifest: {names}",
+                plural(n)
+            )
+        },
+        "run `aix apply --force` to go ahead, or update the manifest to match",
+        |names| format!("Overwrite {names}, changed outside the manifest?"),
+    )?;
+    gate(
+        &plan.destroys(),
+        args.yes,
+        interactive,
+        |n, names| format!("apply would destroy {n} provider{}: {names}", plural(n)),
+        "run `aix apply --yes` to confirm (no terminal to ask on)",
+        |names| format!("Destroy {names}?"),
+    )?;
     let applied = ctx.store.update(|s| {
         let fresh = reconcile::plan(&manifest, s, opts);
         if !plan.covers(&fresh) {
@@ -99,6 +94,26 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
     }
     output::status(format!("{line}."));
     Ok(())
+}
+
+/// Lets `changes` through when the flag was given, asks on a terminal, and
+/// refuses otherwise.
+fn gate(
+    changes: &[&reconcile::Change],
+    allowed: bool,
+    interactive: bool,
+    refusal: impl Fn(usize, &str) -> String,
+    hint: &str,
+    question: impl Fn(&str) -> String,
+) -> Result<()> {
+    if changes.is_empty() || allowed {
+        return Ok(());
+    }
+    let names = names(changes);
+    if !interactive {
+        return Err(Error::new(refusal(changes.len(), &names)).hint(hint));
+    }
+    confirm(&question(&names))
 }
 
 fn names(changes: &[&reconcile::Change]) -> String {
