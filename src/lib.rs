@@ -27,6 +27,7 @@ pub mod error;
 #[doc(hidden)]
 pub mod fuzz;
 pub mod keypath;
+pub mod limits;
 pub mod manifest;
 pub mod output;
 pub mod prompt;
