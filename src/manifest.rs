@@ -12,17 +12,16 @@
 //! `defualt_model` silently ignored is a provider that quietly does the
 //! wrong thing on every machine. Every error names `FILE:LINE:COLUMN`.
 
-use std::collections::BTreeMap;
 use std::fmt;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
-use serde::Deserialize;
+use serde_json::Value;
 use toml::Spanned;
+use toml::de::{DeTable, DeValue};
 
 use crate::error::Error;
 use crate::provider::{self, AuthType, Provider};
-use crate::suggest;
 
 /// Where something is in a manifest file (1-based line and column).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -46,20 +45,20 @@ pub fn locate(file: &Path, text: &str, offset: usize) -> Location {
 /// Where each line of a text starts, so that many offsets can be turned
 /// into line and column without rescanning the text for each (a 10,000
 /// provider manifest would otherwise take quadratic time).
-struct LineIndex<'a> {
+pub struct LineIndex<'a> {
     text: &'a str,
     starts: Vec<usize>,
 }
 
 impl<'a> LineIndex<'a> {
-    fn new(text: &'a str) -> Self {
+    pub fn new(text: &'a str) -> Self {
         let starts = std::iter::once(0)
             .chain(text.match_indices('\n').map(|(i, _)| i + 1))
             .collect();
         LineIndex { text, starts }
     }
 
-    fn locate(&self, file: &Path, offset: usize) -> Location {
+    pub fn locate(&self, file: &Path, offset: usize) -> Location {
         let offset = offset.min(self.text.len());
         let line = self.starts.partition_point(|&s| s <= offset);
         let start = self.starts[line - 1];
@@ -69,6 +68,127 @@ impl<'a> LineIndex<'a> {
             column: self.text[start..offset].chars().count() + 1,
         }
     }
+}
+
+/// One manifest file parsed once: the spanned table (for places), a JSON
+/// view of it (for the schema, the checks and the provider model) and a
+/// line index. `aix validate`, `aix plan` and `aix apply` all read a
+/// manifest through this, so a 10,000-provider file is parsed one time.
+pub struct Document<'a> {
+    pub path: &'a Path,
+    pub text: &'a str,
+    pub lines: LineIndex<'a>,
+    pub table: DeTable<'a>,
+    pub json: Value,
+}
+
+impl<'a> Document<'a> {
+    /// Parses `text`; a syntax error is returned with its place.
+    pub fn parse(path: &'a Path, text: &'a str) -> Result<Self, (Location, String)> {
+        let lines = LineIndex::new(text);
+        let table = match DeTable::parse(text) {
+            Ok(t) => t.into_inner(),
+            Err(e) => {
+                let at = lines.locate(path, e.span().map_or(0, |s| s.start));
+                return Err((at, e.message().trim_end().replace('\n', " ")));
+            }
+        };
+        let json = table_json(&table).map_err(|(offset, m)| (lines.locate(path, offset), m))?;
+        Ok(Document {
+            path,
+            text,
+            lines,
+            table,
+            json,
+        })
+    }
+
+    /// The place of byte `offset`.
+    pub fn locate(&self, offset: usize) -> Location {
+        self.lines.locate(self.path, offset)
+    }
+
+    /// The (key, value) spans of the item at `pointer` (None when it is
+    /// missing; the deepest item for a pointer into an array or scalar).
+    /// Each step is a keyed lookup, not a scan.
+    pub fn span(&self, pointer: &[String]) -> Option<(Range<usize>, Range<usize>)> {
+        let mut table = &self.table;
+        let mut best: Option<(Range<usize>, Range<usize>)> = None;
+        for seg in pointer {
+            let (k, v) = table.get_key_value(seg.as_str())?;
+            best = Some((k.span(), v.span()));
+            match v.get_ref() {
+                DeValue::Table(t) => table = t,
+                _ => break,
+            }
+        }
+        best
+    }
+
+    /// The providers this file declares, in file order. The document must
+    /// have passed `validate` (plan and apply check first); anything it
+    /// still refuses is an error at the provider's place.
+    pub fn entries(&self) -> Result<Vec<Entry>, Error> {
+        let Some(Value::Object(providers)) = self.json.get("providers") else {
+            return Ok(Vec::new());
+        };
+        let mut entries = Vec::with_capacity(providers.len());
+        for (name, entry) in providers {
+            let pointer = ["providers".to_string(), name.clone()];
+            let at = self.locate(self.span(&pointer).map_or(0, |(k, _)| k.start));
+            // A manifest may write a base URL in any form normalisation
+            // accepts; config.json stores the normal form.
+            let normal = match entry.get("base_url") {
+                Some(Value::String(u)) => {
+                    Some(provider::normalize_base_url(u).map_err(|m| {
+                        Error::new(format!("{at}: providers.{name}: base_url: {m}"))
+                    })?)
+                    .filter(|n| n != u)
+                }
+                _ => None,
+            };
+            let provider = match normal {
+                Some(n) => {
+                    let mut entry = entry.clone();
+                    entry["base_url"] = Value::String(n);
+                    Provider::from_json(name, &entry)
+                }
+                None => Provider::from_json(name, entry),
+            }
+            .map_err(|e| Error::new(format!("{at}: providers.{name}: {e}")))?;
+            entries.push(Entry { provider, at });
+        }
+        Ok(entries)
+    }
+}
+
+/// A TOML table as JSON. Datetimes become their TOML text; an integer
+/// beyond 64 bits is an error at its place (TOML allows no larger).
+fn table_json(table: &DeTable<'_>) -> Result<Value, (usize, String)> {
+    let mut map = serde_json::Map::with_capacity(table.len());
+    for (k, v) in table {
+        map.insert(k.get_ref().to_string(), value_json(v)?);
+    }
+    Ok(Value::Object(map))
+}
+
+fn value_json(v: &Spanned<DeValue<'_>>) -> Result<Value, (usize, String)> {
+    Ok(match v.get_ref() {
+        DeValue::String(s) => Value::String(s.to_string()),
+        DeValue::Integer(i) => i64::from_str_radix(i.as_str(), i.radix())
+            .map(Value::from)
+            .map_err(|_| (v.span().start, format!("integer {i} is out of range")))?,
+        DeValue::Float(f) => f
+            .as_str()
+            .parse::<f64>()
+            .ok()
+            .and_then(serde_json::Number::from_f64)
+            .map_or(Value::Null, Value::Number),
+        DeValue::Boolean(b) => Value::Bool(*b),
+        DeValue::Datetime(d) => Value::String(d.to_string()),
+        DeValue::Array(a) => Value::Array(a.iter().map(value_json).collect::<Result<_, _>>()?),
+        DeValue::Table(t) => table_json(t)?,
+    })
 }
 
 /// One provider the manifest declares.
@@ -96,175 +216,20 @@ impl Manifest {
     }
 }
 
-const FIELDS: &[&str] = &[
-    "base_url",
-    "default_model",
-    "headers",
-    "auth_type",
-    "api_key_env",
-    "timeout_secs",
-];
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct FileWire {
-    #[serde(default)]
-    providers: BTreeMap<Spanned<String>, Spanned<EntryWire>>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct EntryWire {
-    base_url: Spanned<String>,
-    #[serde(default)]
-    default_model: Option<Spanned<String>>,
-    #[serde(default)]
-    headers: Option<BTreeMap<Spanned<String>, Spanned<String>>>,
-    #[serde(default)]
-    auth_type: Option<Spanned<String>>,
-    #[serde(default)]
-    api_key_env: Option<Spanned<String>>,
-    #[serde(default)]
-    timeout_secs: Option<Spanned<i64>>,
-}
-
-/// Reads and merges manifest files; a name declared twice is an error
-/// naming both places.
-pub fn load(paths: &[PathBuf]) -> Result<Manifest, Error> {
-    let mut by_name: BTreeMap<String, Entry> = BTreeMap::new();
-    for path in paths {
-        let text = std::fs::read_to_string(path).map_err(|e| {
-            let err = Error::new(format!("cannot read {}: {e}", path.display()));
-            if e.kind() == std::io::ErrorKind::NotFound {
-                err.hint("name the manifest with -f FILE (repeatable) or $AIX_MANIFEST")
-            } else {
-                err
-            }
-        })?;
-        for entry in parse(path, &text)? {
-            let name = entry.provider.name.clone();
-            if let Some(first) = by_name.get(&name) {
-                return Err(Error::new(format!(
-                    "{}: provider '{name}' is already defined at {}",
-                    entry.at, first.at
-                ))
-                .hint(
-                    "each provider may be declared in one manifest file only; rename or remove one",
-                ));
-            }
-            by_name.insert(name, entry);
-        }
-    }
-    Ok(Manifest {
-        entries: by_name.into_values().collect(),
-        files: paths.to_vec(),
-    })
-}
-
-/// Parses one manifest file's text.
+/// Reads one manifest file's text into its providers, refusing it on the
+/// first problem `aix validate` would call an error (the same rules and
+/// words). `aix plan` uses [`crate::validate::load_manifests`], which
+/// reports every problem at once.
 pub fn parse(path: &Path, text: &str) -> Result<Vec<Entry>, Error> {
-    let lines = LineIndex::new(text);
-    let at = |span: Range<usize>| lines.locate(path, span.start);
-    let wire: FileWire = toml::from_str(text).map_err(|e| {
-        let loc = e
-            .span()
-            .map(|s| at(s).to_string())
-            .unwrap_or_else(|| path.display().to_string());
-        let message = e.message().trim_end().replace('\n', " ");
-        let mut err = Error::new(format!("{loc}: {message}"));
-        if let Some(unknown) = unknown_field(&message) {
-            let options: &[&str] = if FIELDS.contains(&unknown) || message.contains("`base_url`") {
-                FIELDS
-            } else {
-                &["providers"]
-            };
-            if let Some(near) = suggest::closest(unknown, options) {
-                err = err.hint(format!("did you mean `{near}`?"));
-            } else {
-                err = err.hint(format!(
-                    "the keys a provider takes are: {}",
-                    FIELDS.join(", ")
-                ));
-            }
-        }
-        err
-    })?;
-    let mut entries = Vec::with_capacity(wire.providers.len());
-    for (name, entry) in wire.providers {
-        let name_at = at(name.span());
-        let name = name.into_inner();
-        provider::validate_name(&name).map_err(|m| Error::new(format!("{name_at}: {m}")))?;
-        let entry_at = entry.span();
-        let e = entry.into_inner();
-        let field_err = |span: Range<usize>, m: String| {
-            Error::new(format!("{}: providers.{name}: {m}", at(span)))
-        };
-        let base_url = provider::normalize_base_url(e.base_url.get_ref())
-            .map_err(|m| field_err(e.base_url.span(), format!("base_url: {m}")))?;
-        let default_model = match e.default_model {
-            Some(m) => Some(
-                provider::parse_model(m.get_ref())
-                    .map_err(|msg| field_err(m.span(), format!("default_model: {msg}")))?,
-            ),
-            None => None,
-        };
-        let auth_type = match e.auth_type {
-            Some(a) => AuthType::parse(a.get_ref())
-                .map_err(|m| field_err(a.span(), format!("auth_type: {m}")))?,
-            None => AuthType::Bearer,
-        };
-        let api_key_env = match e.api_key_env {
-            Some(v) => Some(
-                provider::parse_env_var(v.get_ref())
-                    .map_err(|m| field_err(v.span(), format!("api_key_env: {m}")))?,
-            ),
-            None => None,
-        };
-        let timeout_secs = match e.timeout_secs {
-            Some(t) => Some(
-                u64::try_from(*t.get_ref())
-                    .map_err(|_| String::new())
-                    .and_then(|n| provider::parse_timeout(&n.to_string()))
-                    .map_err(|_| {
-                        field_err(
-                            t.span(),
-                            format!("timeout_secs: must be a whole number of seconds from 1 to 86400, not {}", t.get_ref()),
-                        )
-                    })?,
-            ),
-            None => None,
-        };
-        let mut headers = Vec::new();
-        for (k, v) in e.headers.unwrap_or_default() {
-            provider::validate_header_name(k.get_ref())
-                .map_err(|m| field_err(k.span(), format!("headers: {m}")))?;
-            provider::validate_header_value(k.get_ref(), v.get_ref())
-                .map_err(|m| field_err(v.span(), format!("headers: {m}")))?;
-            headers.push((k.into_inner(), v.into_inner()));
-        }
-        let p = Provider {
-            name: name.clone(),
-            base_url,
-            default_model,
-            headers,
-            auth_type,
-            api_key_env,
-            timeout_secs,
-        };
-        p.validate()
-            .map_err(|e| field_err(entry_at.clone(), e.to_string()))?;
-        entries.push(Entry {
-            provider: p,
-            at: name_at,
+    let doc = Document::parse(path, text).map_err(|(at, m)| Error::new(format!("{at}: {m}")))?;
+    if let Some(p) = crate::validate::manifest_errors(&doc).into_iter().next() {
+        let err = Error::new(format!("{}: {}", p.at, p.message));
+        return Err(match p.hint {
+            Some(h) => err.hint(h),
+            None => err,
         });
     }
-    Ok(entries)
-}
-
-/// The field named in serde's "unknown field `x`, expected ..." message.
-fn unknown_field(message: &str) -> Option<&str> {
-    let rest = message.split("unknown field `").nth(1)?;
-    rest.split('`').next()
+    doc.entries()
 }
 
 /// Renders providers as a manifest (for `aix provider export`). Literal
@@ -454,30 +419,6 @@ base_url = "http://localhost:11434/v1"
                 );
             }
         }
-    }
-
-    #[test]
-    fn two_files_cannot_define_one_name() {
-        let dir = tempfile::tempdir().unwrap();
-        let a = dir.path().join("a.toml");
-        let b = dir.path().join("b.toml");
-        std::fs::write(&a, "[providers.x]\nbase_url = \"http://a\"\n").unwrap();
-        std::fs::write(
-            &b,
-            "\n[providers.y]\nbase_url = \"http://b\"\n[providers.x]\nbase_url = \"http://c\"\n",
-        )
-        .unwrap();
-        let err = load(&[a.clone(), b.clone()]).unwrap_err();
-        assert_eq!(
-            err.message(),
-            format!(
-                "{}:4:12: provider 'x' is already defined at {}:1:12",
-                b.display(),
-                a.display()
-            )
-        );
-        let m = load(&[a]).unwrap();
-        assert!(m.get("x").is_some() && m.get("y").is_none());
     }
 
     #[test]

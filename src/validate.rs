@@ -10,15 +10,14 @@
 //! the same values with the same words. All problems are reported, not just
 //! the first.
 
-use std::collections::BTreeMap;
-use std::ops::Range;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
 use serde_json::{Value, json};
-use toml::Spanned;
-use toml::de::{DeTable, DeValue};
 
-use crate::manifest::{self, Location};
+use crate::error::Error;
+use crate::limits::{self, Accept};
+use crate::manifest::{self, Document, Location, Manifest};
 use crate::provider::{self, AuthType};
 use crate::schema::{self, Kind};
 use crate::secret;
@@ -116,62 +115,129 @@ pub fn kind_of(path: &Path) -> Option<Kind> {
 /// Checks files; manifests among them are also checked together for names
 /// declared twice.
 pub fn check(files: &[(PathBuf, Kind)]) -> Report {
-    let mut report = Report::default();
-    let mut names: BTreeMap<String, Location> = BTreeMap::new();
+    let mut checker = Checker::default();
     for (path, kind) in files {
-        report.files += 1;
-        let text = match std::fs::read(path) {
+        let Some(text) = checker.read(path) else {
+            continue;
+        };
+        match kind {
+            Kind::Manifest => {
+                checker.manifest(path, &text);
+            }
+            Kind::Config => checker.report.problems.extend(check_config(path, &text)),
+        }
+    }
+    checker.report
+}
+
+/// Checks manifest files as [`check`] does and, when no problem is an
+/// error, returns their providers merged: each file is read and parsed
+/// once. The report holds every problem (warnings too) either way.
+pub fn load_manifests(paths: &[PathBuf]) -> (Report, Result<Manifest, Error>) {
+    let mut checker = Checker::default();
+    let texts: Vec<(PathBuf, Option<String>)> =
+        paths.iter().map(|p| (p.clone(), checker.read(p))).collect();
+    let mut entries = Vec::new();
+    for (path, text) in &texts {
+        if let Some(text) = text
+            && let Some(doc) = checker.manifest(path, text)
+            && checker.report.errors() == 0
+        {
+            match doc.entries() {
+                Ok(e) => entries.extend(e),
+                Err(e) => return (checker.report, Err(e)),
+            }
+        }
+    }
+    let report = checker.report;
+    let n = report.errors();
+    if n > 0 {
+        let err = Error::new(format!(
+            "the manifest has {n} error{}; nothing was planned or applied",
+            if n == 1 { "" } else { "s" }
+        ))
+        .hint("`aix validate FILE` checks it on its own");
+        return (report, Err(err));
+    }
+    entries.sort_by(|a, b| a.provider.name.cmp(&b.provider.name));
+    let manifest = Manifest {
+        entries,
+        files: paths.to_vec(),
+    };
+    (report, Ok(manifest))
+}
+
+/// The problems found so far, and where each manifest provider was first
+/// declared (a name in two files is an error naming both).
+#[derive(Default)]
+struct Checker {
+    report: Report,
+    names: HashMap<String, Location>,
+}
+
+impl Checker {
+    /// A file's text, or None with the problem recorded.
+    fn read(&mut self, path: &Path) -> Option<String> {
+        self.report.files += 1;
+        let at = Location {
+            file: path.to_path_buf(),
+            line: 1,
+            column: 1,
+        };
+        match limits::read_file(path, limits::MANIFEST, Accept::Readable) {
             Ok(bytes) => match String::from_utf8(bytes) {
-                Ok(t) => t,
+                Ok(t) => Some(t),
                 Err(e) => {
-                    report.problems.push(error(
-                        Location {
-                            file: path.clone(),
-                            line: 1,
-                            column: 1,
-                        },
+                    self.report.problems.push(error(
+                        at,
                         format!(
                             "not UTF-8 text (invalid byte at offset {})",
                             e.utf8_error().valid_up_to()
                         ),
                     ));
-                    continue;
+                    None
                 }
             },
+            Err(limits::ReadError::Io(e)) => {
+                self.report
+                    .problems
+                    .push(error(at, format!("cannot read the file: {e}")));
+                None
+            }
             Err(e) => {
-                report.problems.push(error(
-                    Location {
-                        file: path.clone(),
-                        line: 1,
-                        column: 1,
-                    },
-                    format!("cannot read the file: {e}"),
-                ));
-                continue;
+                let e = e.at("the file", path);
+                self.report
+                    .problems
+                    .push(error(at, e.message().to_string()));
+                None
             }
-        };
-        match kind {
-            Kind::Manifest => {
-                let (problems, declared) = check_manifest(path, &text);
-                report.problems.extend(problems);
-                for (name, at) in declared {
-                    if let Some(first) = names.get(&name) {
-                        report.problems.push(Problem {
-                            message: format!("provider '{name}' is already defined at {first}"),
-                            hint: Some(
-                                "each provider may be declared in one manifest file only".into(),
-                            ),
-                            ..error(at, String::new())
-                        });
-                    } else {
-                        names.insert(name, at);
-                    }
-                }
-            }
-            Kind::Config => report.problems.extend(check_config(path, &text)),
         }
     }
-    report
+
+    /// Checks one manifest; its parsed document when it parses.
+    fn manifest<'a>(&mut self, path: &'a Path, text: &'a str) -> Option<Document<'a>> {
+        let doc = match Document::parse(path, text) {
+            Ok(doc) => doc,
+            Err((at, message)) => {
+                self.report.problems.push(error(at, message));
+                return None;
+            }
+        };
+        let (problems, declared) = check_manifest(&doc);
+        self.report.problems.extend(problems);
+        for (name, at) in declared {
+            if let Some(first) = self.names.get(&name) {
+                self.report.problems.push(Problem {
+                    message: format!("provider '{name}' is already defined at {first}"),
+                    hint: Some("each provider may be declared in one manifest file only".into()),
+                    ..error(at, String::new())
+                });
+            } else {
+                self.names.insert(name, at);
+            }
+        }
+        Some(doc)
+    }
 }
 
 fn error(at: Location, message: String) -> Problem {
@@ -249,6 +315,18 @@ fn schema_problems(kind: Kind, instance: &Value, semantic: &[Found]) -> Vec<Foun
             }
             // Names are checked (with better words) by the semantic pass.
             jsonschema::error::ValidationErrorKind::PropertyNames { .. } => {}
+            // A missing key that an unknown key beside it misspells is one
+            // mistake: the "did you mean" says it all.
+            jsonschema::error::ValidationErrorKind::Required { property }
+                if property.as_str().is_some_and(|want| {
+                    let Value::Object(here) = e.instance().as_ref() else {
+                        return false;
+                    };
+                    let known = manifest_fields();
+                    here.keys().any(|k| {
+                        !known.contains(&k.as_str()) && suggest::closest(k, &known) == Some(want)
+                    })
+                }) => {}
             _ => {
                 if semantic.iter().any(|s| s.pointer == pointer) {
                     continue;
@@ -341,48 +419,36 @@ fn provider_problems(
     }
 }
 
-fn check_manifest(path: &Path, text: &str) -> (Vec<Problem>, Vec<(String, Location)>) {
-    let doc = match DeTable::parse(text) {
-        Ok(d) => d,
-        Err(e) => {
-            let at = manifest::locate(path, text, e.span().map_or(0, |s| s.start));
-            return (
-                vec![error(at, e.message().trim_end().replace('\n', " "))],
-                Vec::new(),
-            );
-        }
-    };
-    let instance: Value = match toml::from_str::<toml::Value>(text) {
-        Ok(v) => serde_json::to_value(v).unwrap_or(Value::Null),
-        Err(e) => {
-            let at = manifest::locate(path, text, e.span().map_or(0, |s| s.start));
-            return (
-                vec![error(at, e.message().trim_end().replace('\n', " "))],
-                Vec::new(),
-            );
-        }
-    };
+/// The errors (not warnings) of one manifest, in file order.
+pub fn manifest_errors(doc: &Document<'_>) -> Vec<Problem> {
+    let mut problems = check_manifest(doc).0;
+    problems.retain(|p| p.severity == Severity::Error);
+    problems
+}
+
+fn check_manifest(doc: &Document<'_>) -> (Vec<Problem>, Vec<(String, Location)>) {
     let mut semantic = Vec::new();
     let mut declared = Vec::new();
-    if let Some(Value::Object(providers)) = instance.get("providers") {
+    if let Some(Value::Object(providers)) = doc.json.get("providers") {
         for (name, entry) in providers {
             let base = vec!["providers".to_string(), name.clone()];
             provider_problems(&base, name, entry, true, &mut semantic);
-            if let Some((key, _)) = toml_span(doc.get_ref(), &base) {
-                declared.push((name.clone(), manifest::locate(path, text, key.start)));
+            if let Some((key, _)) = doc.span(&base) {
+                declared.push((name.clone(), doc.locate(key.start)));
             }
         }
     }
-    let mut found = schema_problems(Kind::Manifest, &instance, &semantic);
+    let mut found = schema_problems(Kind::Manifest, &doc.json, &semantic);
     found.extend(semantic);
     let problems = found
         .into_iter()
         .map(|f| {
-            let span = toml_span(doc.get_ref(), &f.pointer)
+            let span = doc
+                .span(&f.pointer)
                 .map(|(k, v)| if f.at_key { k } else { v })
                 .unwrap_or(0..0);
             Problem {
-                at: manifest::locate(path, text, span.start),
+                at: doc.locate(span.start),
                 severity: f.severity,
                 message: f.message,
                 hint: f.hint,
@@ -396,23 +462,6 @@ fn sorted(mut problems: Vec<Problem>) -> Vec<Problem> {
     problems.sort_by_key(|p| (p.at.line, p.at.column));
     problems.dedup();
     problems
-}
-
-/// The (key, value) spans of the item at `pointer` in a spanned TOML
-/// document (None when it is missing). Each step is a keyed lookup, not a
-/// scan: a 10,000-provider manifest maps every name through here.
-fn toml_span(doc: &DeTable<'_>, pointer: &[String]) -> Option<(Range<usize>, Range<usize>)> {
-    let mut table = doc;
-    let mut best: Option<(Range<usize>, Range<usize>)> = None;
-    for seg in pointer {
-        let (k, v): (&Spanned<_>, &Spanned<DeValue<'_>>) = table.get_key_value(seg.as_str())?;
-        best = Some((k.span(), v.span()));
-        match v.get_ref() {
-            DeValue::Table(t) => table = t,
-            _ => break,
-        }
-    }
-    best
 }
 
 fn check_config(path: &Path, text: &str) -> Vec<Problem> {
@@ -594,7 +643,8 @@ mod tests {
     use super::*;
 
     fn manifest_problems(text: &str) -> Vec<String> {
-        check_manifest(Path::new("m.toml"), text)
+        let doc = Document::parse(Path::new("m.toml"), text).unwrap();
+        check_manifest(&doc)
             .0
             .iter()
             .map(|p| {
@@ -609,15 +659,17 @@ mod tests {
     #[test]
     fn manifests_report_every_problem_in_place() {
         let got = manifest_problems(
-            "[providers.a]\nbase_ur = \"http://x\"\n\n[providers.b]\nbase_url = \"ftp://x\"\ntimeout_secs = 0\nauth_type = \"basic\"\nheaders = { Authorization = \"Bearer sk-lit\" }\n",
+            "[providers.a]\nbase_ur = \"http://x\"\n\n[providers.b]\nbase_url = \"ftp://x\"\ntimeout_secs = 0\nauth_type = \"basic\"\nheaders = { Authorization = \"Bearer sk-lit\" }\n\n[providers.c]\ndefault_model = \"m\"\n",
         );
+        // A misspelt required key is one mistake, reported once (with a
+        // "did you mean"); a key that is simply missing is reported.
         let want = [
-            "1:1 Error providers.a: \"base_url\" is a required property",
             "2:1 Error providers.a: unknown key `base_ur`",
             "5:12 Error providers.b: base_url: base URL \"ftp://x\" uses ftp://; only http:// and https:// are supported",
             "6:16 Error providers.b.timeout_secs: 0 is less than the minimum of 1",
             "7:13 Error providers.b: auth_type: must be \"bearer\" or \"api-key\", not \"basic\"",
             "8:29 Warning providers.b: headers.Authorization holds a literal credential",
+            "10:1 Error providers.c: \"base_url\" is a required property",
         ];
         assert_eq!(got, want);
         assert!(!got.iter().any(|g| g.contains("sk-lit")));
@@ -651,5 +703,53 @@ mod tests {
         assert_eq!(at(&["a", "b", "1", "c"], true), (2, 19));
         assert_eq!(at(&["de"], false), (3, 14));
         assert_eq!(at(&[], false), (1, 1));
+    }
+
+    #[test]
+    fn two_files_cannot_define_one_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = dir.path().join("a.toml");
+        let b = dir.path().join("b.toml");
+        std::fs::write(&a, "[providers.x]\nbase_url = \"http://a\"\n").unwrap();
+        std::fs::write(
+            &b,
+            "\n[providers.y]\nbase_url = \"http://b\"\n[providers.x]\nbase_url = \"http://c\"\n",
+        )
+        .unwrap();
+        let (report, manifest) = load_manifests(&[a.clone(), b.clone()]);
+        assert!(manifest.is_err());
+        let messages: Vec<String> = report
+            .problems
+            .iter()
+            .map(|p| format!("{}: {}", p.at, p.message))
+            .collect();
+        assert_eq!(
+            messages,
+            [format!(
+                "{}:4:12: provider 'x' is already defined at {}:1:12",
+                b.display(),
+                a.display()
+            )]
+        );
+        let (report, manifest) = load_manifests(&[a]);
+        assert!(report.problems.is_empty());
+        let m = manifest.unwrap();
+        assert!(m.get("x").is_some() && m.get("y").is_none());
+    }
+
+    #[test]
+    fn a_manifest_is_parsed_once_into_the_same_values() {
+        // The JSON view carries every TOML type the schema sees.
+        let text = "[providers.a]\nbase_url = \"http://h/v1/\"\ntimeout_secs = 0x10\nx = 1.5\nd = 1979-05-27\nl = [true]\n";
+        let doc = Document::parse(Path::new("m.toml"), text).unwrap();
+        assert_eq!(
+            doc.json,
+            json!({"providers": {"a": {"base_url": "http://h/v1/", "timeout_secs": 16, "x": 1.5, "d": "1979-05-27", "l": [true]}}})
+        );
+        let (at, message) = Document::parse(Path::new("m.toml"), "a = 99999999999999999999\n")
+            .err()
+            .unwrap();
+        assert_eq!((at.line, at.column), (1, 5));
+        assert!(message.contains("out of range"), "{message}");
     }
 }

@@ -6,10 +6,9 @@ use std::io::IsTerminal;
 
 use super::Ctx;
 use crate::error::{Error, Result};
-use crate::manifest::{self, Manifest};
+use crate::manifest::Manifest;
 use crate::output;
 use crate::reconcile::{self, Options};
-use crate::schema::Kind;
 use crate::validate;
 
 /// The manifest files, shared by `plan` and `apply`.
@@ -33,7 +32,8 @@ impl ManifestArgs {
     }
 
     /// Validates the manifest files (as `aix validate` does: every problem,
-    /// with its place) and reads them. Errors refuse; warnings are shown.
+    /// with its place) and reads them, parsing each once. Errors refuse;
+    /// warnings are shown.
     pub fn load(&self) -> Result<Manifest> {
         let paths = self.paths();
         for p in &paths {
@@ -42,21 +42,11 @@ impl ManifestArgs {
                     .hint("name the manifest with -f FILE (repeatable) or $AIX_MANIFEST"));
             }
         }
-        let files: Vec<(PathBuf, Kind)> =
-            paths.iter().map(|p| (p.clone(), Kind::Manifest)).collect();
-        let report = validate::check(&files);
+        let (report, manifest) = validate::load_manifests(&paths);
         if !report.problems.is_empty() {
             output::eprint(&report.render(std::io::stderr().is_terminal()));
         }
-        if report.errors() > 0 {
-            let n = report.errors();
-            return Err(Error::new(format!(
-                "the manifest has {n} error{}; nothing was planned or applied",
-                if n == 1 { "" } else { "s" }
-            ))
-            .hint("`aix validate FILE` checks it on its own"));
-        }
-        manifest::load(&paths)
+        manifest
     }
 }
 

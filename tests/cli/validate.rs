@@ -162,13 +162,16 @@ fn json_output() {
     let f = write(
         &sb.root,
         "m.toml",
-        "[providers.a]\nbase_ur = \"http://x\"\n",
+        "[providers.a]\nbase_ur = \"http://x\"\n[providers.b]\nbase_url = \"ftp://x\"\n",
     );
     let a = sb.run(&["validate", f.to_str().unwrap(), "--json"]).code(1);
     let v: serde_json::Value = serde_json::from_str(&stdout(&a)).unwrap();
+    // The misspelt base_url is one problem (not also "base_url is
+    // required"); providers.b's scheme is the second.
     assert_eq!(v["errors"], 2);
     assert_eq!(v["files"], 1);
-    let p = &v["problems"][1];
+    assert_eq!(v["problems"][1]["line"], 4);
+    let p = &v["problems"][0];
     assert_eq!(
         (p["line"].as_u64(), p["column"].as_u64()),
         (Some(2), Some(1))
