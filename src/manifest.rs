@@ -126,8 +126,9 @@ impl<'a> Document<'a> {
     }
 
     /// The providers this file declares, in file order. The document must
-    /// have passed `validate` (plan and apply check first); anything it
-    /// still refuses is an error at the provider's place.
+    /// have passed `validate` (plan and apply check first, with the rules
+    /// `Provider::validate` holds), so only types are checked again here;
+    /// anything refused is an error at the provider's place.
     pub fn entries(&self) -> Result<Vec<Entry>, Error> {
         let Some(Value::Object(providers)) = self.json.get("providers") else {
             return Ok(Vec::new());
@@ -151,9 +152,9 @@ impl<'a> Document<'a> {
                 Some(n) => {
                     let mut entry = entry.clone();
                     entry["base_url"] = Value::String(n);
-                    Provider::from_json(name, &entry)
+                    Provider::from_json_typed(name, &entry)
                 }
-                None => Provider::from_json(name, entry),
+                None => Provider::from_json_typed(name, entry),
             }
             .map_err(|e| Error::new(format!("{at}: providers.{name}: {e}")))?;
             entries.push(Entry { provider, at });

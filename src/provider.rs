@@ -372,6 +372,15 @@ impl Provider {
     /// Reads a config.json `custom_providers` entry. Unknown fields are
     /// ignored here and preserved by [`Provider::to_json`].
     pub fn from_json(name: &str, entry: &Value) -> Result<Provider, Invalid> {
+        let provider = Provider::from_json_typed(name, entry)?;
+        provider.validate()?;
+        Ok(provider)
+    }
+
+    /// [`Provider::from_json`] without [`Provider::validate`], for entries
+    /// whose values were already checked with the same rules (a manifest
+    /// after `validate`): only the types are checked here.
+    pub fn from_json_typed(name: &str, entry: &Value) -> Result<Provider, Invalid> {
         let Value::Object(obj) = entry else {
             return Err(Invalid::new(
                 "",
@@ -431,7 +440,6 @@ impl Provider {
             api_key_env: string("api_key_env")?,
             timeout_secs,
         };
-        provider.validate()?;
         Ok(provider)
     }
 

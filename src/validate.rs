@@ -393,8 +393,20 @@ fn provider_problems(
         }
     }
     if let Some(Value::Object(headers)) = obj.get("headers") {
+        let mut seen: HashMap<String, &str> = HashMap::new();
         for (k, v) in headers {
             let p = at(&["headers", k]);
+            if let Some(first) = seen.insert(k.to_ascii_lowercase(), k) {
+                out.push(Found {
+                    at_key: true,
+                    hint: Some("HTTP header names ignore case: keep one of them".into()),
+                    ..Found::err(
+                        p,
+                        format!("{here}: headers: {k:?} is given twice (as {first:?} too)"),
+                    )
+                });
+                continue;
+            }
             if let Err(m) = provider::validate_header_name(k) {
                 out.push(Found {
                     at_key: true,
@@ -751,5 +763,16 @@ mod tests {
             .unwrap();
         assert_eq!((at.line, at.column), (1, 5));
         assert!(message.contains("out of range"), "{message}");
+    }
+
+    #[test]
+    fn header_names_that_differ_only_in_case_are_one_header() {
+        let got = manifest_problems(
+            "[providers.a]\nbase_url = \"http://x\"\nheaders = { X-A = \"1\", x-a = \"2\" }\n",
+        );
+        assert_eq!(
+            got,
+            ["3:24 Error providers.a: headers: \"x-a\" is given twice (as \"X-A\" too)"]
+        );
     }
 }

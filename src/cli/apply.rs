@@ -1,9 +1,11 @@
 //! `aix apply`: make config.json match the manifest.
 //!
-//! The plan is shown, confirmed where it destroys or overwrites, and then
-//! computed again inside the store's locked update: if config.json changed
-//! in between, nothing is written and the user is asked to run it again, so
-//! what was shown is exactly what is done.
+//! Like terraform's state lock, the config lock is held from reading
+//! config.json to writing it: the plan is computed, shown, confirmed where
+//! it destroys or overwrites, and applied to the very state it was computed
+//! from, so what was shown is exactly what is done. (Another aix process
+//! that needs config.json meanwhile waits for the lock, and gives up with
+//! an error naming it after the lock timeout.) config.json is parsed once.
 
 use std::io::{self, BufRead, IsTerminal, Write};
 
@@ -33,20 +35,36 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
     let opts = Options {
         prune_unowned: args.prune_unowned,
     };
-    let state = ctx.store.load()?;
-    let plan = reconcile::plan(&manifest, &state, opts);
-    output::print(&plan.render(ctx.show_secrets));
-    if plan.is_empty() {
-        // Bookkeeping only (records of providers gone everywhere).
-        if !plan.forget.is_empty() || !plan.refresh.is_empty() {
-            ctx.store.update(|s| {
-                reconcile::apply(&reconcile::plan(&manifest, s, opts), s);
-                Ok(())
-            })?;
+    let interactive = io::stdin().is_terminal() && io::stderr().is_terminal();
+    let applied = ctx.store.update(|s| {
+        let plan = reconcile::plan(&manifest, s, opts);
+        output::print(&plan.render(ctx.show_secrets));
+        if !plan.is_empty() {
+            confirm_plan(&plan, &args, interactive)?;
         }
+        // An empty plan may still carry bookkeeping (records of providers
+        // gone everywhere); the store writes only if something changed.
+        reconcile::apply(&plan, s);
+        Ok(plan)
+    })?;
+    if applied.is_empty() {
         return Ok(());
     }
-    let interactive = io::stdin().is_terminal() && io::stderr().is_terminal();
+    let s = applied.summary();
+    let mut line = format!(
+        "Apply complete: {} added, {} changed, {} destroyed",
+        s.add, s.change, s.destroy
+    );
+    if s.adopt > 0 {
+        line.push_str(&format!(", {} adopted", s.adopt));
+    }
+    output::status(format!("{line}."));
+    Ok(())
+}
+
+/// The two questions a plan may need answered: overwriting edits made
+/// outside the manifest (`--force`) and destroying (`--yes`).
+fn confirm_plan(plan: &reconcile::Plan, args: &Args, interactive: bool) -> Result<()> {
     gate(
         &plan.needing_force(),
         args.force,
@@ -67,33 +85,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
         |n, names| format!("apply would destroy {n} provider{}: {names}", plural(n)),
         "run `aix apply --yes` to confirm (no terminal to ask on)",
         |names| format!("Destroy {names}?"),
-    )?;
-    let applied = ctx.store.update(|s| {
-        let fresh = reconcile::plan(&manifest, s, opts);
-        if !plan.covers(&fresh) {
-            return Err(Error::new(
-                "config.json changed while the plan was shown, and the new plan destroys or overwrites more; nothing was applied",
-            )
-            .hint("run `aix apply` again to see the new plan"));
-        }
-        reconcile::apply(&fresh, s);
-        Ok(fresh)
-    })?;
-    if applied != plan {
-        output::note(
-            "config.json changed while the plan was shown; applied the plan as it stood then",
-        );
-    }
-    let s = applied.summary();
-    let mut line = format!(
-        "Apply complete: {} added, {} changed, {} destroyed",
-        s.add, s.change, s.destroy
-    );
-    if s.adopt > 0 {
-        line.push_str(&format!(", {} adopted", s.adopt));
-    }
-    output::status(format!("{line}."));
-    Ok(())
+    )
 }
 
 /// Lets `changes` through when the flag was given, asks on a terminal, and
