@@ -50,15 +50,10 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
     if applied.is_empty() {
         return Ok(());
     }
-    let s = applied.summary();
-    let mut line = format!(
-        "Apply complete: {} added, {} changed, {} destroyed",
-        s.add, s.change, s.destroy
-    );
-    if s.adopt > 0 {
-        line.push_str(&format!(", {} adopted", s.adopt));
-    }
-    output::status(format!("{line}."));
+    let counts = applied
+        .summary()
+        .counts(["added", "changed", "destroyed", "adopted"]);
+    output::status(format!("Apply complete: {counts}."));
     Ok(())
 }
 
