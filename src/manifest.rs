@@ -96,7 +96,8 @@ impl Manifest {
     }
 }
 
-const FIELDS: &[&str] = &[
+/// The fields of a provider entry, in manifests and config.json alike.
+pub const FIELDS: &[&str] = &[
     "base_url",
     "default_model",
     "headers",
@@ -133,13 +134,22 @@ struct EntryWire {
 pub fn load(paths: &[PathBuf]) -> Result<Manifest, Error> {
     let mut by_name: BTreeMap<String, Entry> = BTreeMap::new();
     for path in paths {
-        let text = std::fs::read_to_string(path).map_err(|e| {
-            let err = Error::new(format!("cannot read {}: {e}", path.display()));
-            if e.kind() == std::io::ErrorKind::NotFound {
-                err.hint("name the manifest with -f FILE (repeatable) or $AIX_MANIFEST")
-            } else {
-                err
+        use crate::limits::{self, Accept, ReadError};
+        let bytes = limits::read_file(path, limits::MANIFEST, Accept::Readable).map_err(|e| {
+            match e {
+                ReadError::Io(e) => {
+                    let err = Error::new(format!("cannot read {}: {e}", path.display()));
+                    if e.kind() == std::io::ErrorKind::NotFound {
+                        err.hint("name the manifest with -f FILE (repeatable) or $AIX_MANIFEST")
+                    } else {
+                        err
+                    }
+                }
+                other => other.at("manifest", path),
             }
+        })?;
+        let text = String::from_utf8(bytes).map_err(|_| {
+            Error::new(format!("cannot read {}: it is not UTF-8 text", path.display()))
         })?;
         for entry in parse(path, &text)? {
             let name = entry.provider.name.clone();
@@ -275,6 +285,20 @@ pub fn render(providers: &[Provider]) -> (String, Vec<(String, String)>) {
         "# providers.toml: the providers aix manages (see `aix plan` and `aix apply`).\n",
     );
     let mut replaced = Vec::new();
+    // Every literal credential gets its own variable, even when two
+    // providers' names would map to the same one.
+    let secret_headers: Vec<(&str, &str)> = providers
+        .iter()
+        .flat_map(|p| {
+            p.headers
+                .iter()
+                .filter(|(k, v)| {
+                    crate::secret::display_header_value(k, v, false) == crate::secret::MASK
+                })
+                .map(|(k, _)| (p.name.as_str(), k.as_str()))
+        })
+        .collect();
+    let mut vars = env_var_names(&secret_headers).into_iter();
     for p in providers {
         out.push_str(&format!("\n[providers.{}]\n", toml_key(&p.name)));
         out.push_str(&format!("base_url = {}\n", toml_str(&p.base_url)));
@@ -295,9 +319,17 @@ pub fn render(providers: &[Provider]) -> (String, Vec<(String, String)>) {
             for (k, v) in &p.headers {
                 let shown =
                     if crate::secret::display_header_value(k, v, false) == crate::secret::MASK {
-                        let var = env_var_for(&p.name, k);
+                        let (var, clash) = vars.next().unwrap_or_else(|| (env_var_for(&p.name, k), None));
                         let value = format!("${{env:{var}}}");
-                        replaced.push((var, format!("{}: header {k}", p.name)));
+                        let what = match clash {
+                            Some(first) => format!(
+                                "{}: header {k} (its usual variable {} is already {first}'s, so it is numbered)",
+                                p.name,
+                                env_var_for(&p.name, k)
+                            ),
+                            None => format!("{}: header {k}", p.name),
+                        };
+                        replaced.push((var, what));
                         value
                     } else {
                         v.clone()
@@ -320,6 +352,37 @@ pub fn env_var_for(provider: &str, header: &str) -> String {
             } else {
                 '_'
             }
+        })
+        .collect()
+}
+
+/// [`env_var_for`] for every `(provider, header)` pair, made unique: when
+/// pairs map to the same name, the first (in the given order) keeps it and
+/// the others get `_2`, `_3`, ... (skipping any name already in use). Each
+/// renamed pair also gets the `provider: header NAME` that kept the name.
+pub fn env_var_names(pairs: &[(&str, &str)]) -> Vec<(String, Option<String>)> {
+    use std::collections::{HashMap, HashSet};
+    let bases: Vec<String> = pairs.iter().map(|(p, h)| env_var_for(p, h)).collect();
+    let mut taken: HashSet<String> = bases.iter().cloned().collect();
+    let mut first: HashMap<&str, usize> = HashMap::new();
+    bases
+        .iter()
+        .enumerate()
+        .map(|(i, base)| {
+            let owner = *first.entry(base.as_str()).or_insert(i);
+            if owner == i {
+                return (base.clone(), None);
+            }
+            let mut n = 2usize;
+            let name = loop {
+                let candidate = format!("{base}_{n}");
+                if taken.insert(candidate.clone()) {
+                    break candidate;
+                }
+                n += 1;
+            };
+            let (p, h) = pairs[owner];
+            (name, Some(format!("{p}: header {h}")))
         })
         .collect()
 }

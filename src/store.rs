@@ -20,8 +20,11 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 use crate::error::Error;
+use crate::keypath::KeyPath;
+use crate::limits::{self, Accept, ReadError};
 use crate::output;
 use crate::state::State;
+use crate::{manifest, validate};
 
 const CONFIG_FILE: &str = "config.json";
 const LOCK_FILE: &str = "config.json.lock";
@@ -49,6 +52,10 @@ pub enum StoreError {
     NotObject { path: PathBuf, found: &'static str },
     #[error("{} is a symbolic link; aix replaces config.json atomically and would turn the link into a file", path.display())]
     Symlink { path: PathBuf },
+    #[error("cannot read {}: it is {kind}, not a regular file", path.display())]
+    NotRegular { path: PathBuf, kind: &'static str },
+    #[error("cannot read {}: it is larger than the {} limit", path.display(), limits::human(*max))]
+    TooLarge { path: PathBuf, max: u64 },
     #[error("timed out after {} s waiting for the lock on {}", timeout.as_secs(), path.display())]
     LockTimeout { path: PathBuf, timeout: Duration },
 }
@@ -64,6 +71,11 @@ impl From<StoreError> for Error {
             StoreError::LockTimeout { .. } => Error::new(message)
                 .hint("another aix process is writing the config; run the command again once it has finished"),
             StoreError::NoHome => Error::new(message),
+            StoreError::NotRegular { .. } => Error::new(message).hint(
+                "config.json must be a regular file; move whatever is there aside and run the command again",
+            ),
+            StoreError::TooLarge { .. } => Error::new(message)
+                .hint("aix refuses a config.json that size; see \"Limits\" in README"),
             StoreError::Read { ref source, .. } | StoreError::Write { ref source, .. }
                 if source.kind() == io::ErrorKind::PermissionDenied =>
             {
@@ -131,12 +143,20 @@ impl Store {
     /// Reads config.json; a missing (or blank) file is an empty state.
     pub fn load(&self) -> Result<State, StoreError> {
         let path = self.config_path();
-        let bytes = match fs::read(&path) {
-            Ok(b) => b,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(State::default()),
-            Err(source) => return Err(StoreError::Read { path, source }),
-        };
+        let bytes = self.read_bytes()?;
         parse(&path, &bytes)
+    }
+
+    /// The bytes of config.json, bounded; a missing file reads as none.
+    fn read_bytes(&self) -> Result<Vec<u8>, StoreError> {
+        let path = self.config_path();
+        Ok(match limits::read_file(&path, limits::CONFIG, Accept::RegularFile) {
+            Ok(b) => b,
+            Err(ReadError::Io(e)) if e.kind() == io::ErrorKind::NotFound => Vec::new(),
+            Err(ReadError::Io(source)) => return Err(StoreError::Read { path, source }),
+            Err(ReadError::NotRegular(kind)) => return Err(StoreError::NotRegular { path, kind }),
+            Err(ReadError::TooLarge(max)) => return Err(StoreError::TooLarge { path, max }),
+        })
     }
 
     /// The one write path: lock, read, `change`, validate, atomic write.
@@ -144,14 +164,31 @@ impl Store {
     /// Nothing is written when `change` fails, when validation fails, or
     /// when the state is unchanged (so no command rewrites the file just
     /// because it ran).
+    ///
+    /// Nothing is written either while the file holds data a write would
+    /// destroy: a key given twice (JSON readers keep one) or a known key
+    /// holding the wrong type (see [`State::misshapen`]).
     pub fn update<T>(
         &self,
+        change: impl FnOnce(&mut State) -> Result<T, Error>,
+    ) -> Result<T, Error> {
+        self.update_at(None, change)
+    }
+
+    /// [`Store::update`] for a change that replaces or removes the value at
+    /// `repair` (`aix config set|unset`): problems at or below that path do
+    /// not block it, since the user is replacing exactly that data.
+    pub fn update_at<T>(
+        &self,
+        repair: Option<&KeyPath>,
         change: impl FnOnce(&mut State) -> Result<T, Error>,
     ) -> Result<T, Error> {
         self.ensure_home()?;
         let _lock = self.lock()?;
         self.sweep_stale_temps();
-        let before = self.load()?;
+        let bytes = self.read_bytes()?;
+        let before = parse(&self.config_path(), &bytes)?;
+        self.refuse_lossy_write(&before, &bytes, repair)?;
         let mut after = before.clone();
         let value = change(&mut after)?;
         after.check_changes(&before)?;
@@ -159,6 +196,67 @@ impl Store {
             self.write(&after)?;
         }
         Ok(value)
+    }
+
+    /// Refuses to write over a file with duplicate keys or wrong-typed
+    /// known keys, naming the place (`config.json:LINE:COL`).
+    fn refuse_lossy_write(
+        &self,
+        state: &State,
+        bytes: &[u8],
+        repair: Option<&KeyPath>,
+    ) -> Result<(), Error> {
+        let Ok(text) = std::str::from_utf8(bytes) else {
+            return Ok(());
+        };
+        let path = self.config_path();
+        let covered = |pointer: &[String]| {
+            repair.is_some_and(|r| pointer.starts_with(r.segments()))
+        };
+        let dotted = |pointer: &[String]| -> String {
+            pointer
+                .iter()
+                .map(|s| {
+                    if s.contains(['.', '"']) {
+                        format!("\"{s}\"")
+                    } else {
+                        s.clone()
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join(".")
+        };
+        if let Some(d) = validate::json_duplicates(text)
+            .into_iter()
+            .find(|d| !covered(&d.pointer))
+        {
+            let first = manifest::locate(&path, text, d.first);
+            let second = manifest::locate(&path, text, d.second);
+            let (key, parent) = d.pointer.split_last().expect("a key path");
+            let within = if parent.is_empty() {
+                "at the top level".to_string()
+            } else {
+                format!("in {}", dotted(parent))
+            };
+            return Err(Error::new(format!(
+                "{second}: key {key:?} appears twice {within} (lines {} and {}); writing would keep only the last, so nothing was written",
+                first.line, second.line
+            ))
+            .hint("remove one of the two by hand; `aix validate` lists every duplicate key"));
+        }
+        if let Some(m) = state.misshapen().into_iter().find(|m| !covered(&m.pointer)) {
+            let offset = validate::json_offset(text, &m.pointer, false).unwrap_or(0);
+            let at = manifest::locate(&path, text, offset);
+            return Err(Error::new(format!(
+                "{at}: {}; aix will not write over it, so nothing was written",
+                m.message
+            ))
+            .hint(format!(
+                "fix it by hand, or remove it with `aix config unset {}`",
+                dotted(&m.pointer)
+            )));
+        }
+        Ok(())
     }
 
     fn ensure_home(&self) -> Result<(), StoreError> {

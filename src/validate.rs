@@ -120,7 +120,13 @@ pub fn check(files: &[(PathBuf, Kind)]) -> Report {
     let mut names: BTreeMap<String, Location> = BTreeMap::new();
     for (path, kind) in files {
         report.files += 1;
-        let text = match std::fs::read(path) {
+        // Bounded: a config.json must be a regular file (a FIFO would
+        // block); a manifest may come from a pipe.
+        let (max, accept) = match kind {
+            Kind::Manifest => (crate::limits::MANIFEST, crate::limits::Accept::Readable),
+            Kind::Config => (crate::limits::CONFIG, crate::limits::Accept::RegularFile),
+        };
+        let text = match crate::limits::read_file(path, max, accept) {
             Ok(bytes) => match String::from_utf8(bytes) {
                 Ok(t) => t,
                 Err(e) => {
@@ -145,7 +151,18 @@ pub fn check(files: &[(PathBuf, Kind)]) -> Report {
                         line: 1,
                         column: 1,
                     },
-                    format!("cannot read the file: {e}"),
+                    format!(
+                        "cannot read the file: {}",
+                        match e {
+                            crate::limits::ReadError::Io(e) => e.to_string(),
+                            crate::limits::ReadError::NotRegular(kind) =>
+                                format!("it is {kind}, not a regular file"),
+                            crate::limits::ReadError::TooLarge(max) => format!(
+                                "it is larger than the {} limit",
+                                crate::limits::human(max)
+                            ),
+                        }
+                    ),
                 ));
                 continue;
             }
@@ -285,6 +302,7 @@ fn provider_problems(
     name: &str,
     entry: &Value,
     in_manifest: bool,
+    env_names: &BTreeMap<(String, String), String>,
     out: &mut Vec<Found>,
 ) {
     let at = |field: &[&str]| -> Vec<String> {
@@ -332,7 +350,10 @@ fn provider_problems(
                     severity: Severity::Warning,
                     hint: Some(format!(
                         "manifests usually live in git: write it as \"${{env:VAR}}\" (or \"Bearer ${{env:VAR}}\") and export VAR, e.g. {k} = \"${{env:{}}}\"",
-                        manifest::env_var_for(name, k)
+                        env_names
+                            .get(&(name.to_string(), k.clone()))
+                            .cloned()
+                            .unwrap_or_else(|| manifest::env_var_for(name, k))
                     )),
                     ..Found::err(p, format!("{here}: headers.{k} holds a literal credential"))
                 });
@@ -364,10 +385,11 @@ fn check_manifest(path: &Path, text: &str) -> (Vec<Problem>, Vec<(String, Locati
     };
     let mut semantic = Vec::new();
     let mut declared = Vec::new();
+    let env_names = suggested_env_names(&instance);
     if let Some(Value::Object(providers)) = instance.get("providers") {
         for (name, entry) in providers {
             let base = vec!["providers".to_string(), name.clone()];
-            provider_problems(&base, name, entry, true, &mut semantic);
+            provider_problems(&base, name, entry, true, &env_names, &mut semantic);
             if let Some((key, _)) = toml_span(doc.get_ref(), &base) {
                 declared.push((name.clone(), manifest::locate(path, text, key.start)));
             }
@@ -390,6 +412,31 @@ fn check_manifest(path: &Path, text: &str) -> (Vec<Problem>, Vec<(String, Locati
         })
         .collect::<Vec<_>>();
     (sorted(problems), declared)
+}
+
+/// The variable suggested for each literal credential header of a
+/// manifest, unique across it (as `aix provider export` names them).
+fn suggested_env_names(instance: &Value) -> BTreeMap<(String, String), String> {
+    let mut pairs: Vec<(&str, &str)> = Vec::new();
+    if let Some(Value::Object(providers)) = instance.get("providers") {
+        for (name, entry) in providers {
+            if let Some(Value::Object(headers)) = entry.get("headers") {
+                for (k, v) in headers {
+                    if let Value::String(v) = v
+                        && secret::display_header_value(k, v, false) == secret::MASK
+                    {
+                        pairs.push((name, k));
+                    }
+                }
+            }
+        }
+    }
+    let names = manifest::env_var_names(&pairs);
+    pairs
+        .iter()
+        .zip(names)
+        .map(|((p, h), (var, _))| ((p.to_string(), h.to_string()), var))
+        .collect()
 }
 
 fn sorted(mut problems: Vec<Problem>) -> Vec<Problem> {
@@ -438,22 +485,73 @@ fn check_config(path: &Path, text: &str) -> Vec<Problem> {
     if let Some(Value::Object(providers)) = instance.get("custom_providers") {
         for (name, entry) in providers {
             let base = vec!["custom_providers".to_string(), name.clone()];
-            provider_problems(&base, name, entry, false, &mut semantic);
-            if let Value::Object(o) = entry
-                && let Some(Value::String(u)) = o.get("base_url")
-                && provider::normalize_base_url(u).is_ok_and(|n| n != *u)
+            provider_problems(&base, name, entry, false, &BTreeMap::new(), &mut semantic);
+            let Value::Object(o) = entry else { continue };
+            // aix uses such a URL as normalised; say so, so the file can
+            // be tidied.
+            if let Some(Value::String(u)) = o.get("base_url")
+                && let Ok(n) = provider::normalize_base_url(u)
+                && n != *u
             {
                 let mut p = base.clone();
                 p.push("base_url".into());
-                semantic.push(Found::err(
-                    p,
-                    format!(
-                        "custom_providers.{name}.base_url: must be written without a trailing '/'"
-                    ),
-                ));
+                semantic.push(Found {
+                    severity: Severity::Warning,
+                    hint: Some(format!("aix uses it as {n:?}; write it that way")),
+                    ..Found::err(
+                        p,
+                        format!("custom_providers.{name}.base_url: is not in normal form"),
+                    )
+                });
+            }
+            // Fields aix does not know are kept, but are most often typos.
+            for field in o.keys() {
+                if manifest::FIELDS.contains(&field.as_str()) {
+                    continue;
+                }
+                let mut p = base.clone();
+                p.push(field.clone());
+                semantic.push(Found {
+                    at_key: true,
+                    severity: Severity::Warning,
+                    hint: Some(match suggest::closest(field, manifest::FIELDS) {
+                        Some(near) => format!("did you mean {near}?"),
+                        None => format!(
+                            "aix ignores it (and keeps it); a provider's fields are: {}",
+                            manifest::FIELDS.join(", ")
+                        ),
+                    }),
+                    ..Found::err(
+                        p,
+                        format!("custom_providers.{name}: unknown provider field `{field}`"),
+                    )
+                });
             }
         }
     }
+    if let Value::Object(doc) = &instance {
+        let state = crate::state::State::from_doc(doc.clone());
+        // Known keys of the wrong type: every write refuses while they are
+        // there.
+        for m in state.misshapen() {
+            semantic.push(Found {
+                hint: Some("aix refuses to write config.json until this is fixed".into()),
+                ..Found::err(m.pointer, m.message)
+            });
+        }
+        for (key, near) in state.near_misses() {
+            semantic.push(Found {
+                at_key: true,
+                severity: Severity::Warning,
+                hint: Some(format!("did you mean {near}?")),
+                ..Found::err(
+                    vec![key.clone()],
+                    format!("`{key}` is not a key aix knows"),
+                )
+            });
+        }
+    }
+    let duplicates = json_duplicates(text);
     if let Some(Value::Object(keys)) = instance.get("api_keys") {
         for (name, key) in keys {
             if let Value::String(k) = key
@@ -470,7 +568,7 @@ fn check_config(path: &Path, text: &str) -> Vec<Problem> {
     // The config's top level is open; only provider entries are closed,
     // and in config.json even they are not (other tools add fields).
     found.extend(semantic);
-    let problems = found
+    let mut problems: Vec<Problem> = found
         .into_iter()
         .map(|f| {
             let offset = json_offset(text, &f.pointer, f.at_key).unwrap_or(0);
@@ -482,11 +580,120 @@ fn check_config(path: &Path, text: &str) -> Vec<Problem> {
             }
         })
         .collect();
+    for d in duplicates {
+        let first = manifest::locate(path, text, d.first);
+        let (key, parent) = d.pointer.split_last().expect("a key path");
+        let within = if parent.is_empty() {
+            "at the top level".to_string()
+        } else {
+            format!("in {}", dotted(parent))
+        };
+        problems.push(Problem {
+            hint: Some(
+                "JSON readers keep only one of the two (aix the last); remove the other".into(),
+            ),
+            ..error(
+                manifest::locate(path, text, d.second),
+                format!(
+                    "key {key:?} appears twice {within}: lines {} and {}",
+                    first.line,
+                    manifest::locate(path, text, d.second).line
+                ),
+            )
+        });
+    }
     sorted(problems)
 }
 
+/// A key that appears twice in one JSON object: JSON readers keep only
+/// one of the two values (serde_json, and so aix, the last).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Duplicate {
+    /// The path of the key (its object's path, then the key).
+    pub pointer: Vec<String>,
+    /// Byte offsets of the first and the second occurrence of the key.
+    pub first: usize,
+    pub second: usize,
+}
+
+/// Every duplicate key in JSON `text` (which must parse), in file order.
+pub fn json_duplicates(text: &str) -> Vec<Duplicate> {
+    let mut out = Vec::new();
+    let b = text.as_bytes();
+    let start = skip_ws(b, 0);
+    if b.get(start).is_some() {
+        walk_json(text, start, &mut Vec::new(), &mut out);
+    }
+    out
+}
+
+/// Walks the value at `i`, recording duplicate keys; returns its end.
+fn walk_json(
+    text: &str,
+    mut i: usize,
+    pointer: &mut Vec<String>,
+    out: &mut Vec<Duplicate>,
+) -> Option<usize> {
+    let b = text.as_bytes();
+    match *b.get(i)? {
+        b'{' => {
+            let mut seen: std::collections::HashMap<String, usize> =
+                std::collections::HashMap::new();
+            i = skip_ws(b, i + 1);
+            loop {
+                if *b.get(i)? == b'}' {
+                    return Some(i + 1);
+                }
+                let key_start = i;
+                let key_end = skip_string(b, i)?;
+                let key: String = serde_json::from_str(&text[key_start..key_end]).ok()?;
+                match seen.get(&key) {
+                    Some(&first) => {
+                        let mut p = pointer.clone();
+                        p.push(key.clone());
+                        out.push(Duplicate {
+                            pointer: p,
+                            first,
+                            second: key_start,
+                        });
+                    }
+                    None => {
+                        seen.insert(key.clone(), key_start);
+                    }
+                }
+                i = skip_ws(b, skip_ws(b, key_end) + 1); // past the ':'
+                pointer.push(key);
+                let end = walk_json(text, i, pointer, out);
+                pointer.pop();
+                i = skip_ws(b, end?);
+                if b.get(i) == Some(&b',') {
+                    i = skip_ws(b, i + 1);
+                }
+            }
+        }
+        b'[' => {
+            i = skip_ws(b, i + 1);
+            let mut n = 0usize;
+            loop {
+                if *b.get(i)? == b']' {
+                    return Some(i + 1);
+                }
+                pointer.push(n.to_string());
+                let end = walk_json(text, i, pointer, out);
+                pointer.pop();
+                i = skip_ws(b, end?);
+                if b.get(i) == Some(&b',') {
+                    i = skip_ws(b, i + 1);
+                }
+                n += 1;
+            }
+        }
+        _ => skip_value(b, i),
+    }
+}
+
 /// The byte offset of the value (or key) at `pointer` in JSON `text`.
-fn json_offset(text: &str, pointer: &[String], at_key: bool) -> Option<usize> {
+pub fn json_offset(text: &str, pointer: &[String], at_key: bool) -> Option<usize> {
     let b = text.as_bytes();
     let mut i = skip_ws(b, 0);
     let mut key_at = i;
