@@ -135,8 +135,8 @@ pub fn load(paths: &[PathBuf]) -> Result<Manifest, Error> {
     let mut by_name: BTreeMap<String, Entry> = BTreeMap::new();
     for path in paths {
         use crate::limits::{self, Accept, ReadError};
-        let bytes = limits::read_file(path, limits::MANIFEST, Accept::Readable).map_err(|e| {
-            match e {
+        let bytes =
+            limits::read_file(path, limits::MANIFEST, Accept::Readable).map_err(|e| match e {
                 ReadError::Io(e) => {
                     let err = Error::new(format!("cannot read {}: {e}", path.display()));
                     if e.kind() == std::io::ErrorKind::NotFound {
@@ -146,10 +146,12 @@ pub fn load(paths: &[PathBuf]) -> Result<Manifest, Error> {
                     }
                 }
                 other => other.at("manifest", path),
-            }
-        })?;
+            })?;
         let text = String::from_utf8(bytes).map_err(|_| {
-            Error::new(format!("cannot read {}: it is not UTF-8 text", path.display()))
+            Error::new(format!(
+                "cannot read {}: it is not UTF-8 text",
+                path.display()
+            ))
         })?;
         for entry in parse(path, &text)? {
             let name = entry.provider.name.clone();
@@ -319,11 +321,13 @@ pub fn render(providers: &[Provider]) -> (String, Vec<(String, String)>) {
             for (k, v) in &p.headers {
                 let shown =
                     if crate::secret::display_header_value(k, v, false) == crate::secret::MASK {
-                        let (var, clash) = vars.next().unwrap_or_else(|| (env_var_for(&p.name, k), None));
+                        let (var, clash) = vars
+                            .next()
+                            .unwrap_or_else(|| (env_var_for(&p.name, k), None));
                         let value = format!("${{env:{var}}}");
                         let what = match clash {
                             Some(first) => format!(
-                                "{}: header {k} (its usual variable {} is already {first}'s, so it is numbered)",
+                                "{}: header {k} ({} is taken by {first}, so this one is numbered)",
                                 p.name,
                                 env_var_for(&p.name, k)
                             ),

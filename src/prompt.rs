@@ -264,7 +264,8 @@ impl Prompts {
     }
 
     fn load_legacy(&self, name: &str, meta_path: &Path) -> Result<Prompt, Error> {
-        let read = |p: &Path| limits::read_text(p, limits::PROMPT_FILE, Accept::RegularFile, "prompt");
+        let read =
+            |p: &Path| limits::read_text(p, limits::PROMPT_FILE, Accept::RegularFile, "prompt");
         let text = read(meta_path)?;
         let is_json = meta_path.extension().is_some_and(|e| e == "json");
         let meta: LegacyFile = if is_json {
@@ -349,8 +350,10 @@ impl Prompts {
             crate::store::write_atomic(&path, text.as_bytes())?;
         } else if !create_new_atomic(&path, text.as_bytes())? {
             // Another process created it between our check and now.
-            return Err(Error::new(format!("prompt '{}' already exists", prompt.name))
-                .hint("pass --force to replace it, or pick another name"));
+            return Err(
+                Error::new(format!("prompt '{}' already exists", prompt.name))
+                    .hint("pass --force to replace it, or pick another name"),
+            );
         }
         Ok(path)
     }

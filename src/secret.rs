@@ -286,9 +286,15 @@ mod tests {
         assert!(!red.to_string().contains("canary"), "{red}");
         assert_eq!(red["tool"]["credentials"][1]["n"], 3);
         assert_eq!(red["custom_providers"]["monkey"]["base_url"], "http://m");
-        assert_eq!(red["aix_manifest"]["providers"]["monkey"]["fingerprint"], "f");
+        assert_eq!(
+            red["aix_manifest"]["providers"]["monkey"]["fingerprint"],
+            "f"
+        );
         let p = |s: &str| s.split('.').map(String::from).collect::<Vec<_>>();
-        assert_eq!(redact_at(&p("api_key.ollama"), &json!("canary")), json!(MASK));
+        assert_eq!(
+            redact_at(&p("api_key.ollama"), &json!("canary")),
+            json!(MASK)
+        );
         assert_eq!(
             redact_at(&p("api_key"), &json!({"ollama": "canary"})),
             json!({"ollama": MASK})

@@ -647,15 +647,17 @@ fn check_new_fields(name: &str, entry: &Value, before: Option<&Value>) -> Result
         let err = Error::new(format!(
             "refused: {PROVIDERS}.{name}.{field}: unknown provider field `{field}`"
         ));
-        return Err(match crate::suggest::closest(field, crate::manifest::FIELDS) {
-            Some(near) => err.hint(format!(
-                "did you mean {near}? aix config set {PROVIDERS}.{name}.{near} VALUE"
-            )),
-            None => err.hint(format!(
-                "a provider's fields are: {}",
-                crate::manifest::FIELDS.join(", ")
-            )),
-        });
+        return Err(
+            match crate::suggest::closest(field, crate::manifest::FIELDS) {
+                Some(near) => err.hint(format!(
+                    "did you mean {near}? aix config set {PROVIDERS}.{name}.{near} VALUE"
+                )),
+                None => err.hint(format!(
+                    "a provider's fields are: {}",
+                    crate::manifest::FIELDS.join(", ")
+                )),
+            },
+        );
     }
     Ok(())
 }

@@ -12,6 +12,7 @@
 //! A file that does not parse is reported with its line and column and is
 //! never written: aix would rather stop than guess what the user meant.
 
+use std::collections::HashMap;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
@@ -150,13 +151,17 @@ impl Store {
     /// The bytes of config.json, bounded; a missing file reads as none.
     fn read_bytes(&self) -> Result<Vec<u8>, StoreError> {
         let path = self.config_path();
-        Ok(match limits::read_file(&path, limits::CONFIG, Accept::RegularFile) {
-            Ok(b) => b,
-            Err(ReadError::Io(e)) if e.kind() == io::ErrorKind::NotFound => Vec::new(),
-            Err(ReadError::Io(source)) => return Err(StoreError::Read { path, source }),
-            Err(ReadError::NotRegular(kind)) => return Err(StoreError::NotRegular { path, kind }),
-            Err(ReadError::TooLarge(max)) => return Err(StoreError::TooLarge { path, max }),
-        })
+        Ok(
+            match limits::read_file(&path, limits::CONFIG, Accept::RegularFile) {
+                Ok(b) => b,
+                Err(ReadError::Io(e)) if e.kind() == io::ErrorKind::NotFound => Vec::new(),
+                Err(ReadError::Io(source)) => return Err(StoreError::Read { path, source }),
+                Err(ReadError::NotRegular(kind)) => {
+                    return Err(StoreError::NotRegular { path, kind });
+                }
+                Err(ReadError::TooLarge(max)) => return Err(StoreError::TooLarge { path, max }),
+            },
+        )
     }
 
     /// The one write path: lock, read, `change`, validate, atomic write.
@@ -193,7 +198,7 @@ impl Store {
         let value = change(&mut after)?;
         after.check_changes(&before)?;
         if after != before {
-            self.write(&after)?;
+            self.write(&after, &exponent_spellings(&bytes))?;
         }
         Ok(value)
     }
@@ -210,9 +215,8 @@ impl Store {
             return Ok(());
         };
         let path = self.config_path();
-        let covered = |pointer: &[String]| {
-            repair.is_some_and(|r| pointer.starts_with(r.segments()))
-        };
+        let covered =
+            |pointer: &[String]| repair.is_some_and(|r| pointer.starts_with(r.segments()));
         let dotted = |pointer: &[String]| -> String {
             pointer
                 .iter()
@@ -313,7 +317,7 @@ impl Store {
         }
     }
 
-    fn write(&self, state: &State) -> Result<(), StoreError> {
+    fn write(&self, state: &State, spellings: &HashMap<String, String>) -> Result<(), StoreError> {
         let path = self.config_path();
         let write_err = |source| StoreError::Write {
             path: path.clone(),
@@ -339,6 +343,9 @@ impl Store {
         }
         let mut text = serde_json::to_string_pretty(state.doc())
             .map_err(|e| write_err(io::Error::other(e)))?;
+        if !spellings.is_empty() {
+            text = respell_exponents(&text, spellings);
+        }
         text.push('\n');
         write_atomic(&path, text.as_bytes())
     }
@@ -413,6 +420,78 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
         let _ = d.sync_all();
     }
     Ok(())
+}
+
+/// Numbers keep their digits exactly (serde_json's `arbitrary_precision`),
+/// but their exponent is re-spelled on reading (`1E5` and `1e5` both
+/// become `1e+5`). These two functions put the file's own spelling back.
+///
+/// The number tokens of a JSON text (outside strings), with their offsets.
+fn number_tokens(text: &str) -> Vec<(usize, &str)> {
+    let b = text.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'"' => {
+                i += 1;
+                while i < b.len() && b[i] != b'"' {
+                    i += if b[i] == b'\\' { 2 } else { 1 };
+                }
+                i += 1;
+            }
+            b'-' | b'0'..=b'9' => {
+                let start = i;
+                while i < b.len() && matches!(b[i], b'-' | b'+' | b'.' | b'e' | b'E' | b'0'..=b'9')
+                {
+                    i += 1;
+                }
+                out.push((start, &text[start..i]));
+            }
+            _ => i += 1,
+        }
+    }
+    out
+}
+
+/// How serde_json spells an exponent: `e`, then always a sign.
+fn normal_exponent(token: &str) -> Option<String> {
+    let at = token.find(['e', 'E'])?;
+    let (mantissa, rest) = (&token[..at], &token[at + 1..]);
+    let signed = if rest.starts_with(['+', '-']) {
+        rest.to_string()
+    } else {
+        format!("+{rest}")
+    };
+    Some(format!("{mantissa}e{signed}"))
+}
+
+/// The file's spelling of each number with an exponent, by serde_json's.
+fn exponent_spellings(bytes: &[u8]) -> HashMap<String, String> {
+    let Ok(text) = std::str::from_utf8(bytes) else {
+        return HashMap::new();
+    };
+    number_tokens(text)
+        .into_iter()
+        .filter_map(|(_, t)| {
+            let normal = normal_exponent(t)?;
+            (normal != t).then(|| (normal, t.to_string()))
+        })
+        .collect()
+}
+
+fn respell_exponents(text: &str, spellings: &HashMap<String, String>) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut last = 0;
+    for (at, token) in number_tokens(text) {
+        if let Some(original) = spellings.get(token) {
+            out.push_str(&text[last..at]);
+            out.push_str(original);
+            last = at + token.len();
+        }
+    }
+    out.push_str(&text[last..]);
+    out
 }
 
 /// Parses config.json bytes into a state.
@@ -496,6 +575,22 @@ mod tests {
         assert_eq!(
             fs::read_to_string(store.config_path()).unwrap(),
             "{\"a\": 1}"
+        );
+    }
+
+    #[test]
+    fn exponents_keep_their_spelling() {
+        let original = br#"{"a": 1E5, "b": [2e-3, 3e+4, 4e400], "s": "1E5 in a string"}"#;
+        let spellings = exponent_spellings(original);
+        let state = parse(Path::new("c.json"), original).unwrap();
+        let written = serde_json::to_string(state.doc()).unwrap();
+        assert_eq!(
+            written,
+            r#"{"a":1e+5,"b":[2e-3,3e+4,4e+400],"s":"1E5 in a string"}"#
+        );
+        assert_eq!(
+            respell_exponents(&written, &spellings),
+            r#"{"a":1E5,"b":[2e-3,3e+4,4e400],"s":"1E5 in a string"}"#
         );
     }
 

@@ -544,10 +544,7 @@ fn check_config(path: &Path, text: &str) -> Vec<Problem> {
                 at_key: true,
                 severity: Severity::Warning,
                 hint: Some(format!("did you mean {near}?")),
-                ..Found::err(
-                    vec![key.clone()],
-                    format!("`{key}` is not a key aix knows"),
-                )
+                ..Found::err(vec![key.clone()], format!("`{key}` is not a key aix knows"))
             });
         }
     }

@@ -174,17 +174,16 @@ fn add(ctx: &Ctx, args: AddArgs) -> Result<()> {
 fn list(ctx: &Ctx, args: ListArgs) -> Result<()> {
     let state = ctx.store.load()?;
     let mut rows: Vec<Described> = Vec::new();
+    // Entries that cannot be used are listed below with their error.
     for (_, entry) in state.provider_entries() {
-        match entry {
-            Ok(p) => rows.push(describe(
+        if let Ok(p) = entry {
+            rows.push(describe(
                 &state,
                 &Resolved {
                     provider: p,
                     origin: Origin::Custom,
                 },
-            )),
-            // Listed below with its error (see State::broken_providers).
-            Err(_) => {}
+            ));
         }
     }
     let broken = state.broken_providers();
@@ -225,7 +224,11 @@ fn list(ctx: &Ctx, args: ListArgs) -> Result<()> {
         .collect();
     output::table(&["NAME", "BASE URL", "MODEL", "AUTH", "OWNER"], &table);
     for b in &broken {
-        output::warn(format!("provider '{}' cannot be used: {}", b.name, b.error.message()));
+        output::warn(format!(
+            "provider '{}' cannot be used: {}",
+            b.name,
+            b.error.message()
+        ));
     }
     Ok(())
 }

@@ -142,8 +142,9 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
     if wanted.contains(&"input") && !values.contains_key("input") && !io::stdin().is_terminal() {
         let bytes = crate::limits::read_capped(&mut io::stdin().lock(), crate::limits::TEXT_INPUT)
             .map_err(|e| e.at("{input} from", std::path::Path::new("standard input")))?;
-        let input = String::from_utf8(bytes)
-            .map_err(|_| Error::new("cannot read standard input for {input}: it is not UTF-8 text"))?;
+        let input = String::from_utf8(bytes).map_err(|_| {
+            Error::new("cannot read standard input for {input}: it is not UTF-8 text")
+        })?;
         if !input.is_empty() {
             values.insert(
                 "input".into(),
