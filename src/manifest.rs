@@ -548,6 +548,33 @@ base_url = "http://localhost:11434/v1"
     }
 
     #[test]
+    fn env_var_names_are_unique_and_deterministic() {
+        let names = env_var_names(&[
+            ("a.b", "X-Key"),
+            ("a-b", "X-Key"),
+            ("a", "B-X-Key"),
+            ("a_b", "x_key_2"),
+            ("other", "Authorization"),
+        ]);
+        let vars: Vec<&str> = names.iter().map(|(v, _)| v.as_str()).collect();
+        // AIX_A_B_X_KEY_2 is a plain name of its own, so the numbering
+        // skips it.
+        assert_eq!(
+            vars,
+            [
+                "AIX_A_B_X_KEY",
+                "AIX_A_B_X_KEY_3",
+                "AIX_A_B_X_KEY_4",
+                "AIX_A_B_X_KEY_2",
+                "AIX_OTHER_AUTHORIZATION"
+            ]
+        );
+        assert_eq!(names[1].1.as_deref(), Some("a.b: header X-Key"));
+        assert_eq!(names[0].1, None);
+        assert_eq!(names[3].1, None);
+    }
+
+    #[test]
     fn render_round_trips_and_hides_secrets() {
         let src = r#"
 [providers."my.host"]

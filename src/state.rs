@@ -854,6 +854,72 @@ mod tests {
     }
 
     #[test]
+    fn misshapen_known_keys_are_found() {
+        let s = state(json!({
+            "custom_providers": {"p": 5, "ok": {"base_url": "http://x"}, "n": null},
+            "api_keys": [],
+            "aix_manifest": {"providers": "x"},
+            "other": [1]
+        }));
+        let got: Vec<String> = s.misshapen().into_iter().map(|m| m.message).collect();
+        assert_eq!(
+            got,
+            [
+                "custom_providers.p must be an object (a provider), not a number",
+                "api_keys must be an object of strings, not an array",
+                "aix_manifest.providers must be an object, not a string",
+            ]
+        );
+        assert!(
+            state(json!({"custom_providers": null}))
+                .misshapen()
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn new_unknown_provider_fields_are_refused() {
+        let before =
+            state(json!({"custom_providers": {"v": {"base_url": "http://v", "vendor": 1}}}));
+        let mut after = before.clone();
+        after
+            .set(&path("custom_providers.v.defualt_model"), json!("m"))
+            .unwrap();
+        let err = after.check_changes(&before).unwrap_err();
+        assert!(
+            err.message()
+                .contains("unknown provider field `defualt_model`")
+        );
+        assert!(err.hints()[0].starts_with("did you mean default_model?"));
+        // A field another tool added earlier does not block other changes.
+        let mut after = before.clone();
+        after
+            .set(&path("custom_providers.v.default_model"), json!("m"))
+            .unwrap();
+        after.check_changes(&before).unwrap();
+    }
+
+    #[test]
+    fn normalisable_base_urls_are_used_normalised() {
+        let s = state(json!({"custom_providers": {
+            "slash": {"base_url": "HTTP://h/v1/"},
+            "bad": {"base_url": "ftp://h"}
+        }}));
+        assert_eq!(
+            s.provider("slash").unwrap().unwrap().base_url,
+            "http://h/v1"
+        );
+        let broken = s.broken_providers();
+        assert_eq!(broken.len(), 1);
+        assert_eq!(broken[0].name, "bad");
+        assert_eq!(broken[0].base_url.as_deref(), Some("ftp://h"));
+        assert!(broken[0].error.message().contains("ftp://"));
+        assert_eq!(near_miss("api_key"), Some("api_keys"));
+        assert_eq!(near_miss("api_keys"), None);
+        assert_eq!(near_miss("zeta_tool"), None);
+    }
+
+    #[test]
     fn ownership_is_read_from_the_state() {
         let s = state(json!({"aix_manifest": {"providers": {"m": {}}}}));
         assert_eq!(s.owner("m"), Owner::Manifest);

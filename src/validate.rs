@@ -504,23 +504,21 @@ fn check_config(path: &Path, text: &str) -> Vec<Problem> {
                     )
                 });
             }
-            // Fields aix does not know are kept, but are most often typos.
+            // Fields aix does not know are kept (other tools add their
+            // own); one that resembles a known field is most likely a typo.
             for field in o.keys() {
                 if manifest::FIELDS.contains(&field.as_str()) {
                     continue;
                 }
+                let Some(near) = suggest::closest(field, manifest::FIELDS) else {
+                    continue;
+                };
                 let mut p = base.clone();
                 p.push(field.clone());
                 semantic.push(Found {
                     at_key: true,
                     severity: Severity::Warning,
-                    hint: Some(match suggest::closest(field, manifest::FIELDS) {
-                        Some(near) => format!("did you mean {near}?"),
-                        None => format!(
-                            "aix ignores it (and keeps it); a provider's fields are: {}",
-                            manifest::FIELDS.join(", ")
-                        ),
-                    }),
+                    hint: Some(format!("did you mean {near}? aix ignores `{field}`")),
                     ..Found::err(
                         p,
                         format!("custom_providers.{name}: unknown provider field `{field}`"),
@@ -840,6 +838,55 @@ mod tests {
         );
         assert_eq!(text, want);
         assert!(!report.render(false).contains('^'));
+    }
+
+    #[test]
+    fn finds_duplicate_keys_at_every_depth() {
+        let text = "{\"a\": 1, \"b\": [{\"x\": 1, \"x\": 2}], \"a\": {\"\\u0061\": 1, \"a\": 2}}";
+        let d = json_duplicates(text);
+        let got: Vec<(String, &str, &str)> = d
+            .iter()
+            .map(|d| {
+                (
+                    d.pointer.join("."),
+                    &text[d.first..d.first + 3],
+                    &text[d.second..d.second + 3],
+                )
+            })
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("b.0.x".to_string(), "\"x\"", "\"x\""),
+                ("a".to_string(), "\"a\"", "\"a\""),
+                ("a.a".to_string(), "\"\\u", "\"a\""),
+            ]
+        );
+        assert!(json_duplicates("{\"a\": {\"a\": 1}, \"s\": \"\\\"a\\\": 1\"}").is_empty());
+        assert!(json_duplicates("  ").is_empty());
+    }
+
+    #[test]
+    fn config_problems_cover_types_duplicates_and_typos() {
+        let text = "{\n  \"api_keys\": \"x\",\n  \"api_key\": {},\n  \"custom_providers\": {\n    \"p\": {\"base_url\": \"http://p/\", \"defualt_model\": \"m\"},\n    \"q\": 5,\n    \"q\": 6\n  }\n}\n";
+        let got: Vec<String> = check_config(Path::new("c.json"), text)
+            .iter()
+            .map(|p| {
+                format!(
+                    "{}:{} {:?} {}",
+                    p.at.line, p.at.column, p.severity, p.message
+                )
+            })
+            .collect();
+        let want = [
+            "2:15 Error api_keys must be an object of strings, not a string",
+            "3:3 Warning `api_key` is not a key aix knows",
+            "5:23 Warning custom_providers.p.base_url: is not in normal form",
+            "5:36 Warning custom_providers.p: unknown provider field `defualt_model`",
+            "6:10 Error custom_providers.q must be an object (a provider), not a number",
+            "7:5 Error key \"q\" appears twice in custom_providers: lines 6 and 7",
+        ];
+        assert_eq!(got, want);
     }
 
     #[test]
