@@ -85,7 +85,17 @@ impl Report {
             if snippets {
                 let text = sources
                     .entry(p.at.file.clone())
-                    .or_insert_with(|| std::fs::read_to_string(&p.at.file).ok());
+                    // Bounded, and only from a regular file: a pipe or
+                    // FIFO cannot be read a second time.
+                    .or_insert_with(|| {
+                        crate::limits::read_text(
+                            &p.at.file,
+                            crate::limits::MANIFEST.max(crate::limits::CONFIG),
+                            crate::limits::Accept::RegularFile,
+                            "file",
+                        )
+                        .ok()
+                    });
                 if let Some(line) = text.as_deref().and_then(|t| t.lines().nth(p.at.line - 1)) {
                     let n = p.at.line.to_string();
                     out.push_str(&format!(" {n} | {line}\n"));
@@ -838,6 +848,25 @@ mod tests {
         );
         assert_eq!(text, want);
         assert!(!report.render(false).contains('^'));
+    }
+
+    #[test]
+    fn snippets_are_never_read_from_endless_or_special_files() {
+        let report = Report {
+            problems: vec![error(
+                Location {
+                    file: PathBuf::from("/dev/zero"),
+                    line: 1,
+                    column: 1,
+                },
+                "it is larger than the 64 MiB limit".into(),
+            )],
+            files: 1,
+        };
+        assert_eq!(
+            report.render(true),
+            "/dev/zero:1:1: error: it is larger than the 64 MiB limit\n"
+        );
     }
 
     #[test]
