@@ -217,6 +217,16 @@ impl Manifest {
     }
 }
 
+/// The fields of a provider entry, in manifests and config.json alike.
+pub const FIELDS: &[&str] = &[
+    "base_url",
+    "default_model",
+    "headers",
+    "auth_type",
+    "api_key_env",
+    "timeout_secs",
+];
+
 /// Reads one manifest file's text into its providers, refusing it on the
 /// first problem `aix validate` would call an error (the same rules and
 /// words). `aix plan` uses [`crate::validate::load_manifests`], which
@@ -241,6 +251,20 @@ pub fn render(providers: &[Provider]) -> (String, Vec<(String, String)>) {
         "# providers.toml: the providers aix manages (see `aix plan` and `aix apply`).\n",
     );
     let mut replaced = Vec::new();
+    // Every literal credential gets its own variable, even when two
+    // providers' names would map to the same one.
+    let secret_headers: Vec<(&str, &str)> = providers
+        .iter()
+        .flat_map(|p| {
+            p.headers
+                .iter()
+                .filter(|(k, v)| {
+                    crate::secret::display_header_value(k, v, false) == crate::secret::MASK
+                })
+                .map(|(k, _)| (p.name.as_str(), k.as_str()))
+        })
+        .collect();
+    let mut vars = env_var_names(&secret_headers).into_iter();
     for p in providers {
         out.push_str(&format!("\n[providers.{}]\n", toml_key(&p.name)));
         out.push_str(&format!("base_url = {}\n", toml_str(&p.base_url)));
@@ -261,9 +285,19 @@ pub fn render(providers: &[Provider]) -> (String, Vec<(String, String)>) {
             for (k, v) in &p.headers {
                 let shown =
                     if crate::secret::display_header_value(k, v, false) == crate::secret::MASK {
-                        let var = env_var_for(&p.name, k);
+                        let (var, clash) = vars
+                            .next()
+                            .unwrap_or_else(|| (env_var_for(&p.name, k), None));
                         let value = format!("${{env:{var}}}");
-                        replaced.push((var, format!("{}: header {k}", p.name)));
+                        let what = match clash {
+                            Some(first) => format!(
+                                "{}: header {k} ({} is taken by {first}, so this one is numbered)",
+                                p.name,
+                                env_var_for(&p.name, k)
+                            ),
+                            None => format!("{}: header {k}", p.name),
+                        };
+                        replaced.push((var, what));
                         value
                     } else {
                         v.clone()
@@ -286,6 +320,37 @@ pub fn env_var_for(provider: &str, header: &str) -> String {
             } else {
                 '_'
             }
+        })
+        .collect()
+}
+
+/// [`env_var_for`] for every `(provider, header)` pair, made unique: when
+/// pairs map to the same name, the first (in the given order) keeps it and
+/// the others get `_2`, `_3`, ... (skipping any name already in use). Each
+/// renamed pair also gets the `provider: header NAME` that kept the name.
+pub fn env_var_names(pairs: &[(&str, &str)]) -> Vec<(String, Option<String>)> {
+    use std::collections::{HashMap, HashSet};
+    let bases: Vec<String> = pairs.iter().map(|(p, h)| env_var_for(p, h)).collect();
+    let mut taken: HashSet<String> = bases.iter().cloned().collect();
+    let mut first: HashMap<&str, usize> = HashMap::new();
+    bases
+        .iter()
+        .enumerate()
+        .map(|(i, base)| {
+            let owner = *first.entry(base.as_str()).or_insert(i);
+            if owner == i {
+                return (base.clone(), None);
+            }
+            let mut n = 2usize;
+            let name = loop {
+                let candidate = format!("{base}_{n}");
+                if taken.insert(candidate.clone()) {
+                    break candidate;
+                }
+                n += 1;
+            };
+            let (p, h) = pairs[owner];
+            (name, Some(format!("{p}: header {h}")))
         })
         .collect()
 }
@@ -420,6 +485,33 @@ base_url = "http://localhost:11434/v1"
                 );
             }
         }
+    }
+
+    #[test]
+    fn env_var_names_are_unique_and_deterministic() {
+        let names = env_var_names(&[
+            ("a.b", "X-Key"),
+            ("a-b", "X-Key"),
+            ("a", "B-X-Key"),
+            ("a_b", "x_key_2"),
+            ("other", "Authorization"),
+        ]);
+        let vars: Vec<&str> = names.iter().map(|(v, _)| v.as_str()).collect();
+        // AIX_A_B_X_KEY_2 is a plain name of its own, so the numbering
+        // skips it.
+        assert_eq!(
+            vars,
+            [
+                "AIX_A_B_X_KEY",
+                "AIX_A_B_X_KEY_3",
+                "AIX_A_B_X_KEY_4",
+                "AIX_A_B_X_KEY_2",
+                "AIX_OTHER_AUTHORIZATION"
+            ]
+        );
+        assert_eq!(names[1].1.as_deref(), Some("a.b: header X-Key"));
+        assert_eq!(names[0].1, None);
+        assert_eq!(names[3].1, None);
     }
 
     #[test]

@@ -16,6 +16,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::error::Error;
+use crate::limits::{self, Accept, ReadError};
 
 /// One piece of a parsed template.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -248,10 +249,10 @@ impl Prompts {
     pub fn load(&self, name: &str) -> Result<Prompt, Error> {
         validate_name(name).map_err(Error::usage)?;
         let path = self.toml_path(name);
-        match fs::read(&path) {
+        match limits::read_file(&path, limits::PROMPT_FILE, Accept::RegularFile) {
             Ok(bytes) => return parse_toml(name, &path, &bytes),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-            Err(e) => return Err(Error::new(format!("cannot read {}: {e}", path.display()))),
+            Err(ReadError::Io(e)) if e.kind() == io::ErrorKind::NotFound => {}
+            Err(e) => return Err(e.at("prompt", &path)),
         }
         for ext in ["yaml", "yml", "json"] {
             let meta = self.dir.join(format!("{name}.{ext}"));
@@ -263,10 +264,8 @@ impl Prompts {
     }
 
     fn load_legacy(&self, name: &str, meta_path: &Path) -> Result<Prompt, Error> {
-        let read = |p: &Path| {
-            fs::read_to_string(p)
-                .map_err(|e| Error::new(format!("cannot read {}: {e}", p.display())))
-        };
+        let read =
+            |p: &Path| limits::read_text(p, limits::PROMPT_FILE, Accept::RegularFile, "prompt");
         let text = read(meta_path)?;
         let is_json = meta_path.extension().is_some_and(|e| e == "json");
         let meta: LegacyFile = if is_json {
@@ -347,7 +346,15 @@ impl Prompts {
         let text =
             toml::to_string(&file).map_err(|e| Error::new(format!("cannot encode prompt: {e}")))?;
         crate::store::ensure_dir(&self.dir)?;
-        crate::store::write_atomic(&path, text.as_bytes())?;
+        if force {
+            crate::store::write_atomic(&path, text.as_bytes())?;
+        } else if !create_new_atomic(&path, text.as_bytes())? {
+            // Another process created it between our check and now.
+            return Err(
+                Error::new(format!("prompt '{}' already exists", prompt.name))
+                    .hint("pass --force to replace it, or pick another name"),
+            );
+        }
         Ok(path)
     }
 
@@ -363,6 +370,35 @@ impl Prompts {
         fs::remove_file(&prompt.path)
             .map_err(|e| Error::new(format!("cannot delete {}: {e}", prompt.path.display())))?;
         Ok(prompt.path)
+    }
+}
+
+/// Creates `path` holding `bytes` only if nothing is there yet, atomically:
+/// the bytes go to a fully written and synced temp file, which is then
+/// hard-linked to the final name. The link fails if the name exists, so of
+/// several processes racing to create the same prompt exactly one wins,
+/// and no reader ever sees a half-written file. `Ok(false)`: it existed.
+fn create_new_atomic(path: &Path, bytes: &[u8]) -> Result<bool, Error> {
+    use std::io::Write;
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let fail = |e: io::Error| Error::new(format!("cannot write {}: {e}", path.display()));
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".aix-prompt.")
+        .suffix(".tmp")
+        .tempfile_in(dir)
+        .map_err(fail)?;
+    tmp.write_all(bytes).map_err(fail)?;
+    tmp.as_file().sync_all().map_err(fail)?;
+    // The temp file is removed when `tmp` is dropped, link or not.
+    match fs::hard_link(tmp.path(), path) {
+        Ok(()) => {
+            if let Ok(d) = fs::File::open(dir) {
+                let _ = d.sync_all();
+            }
+            Ok(true)
+        }
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Ok(false),
+        Err(e) => Err(fail(e)),
     }
 }
 

@@ -117,7 +117,11 @@ pub fn redact_at(path: &[String], value: &Value) -> Value {
         return redact(value, &mut trail);
     }
     let last = trail.pop().unwrap_or_default();
-    if leaf_is_secret(&trail, &last, value) {
+    // Below a key that holds secrets (`api_key.ollama`), everything is.
+    let empty = Value::Object(serde_json::Map::new());
+    if (0..trail.len()).any(|i| leaf_is_secret(&trail[..i], &trail[i], &empty))
+        || leaf_is_secret(&trail, &last, value)
+    {
         return mask_strings(value);
     }
     trail.push(last);
@@ -159,8 +163,15 @@ fn leaf_is_secret(trail: &[String], key: &str, value: &Value) -> bool {
     if in_api_keys {
         return true;
     }
+    // Provider names are names, not secrets: a provider called `monkey`
+    // keeps its base_url visible.
+    let names_a_provider = (trail.len() == 1 && trail[0] == "custom_providers")
+        || (trail.len() == 2 && trail[0] == "aix_manifest" && trail[1] == "providers");
     match value {
         Value::String(s) => is_sensitive_key(key) && !is_reference_only(s),
+        // Everything under a secret-named key (`api_key.ollama`, a
+        // tool's `credentials` object) is masked.
+        Value::Object(_) | Value::Array(_) => !names_a_provider && is_sensitive_key(key),
         _ => false,
     }
 }
@@ -261,6 +272,33 @@ mod tests {
         assert_eq!(red["custom_providers"]["p"]["auth_type"], "bearer");
         assert_eq!(red["max_tokens"], 100);
         assert_eq!(red["other_tool"]["tokens_used"], 3);
+    }
+
+    #[test]
+    fn masks_everything_under_a_secret_named_key() {
+        let doc = json!({
+            "api_key": {"ollama": "canary"},
+            "tool": {"credentials": ["canary", {"x": "canary", "n": 3}]},
+            "custom_providers": {"monkey": {"base_url": "http://m"}},
+            "aix_manifest": {"providers": {"monkey": {"fingerprint": "f"}}}
+        });
+        let red = redact_config(&doc);
+        assert!(!red.to_string().contains("canary"), "{red}");
+        assert_eq!(red["tool"]["credentials"][1]["n"], 3);
+        assert_eq!(red["custom_providers"]["monkey"]["base_url"], "http://m");
+        assert_eq!(
+            red["aix_manifest"]["providers"]["monkey"]["fingerprint"],
+            "f"
+        );
+        let p = |s: &str| s.split('.').map(String::from).collect::<Vec<_>>();
+        assert_eq!(
+            redact_at(&p("api_key.ollama"), &json!("canary")),
+            json!(MASK)
+        );
+        assert_eq!(
+            redact_at(&p("api_key"), &json!({"ollama": "canary"})),
+            json!({"ollama": MASK})
+        );
     }
 
     #[test]

@@ -412,7 +412,91 @@ impl State {
     }
 }
 
-/// Parses a stored entry; a broken one gets hints on how to repair it.
+/// The top-level keys aix (or the earlier AIX) gives a meaning to.
+pub const KNOWN_KEYS: &[&str] = &[
+    PROVIDERS,
+    API_KEYS,
+    OWNERSHIP,
+    "default_provider",
+    "default_model",
+    "editor",
+    "max_tokens",
+    "temperature",
+    "streaming",
+    "timeout_secs",
+];
+
+/// A known key holding the wrong kind of value: where (as a path of
+/// keys) and what is wrong.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Misshapen {
+    pub pointer: Vec<String>,
+    pub message: String,
+}
+
+impl State {
+    /// Known keys whose values have the wrong type: writing would replace
+    /// them (and so destroy what is there), so every write refuses while
+    /// any is present, and `aix validate` reports them. `null` counts as
+    /// absent.
+    pub fn misshapen(&self) -> Vec<Misshapen> {
+        let mut out = Vec::new();
+        let mut want_object = |pointer: Vec<String>, value: &Value, want: &str| {
+            if value.is_object() || value.is_null() {
+                return true;
+            }
+            out.push(Misshapen {
+                message: format!(
+                    "{} must be {want}, not {}",
+                    pointer.join("."),
+                    provider::type_name(value)
+                ),
+                pointer,
+            });
+            false
+        };
+        if let Some(v) = self.doc.get(PROVIDERS)
+            && want_object(vec![PROVIDERS.into()], v, "an object of providers")
+            && let Value::Object(entries) = v
+        {
+            for (name, entry) in entries {
+                want_object(
+                    vec![PROVIDERS.into(), name.clone()],
+                    entry,
+                    "an object (a provider)",
+                );
+            }
+        }
+        if let Some(v) = self.doc.get(API_KEYS) {
+            want_object(vec![API_KEYS.into()], v, "an object of strings");
+        }
+        if let Some(v) = self.doc.get(OWNERSHIP)
+            && want_object(vec![OWNERSHIP.into()], v, "an object")
+            && let Some(p) = v.get("providers")
+        {
+            want_object(vec![OWNERSHIP.into(), "providers".into()], p, "an object");
+        }
+        out
+    }
+
+    /// Top-level keys that look like a typo of a known one, with the key
+    /// each resembles (`api_key` for `api_keys`).
+    pub fn near_misses(&self) -> Vec<(String, &'static str)> {
+        self.doc
+            .keys()
+            .filter_map(|k| near_miss(k).map(|near| (k.clone(), near)))
+            .collect()
+    }
+}
+
+/// The known top-level key `key` resembles, if it is not one itself.
+pub fn near_miss(key: &str) -> Option<&'static str> {
+    if KNOWN_KEYS.contains(&key) {
+        return None;
+    }
+    crate::suggest::closest(key, KNOWN_KEYS)
+}
+
 /// How deep config.json may nest (serde_json reads up to 128 levels).
 const MAX_DEPTH: usize = 100;
 
@@ -424,6 +508,7 @@ fn depth(v: &Value) -> usize {
     }
 }
 
+/// Parses a stored entry; a broken one gets hints on how to repair it.
 fn parse_entry(name: &str, entry: &Value) -> Result<Provider, Error> {
     entry_problem(name, entry).map_err(|(at, message)| {
         Error::new(format!("config.json: {at}: {message}")).hint(format!(
@@ -442,7 +527,89 @@ fn entry_problem(name: &str, entry: &Value) -> Result<Provider, (String, String)
         }
     };
     provider::validate_name(name).map_err(|m| (at(""), m))?;
+    // A hand-edited base_url that normalisation can fix (a trailing '/',
+    // an upper-case scheme) is used as normalised.
+    if let Some(Value::String(url)) = entry.get("base_url")
+        && let Ok(normal) = provider::normalize_base_url(url)
+        && normal != *url
+    {
+        let mut fixed = entry.clone();
+        fixed["base_url"] = Value::String(normal);
+        return Provider::from_json(name, &fixed).map_err(|e| (at(&e.field), e.message));
+    }
     Provider::from_json(name, entry).map_err(|e| (at(&e.field), e.message))
+}
+
+/// A custom provider entry that cannot be used, as listings show it: with
+/// what can be read of it and its error, never hidden.
+#[derive(Debug)]
+pub struct Broken {
+    pub name: String,
+    /// The `base_url` as written, when it is a string.
+    pub base_url: Option<String>,
+    pub owner: Owner,
+    pub error: Error,
+}
+
+impl Broken {
+    /// The JSON `provider list --json` gives for it.
+    pub fn to_json(&self) -> Value {
+        serde_json::json!({
+            "name": self.name,
+            "kind": "custom",
+            "owner": self.owner.as_str(),
+            "base_url": self.base_url,
+            "error": self.error.message(),
+        })
+    }
+
+    /// A table row in `provider list`'s columns.
+    pub fn row(&self) -> Vec<String> {
+        vec![
+            self.name.clone(),
+            self.base_url.clone().unwrap_or_else(|| "-".into()),
+            "-".into(),
+            "(broken)".into(),
+            self.owner.as_str().into(),
+        ]
+    }
+}
+
+/// A base URL that failed its checks, as it may be shown: never with
+/// credentials or control characters, and clipped.
+fn shown_raw_url(url: &str) -> String {
+    if url.contains('@') {
+        return "(not shown: it holds '@', perhaps credentials)".into();
+    }
+    let clean: String = url
+        .chars()
+        .map(|c| if c.is_control() { '?' } else { c })
+        .collect();
+    crate::output::clip(&clean, 200).into_owned()
+}
+
+impl State {
+    /// Every custom provider entry that cannot be used, in file order.
+    pub fn broken_providers(&self) -> Vec<Broken> {
+        let Some(entries) = self.object(PROVIDERS) else {
+            return Vec::new();
+        };
+        entries
+            .iter()
+            .filter_map(|(name, entry)| {
+                let error = parse_entry(name, entry).err()?;
+                Some(Broken {
+                    name: name.clone(),
+                    base_url: entry
+                        .get("base_url")
+                        .and_then(Value::as_str)
+                        .map(shown_raw_url),
+                    owner: self.owner(name),
+                    error,
+                })
+            })
+            .collect()
+    }
 }
 
 fn check_providers(value: &Value, old: Option<&Value>) -> Result<(), Error> {
@@ -454,10 +621,43 @@ fn check_providers(value: &Value, old: Option<&Value>) -> Result<(), Error> {
     };
     let old = old.and_then(Value::as_object);
     for (name, entry) in entries {
-        if old.and_then(|o| o.get(name)) != Some(entry) {
+        let before = old.and_then(|o| o.get(name));
+        if before != Some(entry) {
             entry_problem(name, entry)
                 .map_err(|(at, message)| Error::new(format!("refused: {at}: {message}")))?;
+            check_new_fields(name, entry, before)?;
         }
+    }
+    Ok(())
+}
+
+/// A field aix does not know, added to a provider entry by this write, is
+/// refused (it would be silently ignored). Fields other tools put there
+/// before are kept as they are.
+fn check_new_fields(name: &str, entry: &Value, before: Option<&Value>) -> Result<(), Error> {
+    let Value::Object(fields) = entry else {
+        return Ok(());
+    };
+    for field in fields.keys() {
+        if crate::manifest::FIELDS.contains(&field.as_str())
+            || before.is_some_and(|b| b.get(field).is_some())
+        {
+            continue;
+        }
+        let err = Error::new(format!(
+            "refused: {PROVIDERS}.{name}.{field}: unknown provider field `{field}`"
+        ));
+        return Err(
+            match crate::suggest::closest(field, crate::manifest::FIELDS) {
+                Some(near) => err.hint(format!(
+                    "did you mean {near}? aix config set {PROVIDERS}.{name}.{near} VALUE"
+                )),
+                None => err.hint(format!(
+                    "a provider's fields are: {}",
+                    crate::manifest::FIELDS.join(", ")
+                )),
+            },
+        );
     }
     Ok(())
 }
@@ -651,6 +851,72 @@ mod tests {
         s.set(&path("api_keys.p"), json!("a\nb")).unwrap();
         let err = s.check_changes(&State::default()).unwrap_err();
         assert!(!err.message().contains("a\nb"));
+    }
+
+    #[test]
+    fn misshapen_known_keys_are_found() {
+        let s = state(json!({
+            "custom_providers": {"p": 5, "ok": {"base_url": "http://x"}, "n": null},
+            "api_keys": [],
+            "aix_manifest": {"providers": "x"},
+            "other": [1]
+        }));
+        let got: Vec<String> = s.misshapen().into_iter().map(|m| m.message).collect();
+        assert_eq!(
+            got,
+            [
+                "custom_providers.p must be an object (a provider), not a number",
+                "api_keys must be an object of strings, not an array",
+                "aix_manifest.providers must be an object, not a string",
+            ]
+        );
+        assert!(
+            state(json!({"custom_providers": null}))
+                .misshapen()
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn new_unknown_provider_fields_are_refused() {
+        let before =
+            state(json!({"custom_providers": {"v": {"base_url": "http://v", "vendor": 1}}}));
+        let mut after = before.clone();
+        after
+            .set(&path("custom_providers.v.defualt_model"), json!("m"))
+            .unwrap();
+        let err = after.check_changes(&before).unwrap_err();
+        assert!(
+            err.message()
+                .contains("unknown provider field `defualt_model`")
+        );
+        assert!(err.hints()[0].starts_with("did you mean default_model?"));
+        // A field another tool added earlier does not block other changes.
+        let mut after = before.clone();
+        after
+            .set(&path("custom_providers.v.default_model"), json!("m"))
+            .unwrap();
+        after.check_changes(&before).unwrap();
+    }
+
+    #[test]
+    fn normalisable_base_urls_are_used_normalised() {
+        let s = state(json!({"custom_providers": {
+            "slash": {"base_url": "HTTP://h/v1/"},
+            "bad": {"base_url": "ftp://h"}
+        }}));
+        assert_eq!(
+            s.provider("slash").unwrap().unwrap().base_url,
+            "http://h/v1"
+        );
+        let broken = s.broken_providers();
+        assert_eq!(broken.len(), 1);
+        assert_eq!(broken[0].name, "bad");
+        assert_eq!(broken[0].base_url.as_deref(), Some("ftp://h"));
+        assert!(broken[0].error.message().contains("ftp://"));
+        assert_eq!(near_miss("api_key"), Some("api_keys"));
+        assert_eq!(near_miss("api_keys"), None);
+        assert_eq!(near_miss("zeta_tool"), None);
     }
 
     #[test]

@@ -12,6 +12,7 @@
 //! A file that does not parse is reported with its line and column and is
 //! never written: aix would rather stop than guess what the user meant.
 
+use std::collections::HashMap;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
@@ -20,8 +21,11 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 use crate::error::Error;
+use crate::keypath::KeyPath;
+use crate::limits::{self, Accept, ReadError};
 use crate::output;
 use crate::state::State;
+use crate::{manifest, validate};
 
 const CONFIG_FILE: &str = "config.json";
 const LOCK_FILE: &str = "config.json.lock";
@@ -49,6 +53,10 @@ pub enum StoreError {
     NotObject { path: PathBuf, found: &'static str },
     #[error("{} is a symbolic link; aix replaces config.json atomically and would turn the link into a file", path.display())]
     Symlink { path: PathBuf },
+    #[error("cannot read {}: it is {kind}, not a regular file", path.display())]
+    NotRegular { path: PathBuf, kind: &'static str },
+    #[error("cannot read {}: it is larger than the {} limit", path.display(), limits::human(*max))]
+    TooLarge { path: PathBuf, max: u64 },
     #[error("timed out after {} s waiting for the lock on {}", timeout.as_secs(), path.display())]
     LockTimeout { path: PathBuf, timeout: Duration },
 }
@@ -64,6 +72,11 @@ impl From<StoreError> for Error {
             StoreError::LockTimeout { .. } => Error::new(message)
                 .hint("another aix process is writing the config; run the command again once it has finished"),
             StoreError::NoHome => Error::new(message),
+            StoreError::NotRegular { .. } => Error::new(message).hint(
+                "config.json must be a regular file; move whatever is there aside and run the command again",
+            ),
+            StoreError::TooLarge { .. } => Error::new(message)
+                .hint("aix refuses a config.json that size; see \"Limits\" in README"),
             StoreError::Read { ref source, .. } | StoreError::Write { ref source, .. }
                 if source.kind() == io::ErrorKind::PermissionDenied =>
             {
@@ -131,12 +144,24 @@ impl Store {
     /// Reads config.json; a missing (or blank) file is an empty state.
     pub fn load(&self) -> Result<State, StoreError> {
         let path = self.config_path();
-        let bytes = match fs::read(&path) {
-            Ok(b) => b,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(State::default()),
-            Err(source) => return Err(StoreError::Read { path, source }),
-        };
+        let bytes = self.read_bytes()?;
         parse(&path, &bytes)
+    }
+
+    /// The bytes of config.json, bounded; a missing file reads as none.
+    fn read_bytes(&self) -> Result<Vec<u8>, StoreError> {
+        let path = self.config_path();
+        Ok(
+            match limits::read_file(&path, limits::CONFIG, Accept::RegularFile) {
+                Ok(b) => b,
+                Err(ReadError::Io(e)) if e.kind() == io::ErrorKind::NotFound => Vec::new(),
+                Err(ReadError::Io(source)) => return Err(StoreError::Read { path, source }),
+                Err(ReadError::NotRegular(kind)) => {
+                    return Err(StoreError::NotRegular { path, kind });
+                }
+                Err(ReadError::TooLarge(max)) => return Err(StoreError::TooLarge { path, max }),
+            },
+        )
     }
 
     /// The one write path: lock, read, `change`, validate, atomic write.
@@ -144,21 +169,98 @@ impl Store {
     /// Nothing is written when `change` fails, when validation fails, or
     /// when the state is unchanged (so no command rewrites the file just
     /// because it ran).
+    ///
+    /// Nothing is written either while the file holds data a write would
+    /// destroy: a key given twice (JSON readers keep one) or a known key
+    /// holding the wrong type (see [`State::misshapen`]).
     pub fn update<T>(
         &self,
+        change: impl FnOnce(&mut State) -> Result<T, Error>,
+    ) -> Result<T, Error> {
+        self.update_at(None, change)
+    }
+
+    /// [`Store::update`] for a change that replaces or removes the value at
+    /// `repair` (`aix config set|unset`): problems at or below that path do
+    /// not block it, since the user is replacing exactly that data.
+    pub fn update_at<T>(
+        &self,
+        repair: Option<&KeyPath>,
         change: impl FnOnce(&mut State) -> Result<T, Error>,
     ) -> Result<T, Error> {
         self.ensure_home()?;
         let _lock = self.lock()?;
         self.sweep_stale_temps();
-        let before = self.load()?;
+        let bytes = self.read_bytes()?;
+        let before = parse(&self.config_path(), &bytes)?;
+        self.refuse_lossy_write(&before, &bytes, repair)?;
         let mut after = before.clone();
         let value = change(&mut after)?;
         after.check_changes(&before)?;
         if after != before {
-            self.write(&after)?;
+            self.write(&after, &exponent_spellings(&bytes))?;
         }
         Ok(value)
+    }
+
+    /// Refuses to write over a file with duplicate keys or wrong-typed
+    /// known keys, naming the place (`config.json:LINE:COL`).
+    fn refuse_lossy_write(
+        &self,
+        state: &State,
+        bytes: &[u8],
+        repair: Option<&KeyPath>,
+    ) -> Result<(), Error> {
+        let Ok(text) = std::str::from_utf8(bytes) else {
+            return Ok(());
+        };
+        let path = self.config_path();
+        let covered =
+            |pointer: &[String]| repair.is_some_and(|r| pointer.starts_with(r.segments()));
+        let dotted = |pointer: &[String]| -> String {
+            pointer
+                .iter()
+                .map(|s| {
+                    if s.contains(['.', '"']) {
+                        format!("\"{s}\"")
+                    } else {
+                        s.clone()
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join(".")
+        };
+        if let Some(d) = validate::json_duplicates(text)
+            .into_iter()
+            .find(|d| !covered(&d.pointer))
+        {
+            let first = manifest::locate(&path, text, d.first);
+            let second = manifest::locate(&path, text, d.second);
+            let (key, parent) = d.pointer.split_last().expect("a key path");
+            let within = if parent.is_empty() {
+                "at the top level".to_string()
+            } else {
+                format!("in {}", dotted(parent))
+            };
+            return Err(Error::new(format!(
+                "{second}: key {key:?} appears twice {within} (lines {} and {}); writing would keep only the last, so nothing was written",
+                first.line, second.line
+            ))
+            .hint("remove one of the two by hand; `aix validate` lists every duplicate key"));
+        }
+        if let Some(m) = state.misshapen().into_iter().find(|m| !covered(&m.pointer)) {
+            let offset = validate::json_offset(text, &m.pointer, false).unwrap_or(0);
+            let at = manifest::locate(&path, text, offset);
+            return Err(Error::new(format!(
+                "{at}: {}; aix will not write over it, so nothing was written",
+                m.message
+            ))
+            .hint(format!(
+                "fix it by hand, or remove it with `aix config unset {}`",
+                dotted(&m.pointer)
+            )));
+        }
+        Ok(())
     }
 
     fn ensure_home(&self) -> Result<(), StoreError> {
@@ -215,7 +317,7 @@ impl Store {
         }
     }
 
-    fn write(&self, state: &State) -> Result<(), StoreError> {
+    fn write(&self, state: &State, spellings: &HashMap<String, String>) -> Result<(), StoreError> {
         let path = self.config_path();
         let write_err = |source| StoreError::Write {
             path: path.clone(),
@@ -241,6 +343,9 @@ impl Store {
         }
         let mut text = serde_json::to_string_pretty(state.doc())
             .map_err(|e| write_err(io::Error::other(e)))?;
+        if !spellings.is_empty() {
+            text = respell_exponents(&text, spellings);
+        }
         text.push('\n');
         write_atomic(&path, text.as_bytes())
     }
@@ -315,6 +420,78 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
         let _ = d.sync_all();
     }
     Ok(())
+}
+
+/// Numbers keep their digits exactly (serde_json's `arbitrary_precision`),
+/// but their exponent is re-spelled on reading (`1E5` and `1e5` both
+/// become `1e+5`). These two functions put the file's own spelling back.
+///
+/// The number tokens of a JSON text (outside strings), with their offsets.
+fn number_tokens(text: &str) -> Vec<(usize, &str)> {
+    let b = text.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'"' => {
+                i += 1;
+                while i < b.len() && b[i] != b'"' {
+                    i += if b[i] == b'\\' { 2 } else { 1 };
+                }
+                i += 1;
+            }
+            b'-' | b'0'..=b'9' => {
+                let start = i;
+                while i < b.len() && matches!(b[i], b'-' | b'+' | b'.' | b'e' | b'E' | b'0'..=b'9')
+                {
+                    i += 1;
+                }
+                out.push((start, &text[start..i]));
+            }
+            _ => i += 1,
+        }
+    }
+    out
+}
+
+/// How serde_json spells an exponent: `e`, then always a sign.
+fn normal_exponent(token: &str) -> Option<String> {
+    let at = token.find(['e', 'E'])?;
+    let (mantissa, rest) = (&token[..at], &token[at + 1..]);
+    let signed = if rest.starts_with(['+', '-']) {
+        rest.to_string()
+    } else {
+        format!("+{rest}")
+    };
+    Some(format!("{mantissa}e{signed}"))
+}
+
+/// The file's spelling of each number with an exponent, by serde_json's.
+fn exponent_spellings(bytes: &[u8]) -> HashMap<String, String> {
+    let Ok(text) = std::str::from_utf8(bytes) else {
+        return HashMap::new();
+    };
+    number_tokens(text)
+        .into_iter()
+        .filter_map(|(_, t)| {
+            let normal = normal_exponent(t)?;
+            (normal != t).then(|| (normal, t.to_string()))
+        })
+        .collect()
+}
+
+fn respell_exponents(text: &str, spellings: &HashMap<String, String>) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut last = 0;
+    for (at, token) in number_tokens(text) {
+        if let Some(original) = spellings.get(token) {
+            out.push_str(&text[last..at]);
+            out.push_str(original);
+            last = at + token.len();
+        }
+    }
+    out.push_str(&text[last..]);
+    out
 }
 
 /// Parses config.json bytes into a state.
@@ -398,6 +575,22 @@ mod tests {
         assert_eq!(
             fs::read_to_string(store.config_path()).unwrap(),
             "{\"a\": 1}"
+        );
+    }
+
+    #[test]
+    fn exponents_keep_their_spelling() {
+        let original = br#"{"a": 1E5, "b": [2e-3, 3e+4, 4e400], "s": "1E5 in a string"}"#;
+        let spellings = exponent_spellings(original);
+        let state = parse(Path::new("c.json"), original).unwrap();
+        let written = serde_json::to_string(state.doc()).unwrap();
+        assert_eq!(
+            written,
+            r#"{"a":1e+5,"b":[2e-3,3e+4,4e+400],"s":"1E5 in a string"}"#
+        );
+        assert_eq!(
+            respell_exponents(&written, &spellings),
+            r#"{"a":1E5,"b":[2e-3,3e+4,4e400],"s":"1E5 in a string"}"#
         );
     }
 

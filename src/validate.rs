@@ -84,7 +84,17 @@ impl Report {
             if snippets {
                 let text = sources
                     .entry(p.at.file.clone())
-                    .or_insert_with(|| std::fs::read_to_string(&p.at.file).ok());
+                    // Bounded, and only from a regular file: a pipe or
+                    // FIFO cannot be read a second time.
+                    .or_insert_with(|| {
+                        crate::limits::read_text(
+                            &p.at.file,
+                            crate::limits::MANIFEST.max(crate::limits::CONFIG),
+                            crate::limits::Accept::RegularFile,
+                            "file",
+                        )
+                        .ok()
+                    });
                 if let Some(line) = text.as_deref().and_then(|t| t.lines().nth(p.at.line - 1)) {
                     let n = p.at.line.to_string();
                     out.push_str(&format!(" {n} | {line}\n"));
@@ -117,7 +127,13 @@ pub fn kind_of(path: &Path) -> Option<Kind> {
 pub fn check(files: &[(PathBuf, Kind)]) -> Report {
     let mut checker = Checker::default();
     for (path, kind) in files {
-        let Some(text) = checker.read(path) else {
+        // Bounded: a config.json must be a regular file (a FIFO would
+        // block); a manifest may come from a pipe.
+        let (max, accept) = match kind {
+            Kind::Manifest => (limits::MANIFEST, Accept::Readable),
+            Kind::Config => (limits::CONFIG, Accept::RegularFile),
+        };
+        let Some(text) = checker.read(path, max, accept) else {
             continue;
         };
         match kind {
@@ -135,8 +151,15 @@ pub fn check(files: &[(PathBuf, Kind)]) -> Report {
 /// once. The report holds every problem (warnings too) either way.
 pub fn load_manifests(paths: &[PathBuf]) -> (Report, Result<Manifest, Error>) {
     let mut checker = Checker::default();
-    let texts: Vec<(PathBuf, Option<String>)> =
-        paths.iter().map(|p| (p.clone(), checker.read(p))).collect();
+    let texts: Vec<(PathBuf, Option<String>)> = paths
+        .iter()
+        .map(|p| {
+            (
+                p.clone(),
+                checker.read(p, limits::MANIFEST, Accept::Readable),
+            )
+        })
+        .collect();
     let mut entries = Vec::new();
     for (path, text) in &texts {
         if let Some(text) = text
@@ -177,14 +200,14 @@ struct Checker {
 
 impl Checker {
     /// A file's text, or None with the problem recorded.
-    fn read(&mut self, path: &Path) -> Option<String> {
+    fn read(&mut self, path: &Path, max: u64, accept: Accept) -> Option<String> {
         self.report.files += 1;
         let at = Location {
             file: path.to_path_buf(),
             line: 1,
             column: 1,
         };
-        match limits::read_file(path, limits::MANIFEST, Accept::Readable) {
+        match limits::read_file(path, max, accept) {
             Ok(bytes) => match String::from_utf8(bytes) {
                 Ok(t) => Some(t),
                 Err(e) => {
@@ -198,17 +221,20 @@ impl Checker {
                     None
                 }
             },
-            Err(limits::ReadError::Io(e)) => {
-                self.report
-                    .problems
-                    .push(error(at, format!("cannot read the file: {e}")));
-                None
-            }
             Err(e) => {
-                let e = e.at("the file", path);
-                self.report
-                    .problems
-                    .push(error(at, e.message().to_string()));
+                self.report.problems.push(error(
+                    at,
+                    format!(
+                        "cannot read the file: {}",
+                        match e {
+                            limits::ReadError::Io(e) => e.to_string(),
+                            limits::ReadError::NotRegular(kind) =>
+                                format!("it is {kind}, not a regular file"),
+                            limits::ReadError::TooLarge(max) =>
+                                format!("it is larger than the {} limit", limits::human(max)),
+                        }
+                    ),
+                ));
                 None
             }
         }
@@ -363,6 +389,7 @@ fn provider_problems(
     name: &str,
     entry: &Value,
     in_manifest: bool,
+    env_names: &BTreeMap<(String, String), String>,
     out: &mut Vec<Found>,
 ) {
     let at = |field: &[&str]| -> Vec<String> {
@@ -422,7 +449,10 @@ fn provider_problems(
                     severity: Severity::Warning,
                     hint: Some(format!(
                         "manifests usually live in git: write it as \"${{env:VAR}}\" (or \"Bearer ${{env:VAR}}\") and export VAR, e.g. {k} = \"${{env:{}}}\"",
-                        manifest::env_var_for(name, k)
+                        env_names
+                            .get(&(name.to_string(), k.clone()))
+                            .cloned()
+                            .unwrap_or_else(|| manifest::env_var_for(name, k))
                     )),
                     ..Found::err(p, format!("{here}: headers.{k} holds a literal credential"))
                 });
@@ -441,10 +471,11 @@ pub fn manifest_errors(doc: &Document<'_>) -> Vec<Problem> {
 fn check_manifest(doc: &Document<'_>) -> (Vec<Problem>, Vec<(String, Location)>) {
     let mut semantic = Vec::new();
     let mut declared = Vec::new();
+    let env_names = suggested_env_names(&doc.json);
     if let Some(Value::Object(providers)) = doc.json.get("providers") {
         for (name, entry) in providers {
             let base = vec!["providers".to_string(), name.clone()];
-            provider_problems(&base, name, entry, true, &mut semantic);
+            provider_problems(&base, name, entry, true, &env_names, &mut semantic);
             if let Some((key, _)) = doc.span(&base) {
                 declared.push((name.clone(), doc.locate(key.start)));
             }
@@ -468,6 +499,31 @@ fn check_manifest(doc: &Document<'_>) -> (Vec<Problem>, Vec<(String, Location)>)
         })
         .collect::<Vec<_>>();
     (sorted(problems), declared)
+}
+
+/// The variable suggested for each literal credential header of a
+/// manifest, unique across it (as `aix provider export` names them).
+fn suggested_env_names(instance: &Value) -> BTreeMap<(String, String), String> {
+    let mut pairs: Vec<(&str, &str)> = Vec::new();
+    if let Some(Value::Object(providers)) = instance.get("providers") {
+        for (name, entry) in providers {
+            if let Some(Value::Object(headers)) = entry.get("headers") {
+                for (k, v) in headers {
+                    if let Value::String(v) = v
+                        && secret::display_header_value(k, v, false) == secret::MASK
+                    {
+                        pairs.push((name, k));
+                    }
+                }
+            }
+        }
+    }
+    let names = manifest::env_var_names(&pairs);
+    pairs
+        .iter()
+        .zip(names)
+        .map(|((p, h), (var, _))| ((p.to_string(), h.to_string()), var))
+        .collect()
 }
 
 fn sorted(mut problems: Vec<Problem>) -> Vec<Problem> {
@@ -499,22 +555,68 @@ fn check_config(path: &Path, text: &str) -> Vec<Problem> {
     if let Some(Value::Object(providers)) = instance.get("custom_providers") {
         for (name, entry) in providers {
             let base = vec!["custom_providers".to_string(), name.clone()];
-            provider_problems(&base, name, entry, false, &mut semantic);
-            if let Value::Object(o) = entry
-                && let Some(Value::String(u)) = o.get("base_url")
-                && provider::normalize_base_url(u).is_ok_and(|n| n != *u)
+            provider_problems(&base, name, entry, false, &BTreeMap::new(), &mut semantic);
+            let Value::Object(o) = entry else { continue };
+            // aix uses such a URL as normalised; say so, so the file can
+            // be tidied.
+            if let Some(Value::String(u)) = o.get("base_url")
+                && let Ok(n) = provider::normalize_base_url(u)
+                && n != *u
             {
                 let mut p = base.clone();
                 p.push("base_url".into());
-                semantic.push(Found::err(
-                    p,
-                    format!(
-                        "custom_providers.{name}.base_url: must be written without a trailing '/'"
-                    ),
-                ));
+                semantic.push(Found {
+                    severity: Severity::Warning,
+                    hint: Some(format!("aix uses it as {n:?}; write it that way")),
+                    ..Found::err(
+                        p,
+                        format!("custom_providers.{name}.base_url: is not in normal form"),
+                    )
+                });
+            }
+            // Fields aix does not know are kept (other tools add their
+            // own); one that resembles a known field is most likely a typo.
+            for field in o.keys() {
+                if manifest::FIELDS.contains(&field.as_str()) {
+                    continue;
+                }
+                let Some(near) = suggest::closest(field, manifest::FIELDS) else {
+                    continue;
+                };
+                let mut p = base.clone();
+                p.push(field.clone());
+                semantic.push(Found {
+                    at_key: true,
+                    severity: Severity::Warning,
+                    hint: Some(format!("did you mean {near}? aix ignores `{field}`")),
+                    ..Found::err(
+                        p,
+                        format!("custom_providers.{name}: unknown provider field `{field}`"),
+                    )
+                });
             }
         }
     }
+    if let Value::Object(doc) = &instance {
+        let state = crate::state::State::from_doc(doc.clone());
+        // Known keys of the wrong type: every write refuses while they are
+        // there.
+        for m in state.misshapen() {
+            semantic.push(Found {
+                hint: Some("aix refuses to write config.json until this is fixed".into()),
+                ..Found::err(m.pointer, m.message)
+            });
+        }
+        for (key, near) in state.near_misses() {
+            semantic.push(Found {
+                at_key: true,
+                severity: Severity::Warning,
+                hint: Some(format!("did you mean {near}?")),
+                ..Found::err(vec![key.clone()], format!("`{key}` is not a key aix knows"))
+            });
+        }
+    }
+    let duplicates = json_duplicates(text);
     if let Some(Value::Object(keys)) = instance.get("api_keys") {
         for (name, key) in keys {
             if let Value::String(k) = key
@@ -531,7 +633,7 @@ fn check_config(path: &Path, text: &str) -> Vec<Problem> {
     // The config's top level is open; only provider entries are closed,
     // and in config.json even they are not (other tools add fields).
     found.extend(semantic);
-    let problems = found
+    let mut problems: Vec<Problem> = found
         .into_iter()
         .map(|f| {
             let offset = json_offset(text, &f.pointer, f.at_key).unwrap_or(0);
@@ -543,11 +645,120 @@ fn check_config(path: &Path, text: &str) -> Vec<Problem> {
             }
         })
         .collect();
+    for d in duplicates {
+        let first = manifest::locate(path, text, d.first);
+        let (key, parent) = d.pointer.split_last().expect("a key path");
+        let within = if parent.is_empty() {
+            "at the top level".to_string()
+        } else {
+            format!("in {}", dotted(parent))
+        };
+        problems.push(Problem {
+            hint: Some(
+                "JSON readers keep only one of the two (aix the last); remove the other".into(),
+            ),
+            ..error(
+                manifest::locate(path, text, d.second),
+                format!(
+                    "key {key:?} appears twice {within}: lines {} and {}",
+                    first.line,
+                    manifest::locate(path, text, d.second).line
+                ),
+            )
+        });
+    }
     sorted(problems)
 }
 
+/// A key that appears twice in one JSON object: JSON readers keep only
+/// one of the two values (serde_json, and so aix, the last).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Duplicate {
+    /// The path of the key (its object's path, then the key).
+    pub pointer: Vec<String>,
+    /// Byte offsets of the first and the second occurrence of the key.
+    pub first: usize,
+    pub second: usize,
+}
+
+/// Every duplicate key in JSON `text` (which must parse), in file order.
+pub fn json_duplicates(text: &str) -> Vec<Duplicate> {
+    let mut out = Vec::new();
+    let b = text.as_bytes();
+    let start = skip_ws(b, 0);
+    if b.get(start).is_some() {
+        walk_json(text, start, &mut Vec::new(), &mut out);
+    }
+    out
+}
+
+/// Walks the value at `i`, recording duplicate keys; returns its end.
+fn walk_json(
+    text: &str,
+    mut i: usize,
+    pointer: &mut Vec<String>,
+    out: &mut Vec<Duplicate>,
+) -> Option<usize> {
+    let b = text.as_bytes();
+    match *b.get(i)? {
+        b'{' => {
+            let mut seen: std::collections::HashMap<String, usize> =
+                std::collections::HashMap::new();
+            i = skip_ws(b, i + 1);
+            loop {
+                if *b.get(i)? == b'}' {
+                    return Some(i + 1);
+                }
+                let key_start = i;
+                let key_end = skip_string(b, i)?;
+                let key: String = serde_json::from_str(&text[key_start..key_end]).ok()?;
+                match seen.get(&key) {
+                    Some(&first) => {
+                        let mut p = pointer.clone();
+                        p.push(key.clone());
+                        out.push(Duplicate {
+                            pointer: p,
+                            first,
+                            second: key_start,
+                        });
+                    }
+                    None => {
+                        seen.insert(key.clone(), key_start);
+                    }
+                }
+                i = skip_ws(b, skip_ws(b, key_end) + 1); // past the ':'
+                pointer.push(key);
+                let end = walk_json(text, i, pointer, out);
+                pointer.pop();
+                i = skip_ws(b, end?);
+                if b.get(i) == Some(&b',') {
+                    i = skip_ws(b, i + 1);
+                }
+            }
+        }
+        b'[' => {
+            i = skip_ws(b, i + 1);
+            let mut n = 0usize;
+            loop {
+                if *b.get(i)? == b']' {
+                    return Some(i + 1);
+                }
+                pointer.push(n.to_string());
+                let end = walk_json(text, i, pointer, out);
+                pointer.pop();
+                i = skip_ws(b, end?);
+                if b.get(i) == Some(&b',') {
+                    i = skip_ws(b, i + 1);
+                }
+                n += 1;
+            }
+        }
+        _ => skip_value(b, i),
+    }
+}
+
 /// The byte offset of the value (or key) at `pointer` in JSON `text`.
-fn json_offset(text: &str, pointer: &[String], at_key: bool) -> Option<usize> {
+pub fn json_offset(text: &str, pointer: &[String], at_key: bool) -> Option<usize> {
     let b = text.as_bytes();
     let mut i = skip_ws(b, 0);
     let mut key_at = i;
@@ -700,6 +911,74 @@ mod tests {
         );
         assert_eq!(text, want);
         assert!(!report.render(false).contains('^'));
+    }
+
+    #[test]
+    fn snippets_are_never_read_from_endless_or_special_files() {
+        let report = Report {
+            problems: vec![error(
+                Location {
+                    file: PathBuf::from("/dev/zero"),
+                    line: 1,
+                    column: 1,
+                },
+                "it is larger than the 64 MiB limit".into(),
+            )],
+            files: 1,
+        };
+        assert_eq!(
+            report.render(true),
+            "/dev/zero:1:1: error: it is larger than the 64 MiB limit\n"
+        );
+    }
+
+    #[test]
+    fn finds_duplicate_keys_at_every_depth() {
+        let text = "{\"a\": 1, \"b\": [{\"x\": 1, \"x\": 2}], \"a\": {\"\\u0061\": 1, \"a\": 2}}";
+        let d = json_duplicates(text);
+        let got: Vec<(String, &str, &str)> = d
+            .iter()
+            .map(|d| {
+                (
+                    d.pointer.join("."),
+                    &text[d.first..d.first + 3],
+                    &text[d.second..d.second + 3],
+                )
+            })
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("b.0.x".to_string(), "\"x\"", "\"x\""),
+                ("a".to_string(), "\"a\"", "\"a\""),
+                ("a.a".to_string(), "\"\\u", "\"a\""),
+            ]
+        );
+        assert!(json_duplicates("{\"a\": {\"a\": 1}, \"s\": \"\\\"a\\\": 1\"}").is_empty());
+        assert!(json_duplicates("  ").is_empty());
+    }
+
+    #[test]
+    fn config_problems_cover_types_duplicates_and_typos() {
+        let text = "{\n  \"api_keys\": \"x\",\n  \"api_key\": {},\n  \"custom_providers\": {\n    \"p\": {\"base_url\": \"http://p/\", \"defualt_model\": \"m\"},\n    \"q\": 5,\n    \"q\": 6\n  }\n}\n";
+        let got: Vec<String> = check_config(Path::new("c.json"), text)
+            .iter()
+            .map(|p| {
+                format!(
+                    "{}:{} {:?} {}",
+                    p.at.line, p.at.column, p.severity, p.message
+                )
+            })
+            .collect();
+        let want = [
+            "2:15 Error api_keys must be an object of strings, not a string",
+            "3:3 Warning `api_key` is not a key aix knows",
+            "5:23 Warning custom_providers.p.base_url: is not in normal form",
+            "5:36 Warning custom_providers.p: unknown provider field `defualt_model`",
+            "6:10 Error custom_providers.q must be an object (a provider), not a number",
+            "7:5 Error key \"q\" appears twice in custom_providers: lines 6 and 7",
+        ];
+        assert_eq!(got, want);
     }
 
     #[test]

@@ -4,10 +4,11 @@
 //! history and `ps`: on a terminal it is read without echo, otherwise as
 //! one line of standard input (`pass show x | aix api-key x`).
 
-use std::io::{self, BufRead, IsTerminal};
+use std::io::{self, BufRead, IsTerminal, Read};
 
 use super::Ctx;
 use crate::error::{Error, Result};
+use crate::limits;
 use crate::output;
 use crate::provider::AuthType;
 use crate::secret::Secret;
@@ -69,12 +70,23 @@ fn read_key(name: &str) -> Result<Secret> {
         rpassword::prompt_password(format!("API key for {name}: "))
             .map_err(|e| Error::new(format!("cannot read the key from the terminal: {e}")))?
     } else {
-        let mut line = String::new();
+        // One line, capped: `/dev/zero` piped in must not grow memory.
+        let mut line = Vec::new();
         stdin
             .lock()
-            .read_line(&mut line)
+            .take(limits::KEY + 1)
+            .read_until(b'\n', &mut line)
             .map_err(|e| Error::new(format!("cannot read the key from standard input: {e}")))?;
-        line
+        if line.len() as u64 > limits::KEY {
+            return Err(Error::new(format!(
+                "cannot read the key from standard input: the first line is longer than the {} limit; nothing was changed",
+                limits::human(limits::KEY)
+            ))
+            .hint("pipe the key alone, on one line"));
+        }
+        String::from_utf8(line).map_err(|_| {
+            Error::new("cannot read the key from standard input: it is not UTF-8 text")
+        })?
     };
     let key = raw.trim_end_matches(['\n', '\r']).trim();
     if key.is_empty() {

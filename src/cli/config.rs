@@ -63,12 +63,18 @@ pub fn run(ctx: &Ctx, cmd: Command) -> Result<()> {
             } else {
                 serde_json::from_str(&value).unwrap_or(Value::String(value))
             };
-            ctx.store.update(|s| s.set(&path, value))?;
+            ctx.store.update_at(Some(&path), |s| s.set(&path, value))?;
+            if let Some(near) = crate::state::near_miss(&path.segments()[0]) {
+                output::warn(format!(
+                    "{} is not a key aix knows; did you mean {near}?",
+                    path.segments()[0]
+                ));
+            }
             output::status(format!("Set {path}"));
             Ok(())
         }
         Command::Unset { path } => {
-            if ctx.store.update(|s| Ok(s.unset(&path)))? {
+            if ctx.store.update_at(Some(&path), |s| Ok(s.unset(&path)))? {
                 output::status(format!("Unset {path}"));
             } else {
                 output::note(format!("{path} was not set; nothing changed"));

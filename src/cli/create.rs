@@ -32,8 +32,17 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
     let template = if let Some(rest) = args.template.strip_prefix("@@") {
         format!("@{rest}")
     } else if let Some(path) = args.template.strip_prefix('@') {
-        std::fs::read_to_string(path)
-            .map_err(|e| Error::usage(format!("cannot read template file {path}: {e}")))?
+        crate::limits::read_text(
+            std::path::Path::new(path),
+            crate::limits::TEXT_INPUT,
+            crate::limits::Accept::Readable,
+            "template file",
+        )
+        .map_err(|e| {
+            e.hints()
+                .iter()
+                .fold(Error::usage(e.message()), |u, h| u.hint(h.clone()))
+        })?
     } else {
         args.template
     };

@@ -174,18 +174,19 @@ fn add(ctx: &Ctx, args: AddArgs) -> Result<()> {
 fn list(ctx: &Ctx, args: ListArgs) -> Result<()> {
     let state = ctx.store.load()?;
     let mut rows: Vec<Described> = Vec::new();
-    for (name, entry) in state.provider_entries() {
-        match entry {
-            Ok(p) => rows.push(describe(
+    // Entries that cannot be used are listed below with their error.
+    for (_, entry) in state.provider_entries() {
+        if let Ok(p) = entry {
+            rows.push(describe(
                 &state,
                 &Resolved {
                     provider: p,
                     origin: Origin::Custom,
                 },
-            )),
-            Err(e) => output::warn(format!("skipping provider '{name}': {}", e.message())),
+            ));
         }
     }
+    let broken = state.broken_providers();
     if args.all {
         for b in provider::BUILTINS {
             let resolved = Resolved {
@@ -196,11 +197,12 @@ fn list(ctx: &Ctx, args: ListArgs) -> Result<()> {
         }
     }
     if args.json {
-        let items = rows.iter().map(|d| d.to_json(ctx.show_secrets)).collect();
+        let mut items: Vec<Value> = rows.iter().map(|d| d.to_json(ctx.show_secrets)).collect();
+        items.extend(broken.iter().map(|b| b.to_json()));
         output::json(&Value::Array(items));
         return Ok(());
     }
-    if rows.is_empty() {
+    if rows.is_empty() && broken.is_empty() {
         output::note(
             "no custom providers yet; add one with `aix provider add NAME BASE_URL`, or see the built-ins with `aix provider list --all`",
         );
@@ -218,8 +220,16 @@ fn list(ctx: &Ctx, args: ListArgs) -> Result<()> {
                 d.owner_label().to_string(),
             ]
         })
+        .chain(broken.iter().map(|b| b.row()))
         .collect();
     output::table(&["NAME", "BASE URL", "MODEL", "AUTH", "OWNER"], &table);
+    for b in &broken {
+        output::warn(format!(
+            "provider '{}' cannot be used: {}",
+            b.name,
+            b.error.message()
+        ));
+    }
     Ok(())
 }
 

@@ -1,7 +1,7 @@
 //! `aix run NAME`: render a saved prompt and (with `--execute`) send it.
 
 use std::collections::BTreeMap;
-use std::io::{self, IsTerminal, Read, Write};
+use std::io::{self, IsTerminal, Write};
 use std::path::PathBuf;
 
 use super::Ctx;
@@ -140,10 +140,11 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
         return Err(err);
     }
     if wanted.contains(&"input") && !values.contains_key("input") && !io::stdin().is_terminal() {
-        let mut input = String::new();
-        io::stdin()
-            .read_to_string(&mut input)
-            .map_err(|e| Error::new(format!("cannot read standard input: {e}")))?;
+        let bytes = crate::limits::read_capped(&mut io::stdin().lock(), crate::limits::TEXT_INPUT)
+            .map_err(|e| e.at("{input} from", std::path::Path::new("standard input")))?;
+        let input = String::from_utf8(bytes).map_err(|_| {
+            Error::new("cannot read standard input for {input}: it is not UTF-8 text")
+        })?;
         if !input.is_empty() {
             values.insert(
                 "input".into(),

@@ -4,6 +4,7 @@
 mod api_key;
 mod common;
 mod config;
+mod data_safety;
 mod general;
 mod hardening;
 mod manifest;

@@ -402,10 +402,11 @@ fn broken_entry_is_reported_and_others_still_listed() {
     sb.write_config(
         r#"{"custom_providers":{"good":{"base_url":"http://g"},"bad":{"base_url":"gopher://b"}}}"#,
     );
+    // The broken one is listed, marked, with its error (not hidden).
     sb.run(&["provider", "list"])
         .success()
-        .stdout(predicate::str::contains("good").and(predicate::str::contains("gopher").not()))
-        .stderr(predicate::str::contains("skipping provider 'bad'"));
+        .stdout(predicate::str::contains("good").and(predicate::str::contains("(broken)")))
+        .stderr(predicate::str::contains("provider 'bad' cannot be used"));
     sb.run(&["provider", "info", "bad"])
         .code(1)
         .stderr(predicate::str::contains(
