@@ -427,31 +427,43 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
 /// become `1e+5`). These two functions put the file's own spelling back.
 ///
 /// The number tokens of a JSON text (outside strings), with their offsets.
-fn number_tokens(text: &str) -> Vec<(usize, &str)> {
+fn number_tokens(text: &str) -> impl Iterator<Item = (usize, &str)> {
     let b = text.as_bytes();
-    let mut out = Vec::new();
     let mut i = 0;
-    while i < b.len() {
-        match b[i] {
-            b'"' => {
-                i += 1;
-                while i < b.len() && b[i] != b'"' {
-                    i += if b[i] == b'\\' { 2 } else { 1 };
-                }
-                i += 1;
-            }
-            b'-' | b'0'..=b'9' => {
-                let start = i;
-                while i < b.len() && matches!(b[i], b'-' | b'+' | b'.' | b'e' | b'E' | b'0'..=b'9')
-                {
+    std::iter::from_fn(move || {
+        while i < b.len() {
+            match b[i] {
+                b'"' => {
+                    // Past the closing quote, skipping escaped characters.
                     i += 1;
+                    loop {
+                        match memchr::memchr2(b'"', b'\\', b.get(i..).unwrap_or_default()) {
+                            Some(n) if b[i + n] == b'\\' => i += n + 2,
+                            Some(n) => {
+                                i += n + 1;
+                                break;
+                            }
+                            None => {
+                                i = b.len();
+                                break;
+                            }
+                        }
+                    }
                 }
-                out.push((start, &text[start..i]));
+                b'-' | b'0'..=b'9' => {
+                    let start = i;
+                    while i < b.len()
+                        && matches!(b[i], b'-' | b'+' | b'.' | b'e' | b'E' | b'0'..=b'9')
+                    {
+                        i += 1;
+                    }
+                    return Some((start, &text[start..i]));
+                }
+                _ => i += 1,
             }
-            _ => i += 1,
         }
-    }
-    out
+        None
+    })
 }
 
 /// How serde_json spells an exponent: `e`, then always a sign.
@@ -472,7 +484,6 @@ fn exponent_spellings(bytes: &[u8]) -> HashMap<String, String> {
         return HashMap::new();
     };
     number_tokens(text)
-        .into_iter()
         .filter_map(|(_, t)| {
             let normal = normal_exponent(t)?;
             (normal != t).then(|| (normal, t.to_string()))

@@ -10,6 +10,7 @@
 //! the same values with the same words. All problems are reported, not just
 //! the first.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
@@ -682,6 +683,8 @@ pub struct Duplicate {
 }
 
 /// Every duplicate key in JSON `text` (which must parse), in file order.
+/// Runs before every write of config.json, so it allocates only for keys
+/// with escapes and for the duplicates it reports.
 pub fn json_duplicates(text: &str) -> Vec<Duplicate> {
     let mut out = Vec::new();
     let b = text.as_bytes();
@@ -692,18 +695,33 @@ pub fn json_duplicates(text: &str) -> Vec<Duplicate> {
     out
 }
 
+/// A key's text: borrowed unless it has escapes to undo.
+fn json_key(text: &str, start: usize, end: usize) -> Option<Cow<'_, str>> {
+    let raw = &text[start + 1..end - 1];
+    if raw.contains('\\') {
+        serde_json::from_str(&text[start..end]).ok().map(Cow::Owned)
+    } else {
+        Some(Cow::Borrowed(raw))
+    }
+}
+
+/// Objects up to this many keys are checked by scanning, larger ones
+/// through a hash map.
+const SMALL_OBJECT: usize = 16;
+
 /// Walks the value at `i`, recording duplicate keys; returns its end.
-fn walk_json(
-    text: &str,
+/// `trail` is the key path to the value (array indexes as numbers).
+fn walk_json<'t>(
+    text: &'t str,
     mut i: usize,
-    pointer: &mut Vec<String>,
+    trail: &mut Vec<Cow<'t, str>>,
     out: &mut Vec<Duplicate>,
 ) -> Option<usize> {
     let b = text.as_bytes();
     match *b.get(i)? {
         b'{' => {
-            let mut seen: std::collections::HashMap<String, usize> =
-                std::collections::HashMap::new();
+            let mut small: Vec<(Cow<'t, str>, usize)> = Vec::new();
+            let mut large: HashMap<Cow<'t, str>, usize> = HashMap::new();
             i = skip_ws(b, i + 1);
             loop {
                 if *b.get(i)? == b'}' {
@@ -711,25 +729,38 @@ fn walk_json(
                 }
                 let key_start = i;
                 let key_end = skip_string(b, i)?;
-                let key: String = serde_json::from_str(&text[key_start..key_end]).ok()?;
-                match seen.get(&key) {
-                    Some(&first) => {
-                        let mut p = pointer.clone();
-                        p.push(key.clone());
-                        out.push(Duplicate {
-                            pointer: p,
-                            first,
-                            second: key_start,
-                        });
+                let key = json_key(text, key_start, key_end)?;
+                let first = if large.is_empty() {
+                    let found = small.iter().find(|(k, _)| *k == key).map(|(_, at)| *at);
+                    if found.is_none() {
+                        small.push((key.clone(), key_start));
+                        if small.len() > SMALL_OBJECT {
+                            large.extend(small.drain(..));
+                        }
                     }
-                    None => {
-                        seen.insert(key.clone(), key_start);
+                    found
+                } else {
+                    match large.get(&key) {
+                        Some(&at) => Some(at),
+                        None => {
+                            large.insert(key.clone(), key_start);
+                            None
+                        }
                     }
+                };
+                if let Some(first) = first {
+                    let mut pointer: Vec<String> = trail.iter().map(|k| k.to_string()).collect();
+                    pointer.push(key.to_string());
+                    out.push(Duplicate {
+                        pointer,
+                        first,
+                        second: key_start,
+                    });
                 }
                 i = skip_ws(b, skip_ws(b, key_end) + 1); // past the ':'
-                pointer.push(key);
-                let end = walk_json(text, i, pointer, out);
-                pointer.pop();
+                trail.push(key);
+                let end = walk_json(text, i, trail, out);
+                trail.pop();
                 i = skip_ws(b, end?);
                 if b.get(i) == Some(&b',') {
                     i = skip_ws(b, i + 1);
@@ -743,9 +774,9 @@ fn walk_json(
                 if *b.get(i)? == b']' {
                     return Some(i + 1);
                 }
-                pointer.push(n.to_string());
-                let end = walk_json(text, i, pointer, out);
-                pointer.pop();
+                trail.push(Cow::Owned(n.to_string()));
+                let end = walk_json(text, i, trail, out);
+                trail.pop();
                 i = skip_ws(b, end?);
                 if b.get(i) == Some(&b',') {
                     i = skip_ws(b, i + 1);
@@ -815,10 +846,10 @@ fn skip_string(b: &[u8], start: usize) -> Option<usize> {
     }
     let mut i = start + 1;
     loop {
-        match *b.get(i)? {
+        i += memchr::memchr2(b'"', b'\\', b.get(i..)?)?;
+        match b[i] {
             b'"' => return Some(i + 1),
-            b'\\' => i += 2,
-            _ => i += 1,
+            _ => i += 2,
         }
     }
 }
