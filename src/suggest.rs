@@ -28,9 +28,54 @@ pub fn closest<'a>(word: &str, options: &[&'a str]) -> Option<&'a str> {
         .map(|(_, o)| o)
 }
 
+/// The closest of `options` to `word` ignoring case, so `OLLAMA` and
+/// `Ollama2` both find `ollama`; an exact match (in another case) wins.
+pub fn closest_ignoring_case<'a>(word: &str, options: &[&'a str]) -> Option<&'a str> {
+    let lower = word.to_lowercase();
+    options
+        .iter()
+        .map(|o| (strsim::levenshtein(&lower, &o.to_lowercase()), *o))
+        .filter(|(d, o)| *d <= 2.max(o.chars().count() / 3))
+        .min()
+        .map(|(_, o)| o)
+}
+
+/// Adds "did you mean" to a provider-not-found error. `spec` is what the
+/// user typed (perhaps `Custom:NAME`), `custom` the configured names;
+/// built-in names are offered too.
+pub fn provider_hint(err: crate::Error, spec: &str, custom: &[&str]) -> crate::Error {
+    let bare = match spec.get(..7) {
+        Some(p) if p.eq_ignore_ascii_case("custom:") => &spec[7..],
+        _ => spec,
+    };
+    if let Some(near) = closest_ignoring_case(bare, custom) {
+        return err.hint(format!("did you mean '{near}'? (names are case-sensitive)"));
+    }
+    let builtins: Vec<&str> = crate::provider::BUILTINS.iter().map(|b| b.name).collect();
+    match closest_ignoring_case(bare, &builtins) {
+        Some(near) => err.hint(format!("did you mean the built-in provider '{near}'?")),
+        None => err,
+    }
+}
+
+/// The error for `--provider custom:` or `--provider ""`.
+pub fn empty_provider_name(spec: &str) -> crate::Error {
+    crate::Error::usage(format!("empty provider name in {spec:?}"))
+        .hint("write custom:NAME or a bare NAME; `aix provider list --all` shows them")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn suggests_ignoring_case() {
+        let opts = ["ollama", "vllm"];
+        assert_eq!(closest_ignoring_case("OLLAMA", &opts), Some("ollama"));
+        assert_eq!(closest_ignoring_case("ollama2", &opts), Some("ollama"));
+        assert_eq!(closest_ignoring_case("Ollama", &opts), Some("ollama"));
+        assert_eq!(closest_ignoring_case("zzzzzzz", &opts), None);
+    }
 
     #[test]
     fn suggests_near_misses_only() {
