@@ -15,3 +15,4 @@ mod run;
 mod server;
 mod store;
 mod validate;
+mod usability;
