@@ -220,7 +220,10 @@ const SECRET_ARGS: &[&str] = &["headers", "api_key_env", "params"];
 
 fn without_rejected_value(e: clap::Error, cmd: &mut clap::Command) -> clap::Error {
     use clap::error::{ContextKind, ContextValue, ErrorKind};
-    if !matches!(e.kind(), ErrorKind::ValueValidation | ErrorKind::InvalidValue) {
+    if !matches!(
+        e.kind(),
+        ErrorKind::ValueValidation | ErrorKind::InvalidValue
+    ) {
         return e;
     }
     let Some(ContextValue::String(arg)) = e.get(ContextKind::InvalidArg) else {
@@ -236,8 +239,11 @@ fn without_rejected_value(e: clap::Error, cmd: &mut clap::Command) -> clap::Erro
         .flat_map(|c| c.get_arguments())
         .any(|a| {
             SECRET_ARGS.contains(&a.get_id().as_str())
-                && (a.get_long().is_some_and(|l| arg.starts_with(&format!("--{l}")))
-                    || a.get_short().is_some_and(|s| arg.starts_with(&format!("-{s}"))))
+                && (a
+                    .get_long()
+                    .is_some_and(|l| arg.starts_with(&format!("--{l}")))
+                    || a.get_short()
+                        .is_some_and(|s| arg.starts_with(&format!("-{s}"))))
         });
     if !secret {
         return e;
@@ -247,7 +253,9 @@ fn without_rejected_value(e: clap::Error, cmd: &mut clap::Command) -> clap::Erro
         .unwrap_or_default();
     let mut out = clap::Error::raw(
         ErrorKind::ValueValidation,
-        format!("invalid value for '{arg}'{problem} (the value is not repeated: it may be secret)\n"),
+        format!(
+            "invalid value for '{arg}'{problem} (the value is not repeated: it may be secret)\n"
+        ),
     );
     out = out.with_cmd(cmd);
     out
@@ -259,7 +267,9 @@ fn man(args: &ManArgs) -> Result<()> {
         Some(dir) => {
             std::fs::create_dir_all(dir)
                 .and_then(|()| clap_mangen::generate_to(cmd, dir))
-                .map_err(|e| Error::new(format!("cannot write man pages to {}: {e}", dir.display())))?;
+                .map_err(|e| {
+                    Error::new(format!("cannot write man pages to {}: {e}", dir.display()))
+                })?;
             crate::output::status(format!("Wrote the man pages to {}", dir.display()));
         }
         None => {

@@ -346,7 +346,8 @@ fn remove(ctx: &Ctx, args: RemoveArgs) -> Result<()> {
         let key = if args.forget_key {
             s.remove_api_key(&name, Origin::Custom).then_some(None)
         } else {
-            s.stored_key(&name, Origin::Custom).map(|(_, slot)| Some(slot))
+            s.stored_key(&name, Origin::Custom)
+                .map(|(_, slot)| Some(slot))
         };
         Ok((key, owner))
     })?;
@@ -450,10 +451,14 @@ fn update(ctx: &Ctx, args: UpdateArgs) -> Result<()> {
         Ok((changed, owner))
     })?;
     if !changed {
-        output::note(format!("'{name}' already had those settings; nothing changed"));
+        output::note(format!(
+            "'{name}' already had those settings; nothing changed"
+        ));
         return Ok(());
     }
-    output::status(format!("Updated provider '{name}' (its API key is unchanged)"));
+    output::status(format!(
+        "Updated provider '{name}' (its API key is unchanged)"
+    ));
     if owner == Owner::Manifest {
         output::warn(format!(
             "'{name}' is managed by providers.toml: the next `aix plan` shows this edit as drift and `aix apply` reverts it unless the manifest changes too"

@@ -367,7 +367,11 @@ fn command(s: &mut Session, cmd: &str) -> Result<Flow, Error> {
             }
             "" => output::status(format!(
                 "Streaming is {} (/stream on|off changes it)",
-                if s.choices.stream.unwrap_or(true) { "on" } else { "off" }
+                if s.choices.stream.unwrap_or(true) {
+                    "on"
+                } else {
+                    "off"
+                }
             )),
             _ => return Err(Error::usage("usage: /stream on|off")),
         },

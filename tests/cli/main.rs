@@ -14,5 +14,5 @@ mod repl;
 mod run;
 mod server;
 mod store;
-mod validate;
 mod usability;
+mod validate;

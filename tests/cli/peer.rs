@@ -27,7 +27,8 @@ struct Peer {
 }
 
 /// Why a peer test is not run by default.
-const NEEDS: &str = "needs llmock: bash .ci/run starts it, or set AIX_TEST_LLMOCK_URL and pass -- --ignored";
+const NEEDS: &str =
+    "needs llmock: bash .ci/run starts it, or set AIX_TEST_LLMOCK_URL and pass -- --ignored";
 
 /// The llmock base URL from `url` (AIX_TEST_LLMOCK_URL), checked to answer.
 fn llmock(url: Option<String>) -> Result<String, String> {

@@ -123,21 +123,29 @@ fn update_edits_in_place_and_keeps_the_rest() {
     let v = &c["custom_providers"]["v"];
     assert_eq!(v["base_url"], "http://new/v1");
     assert_eq!(v["default_model"], "b");
-    assert_eq!(v["headers"], json!({"x-title": "aix2", "X-New": "${env:NEWV}"}));
+    assert_eq!(
+        v["headers"],
+        json!({"x-title": "aix2", "X-New": "${env:NEWV}"})
+    );
     assert_eq!(v["auth_type"], "api-key");
     assert_eq!(v["timeout_secs"], 30);
     assert_eq!(v["vendor_field"], 7);
     assert_eq!(c["api_keys"]["v"], "sk-v");
 
     sb.run(&["provider", "update", "v", "--no-model"]).success();
-    assert!(sb.config()["custom_providers"]["v"].get("default_model").is_none());
+    assert!(
+        sb.config()["custom_providers"]["v"]
+            .get("default_model")
+            .is_none()
+    );
     let a = sb.run(&["provider", "update", "v"]).code(64);
     assert!(stderr(&a).contains("nothing to update"), "{}", stderr(&a));
     let a = sb
         .run(&["provider", "update", "v", "--remove-header", "X-Missing"])
         .code(64);
     assert!(stderr(&a).contains("no header"), "{}", stderr(&a));
-    sb.run(&["provider", "update", "ghost", "--model", "x"]).code(1);
+    sb.run(&["provider", "update", "ghost", "--model", "x"])
+        .code(1);
     sb.run(&["provider", "update", "openai", "--model", "x"])
         .code(1)
         .stderr(predicate::str::contains("built-in"));
@@ -152,17 +160,28 @@ fn update_of_a_manifest_provider_needs_force_and_warns_of_drift() {
         "[providers.work]\nbase_url = \"http://work.local/v1\"\ndefault_model = \"a\"\n",
     )
     .unwrap();
-    sb.run(&["apply", "-f", m.to_str().unwrap()])
-        .success();
+    sb.run(&["apply", "-f", m.to_str().unwrap()]).success();
     let a = sb
         .run(&["provider", "update", "work", "--model", "b"])
         .code(64);
-    assert!(stderr(&a).contains("managed by providers.toml"), "{}", stderr(&a));
-    assert_eq!(sb.config()["custom_providers"]["work"]["default_model"], "a");
+    assert!(
+        stderr(&a).contains("managed by providers.toml"),
+        "{}",
+        stderr(&a)
+    );
+    assert_eq!(
+        sb.config()["custom_providers"]["work"]["default_model"],
+        "a"
+    );
     sb.run(&["provider", "update", "work", "--model", "b", "--force"])
         .success()
-        .stderr(predicate::str::contains("next `aix plan` shows this edit as drift"));
-    assert_eq!(sb.config()["custom_providers"]["work"]["default_model"], "b");
+        .stderr(predicate::str::contains(
+            "next `aix plan` shows this edit as drift",
+        ));
+    assert_eq!(
+        sb.config()["custom_providers"]["work"]["default_model"],
+        "b"
+    );
     sb.run(&["plan", "-f", m.to_str().unwrap(), "--detailed-exitcode"])
         .code(2);
 }
@@ -172,7 +191,10 @@ fn update_of_a_manifest_provider_needs_force_and_warns_of_drift() {
 #[test]
 fn check_falls_back_to_a_one_token_chat_request() {
     let (sb, server) = with_provider(Some("m1"));
-    server.push(Reply::json(404, &json!({"error": {"message": "no such route"}})));
+    server.push(Reply::json(
+        404,
+        &json!({"error": {"message": "no such route"}}),
+    ));
     server.push(Reply::answer("p"));
     let a = sb.run(&["provider", "check", "local"]).success();
     let out = stdout(&a);
@@ -259,15 +281,22 @@ fn near_miss_provider_names_get_did_you_mean() {
 #[test]
 fn run_params_read_files_through_the_limits_and_suggest() {
     let sb = Sandbox::new();
-    sb.run(&["create", "rev", "Review {code} for {topic}"]).success();
+    sb.run(&["create", "rev", "Review {code} for {topic}"])
+        .success();
     let f = sb.root.join("code.txt");
     std::fs::write(&f, "fn main() {}").unwrap();
     let at = format!("code=@{}", f.display());
     sb.run(&["run", "rev", "-p", &at, "-p", "topic=@@x"])
         .success()
         .stdout(predicate::str::contains("Review fn main() {} for @x"));
-    let a = sb.run(&["run", "rev", "-p", "cdoe=1", "-p", "topic=x"]).code(64);
-    assert!(stderr(&a).contains("did you mean --param code=...?"), "{}", stderr(&a));
+    let a = sb
+        .run(&["run", "rev", "-p", "cdoe=1", "-p", "topic=x"])
+        .code(64);
+    assert!(
+        stderr(&a).contains("did you mean --param code=...?"),
+        "{}",
+        stderr(&a)
+    );
     // A directory is no text file.
     let dir = format!("code=@{}", sb.root.display());
     sb.run(&["run", "rev", "-p", &dir, "-p", "topic=x"])
@@ -287,7 +316,8 @@ fn repl(sb: &Sandbox, args: &[&str], input: &str) -> assert_cmd::assert::Assert 
 #[test]
 fn repl_prompt_quotes_files_and_unknown_parameters() {
     let (sb, server) = with_provider(Some("m1"));
-    sb.run(&["create", "rev", "Review {code} for {topic}"]).success();
+    sb.run(&["create", "rev", "Review {code} for {topic}"])
+        .success();
     let f = sb.root.join("code.txt");
     std::fs::write(&f, "let x = 1;").unwrap();
     server.push(Reply::stream(&["one"]));
@@ -321,7 +351,11 @@ fn repl_starts_without_a_default_model_and_asks_for_one() {
     let (sb, server) = with_provider(None);
     server.push(Reply::stream(&["hi there"]));
     let a = repl(&sb, &["--provider", "local"], "/model m9\nhello\n").success();
-    assert!(stderr(&a).contains("choose one with /model NAME"), "{}", stderr(&a));
+    assert!(
+        stderr(&a).contains("choose one with /model NAME"),
+        "{}",
+        stderr(&a)
+    );
     assert_eq!(stdout(&a), "hi there\n");
     assert_eq!(server.last().json()["model"], "m9");
     // An unknown provider still stops it.
@@ -331,7 +365,12 @@ fn repl_starts_without_a_default_model_and_asks_for_one() {
 #[test]
 fn repl_stream_switch_confirms() {
     let (sb, _server) = with_provider(Some("m1"));
-    let a = repl(&sb, &["--provider", "local"], "/stream off\n/stream\n/stream on\n").success();
+    let a = repl(
+        &sb,
+        &["--provider", "local"],
+        "/stream off\n/stream\n/stream on\n",
+    )
+    .success();
     let err = stderr(&a);
     assert!(err.contains("Streaming off"), "{err}");
     assert!(err.contains("Streaming is off"), "{err}");
@@ -343,9 +382,17 @@ fn repl_stream_switch_confirms() {
 #[test]
 fn dynamic_completion_offers_prompts_providers_and_models() {
     let sb = Sandbox::new();
-    sb.run(&["create", "summarize-notes", "Sum {input}"]).success();
-    sb.run(&["provider", "add", "ollama", "http://localhost:11434/v1", "-m", "llama3.2"])
+    sb.run(&["create", "summarize-notes", "Sum {input}"])
         .success();
+    sb.run(&[
+        "provider",
+        "add",
+        "ollama",
+        "http://localhost:11434/v1",
+        "-m",
+        "llama3.2",
+    ])
+    .success();
     let complete = |shell: &str, words: &[&str], index: usize| {
         let mut cmd = sb.aix();
         cmd.env("COMPLETE", shell)
@@ -358,7 +405,10 @@ fn dynamic_completion_offers_prompts_providers_and_models() {
         let out = complete(shell, &["aix", "run", ""], 2);
         assert!(out.contains("summarize-notes"), "{shell}: {out}");
         let out = complete(shell, &["aix", "run", "x", "--provider", ""], 4);
-        assert!(out.contains("ollama") && out.contains("openai"), "{shell}: {out}");
+        assert!(
+            out.contains("ollama") && out.contains("openai"),
+            "{shell}: {out}"
+        );
         let out = complete(shell, &["aix", "provider", "info", "oll"], 3);
         assert!(out.contains("ollama"), "{shell}: {out}");
         let out = complete(shell, &["aix", "run", "x", "--model", "llama"], 4);
@@ -371,7 +421,10 @@ fn man_page_is_roff() {
     let sb = Sandbox::new();
     let a = sb.run(&["man"]).success();
     let out = stdout(&a);
-    assert!(out.contains(".TH aix 1") && out.contains("provider"), "{out}");
+    assert!(
+        out.contains(".TH aix 1") && out.contains("provider"),
+        "{out}"
+    );
     let dir = sb.root.join("man1");
     sb.run(&["man", "--dir", dir.to_str().unwrap()]).success();
     assert!(dir.join("aix.1").is_file());
@@ -459,7 +512,9 @@ mod tty {
         let msgs: Vec<String> = server
             .requests()
             .iter()
-            .map(|r| r.json()["messages"].as_array().unwrap().last().unwrap()["content"].to_string())
+            .map(|r| {
+                r.json()["messages"].as_array().unwrap().last().unwrap()["content"].to_string()
+            })
             .collect();
         assert_eq!(msgs, ["\"first line\"", "\"second line\""]);
     }
