@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use crate::error::Error;
-use crate::limits::{self, Accept};
+use crate::limits::{self, Accept, ReadError};
 use crate::prompt;
 
 /// Splits one `KEY=VALUE` argument and checks the key.
@@ -26,19 +26,27 @@ pub fn parse_param(arg: &str) -> Result<(String, String), String> {
 }
 
 /// The value of a parameter: `@FILE` read through the limits, `@@x` as `@x`.
-pub fn param_value(key: &str, raw: &str) -> Result<String, Error> {
+/// `flag` is how the user wrote the pair ("--param " or ""), for errors.
+pub fn param_value(flag: &str, key: &str, raw: &str) -> Result<String, Error> {
     if let Some(rest) = raw.strip_prefix("@@") {
         return Ok(format!("@{rest}"));
     }
-    match raw.strip_prefix('@') {
-        Some(path) => limits::read_text(
-            Path::new(path),
-            limits::TEXT_INPUT,
-            Accept::Readable,
-            &format!("the file of parameter {key}"),
-        ),
-        None => Ok(raw.to_string()),
-    }
+    let Some(path) = raw.strip_prefix('@') else {
+        return Ok(raw.to_string());
+    };
+    let fail = |problem: String| Error::usage(format!("{flag}{key}=@{path}: {problem}"));
+    let bytes =
+        limits::read_file(Path::new(path), limits::TEXT_INPUT, Accept::Readable).map_err(|e| {
+            match e {
+                ReadError::Io(e) => fail(format!("cannot read {path}: {e}")),
+                ReadError::NotRegular(kind) => fail(format!("cannot read {path}: it is {kind}")),
+                ReadError::TooLarge(max) => fail(format!(
+                    "{path} is larger than the {} limit for a parameter file",
+                    limits::human(max)
+                )),
+            }
+        })?;
+    String::from_utf8(bytes).map_err(|_| fail(format!("{path} is not UTF-8 text")))
 }
 
 /// Splits a REPL argument line the way a shell would: `k="a b"` is one
@@ -90,7 +98,7 @@ pub fn bind(
     }
     let mut values = BTreeMap::new();
     for (key, raw) in pairs {
-        values.insert(key.clone(), param_value(key, raw)?);
+        values.insert(key.clone(), param_value(flag, key, raw)?);
     }
     Ok(values)
 }

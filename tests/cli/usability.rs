@@ -51,10 +51,40 @@ fn rejected_header_values_are_not_repeated() {
     assert!(err.contains("\"Authorization\" is longer than"), "{err}");
     assert!(err.len() < 400, "{err}");
 
+    // A key pasted where a header name or a variable name belongs.
+    let a = sb
+        .run(&[
+            "provider",
+            "add",
+            "x",
+            "http://h",
+            "-H",
+            "Bearer sk-name-canary:x",
+        ])
+        .code(64);
+    assert!(!stderr(&a).contains("canary"), "{}", stderr(&a));
+    assert!(
+        stderr(&a).contains("header name has a space"),
+        "{}",
+        stderr(&a)
+    );
+    let a = sb
+        .run(&[
+            "provider",
+            "add",
+            "x",
+            "http://h",
+            "--api-key-env",
+            "sk-env-canary",
+        ])
+        .code(64);
+    assert!(!stderr(&a).contains("canary"), "{}", stderr(&a));
+    assert!(stderr(&a).contains("not a variable name"), "{}", stderr(&a));
+
     // The same for `provider update`.
     sb.run(&["provider", "add", "x", "http://h"]).success();
     let a = sb
-        .run(&["provider", "update", "x", "-H", "X-Key: sk-upd-canary\r"])
+        .run(&["provider", "update", "x", "-H", "X-Key: sk-upd-canary\u{1}"])
         .code(64);
     assert!(!stderr(&a).contains("canary"), "{}", stderr(&a));
 }
@@ -301,7 +331,8 @@ fn run_params_read_files_through_the_limits_and_suggest() {
     let dir = format!("code=@{}", sb.root.display());
     sb.run(&["run", "rev", "-p", &dir, "-p", "topic=x"])
         .failure()
-        .stderr(predicate::str::contains("parameter code"));
+        .code(64)
+        .stderr(predicate::str::contains("--param code=@"));
 }
 
 fn repl(sb: &Sandbox, args: &[&str], input: &str) -> assert_cmd::assert::Assert {
