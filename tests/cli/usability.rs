@@ -550,3 +550,85 @@ mod tty {
         assert_eq!(msgs, ["\"first line\"", "\"second line\""]);
     }
 }
+
+// ---- documentation -------------------------------------------------------
+
+fn doc(path: &str) -> String {
+    std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(path))
+        .unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+#[test]
+fn readme_and_docs_stand_on_their_own() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    for path in ["README.md", "docs/README.md", "docs/commands.md"] {
+        let text = doc(path);
+        for banned in [
+            "SPEC", "shared/", "issue 1", "issue 2", "issue 3", "issue #",
+        ] {
+            assert!(!text.contains(banned), "{path} mentions {banned:?}");
+        }
+        // Every relative link stays inside the repository.
+        let dir = root.join(path).parent().unwrap().to_path_buf();
+        for (i, _) in text.match_indices("](") {
+            let target = &text[i + 2..];
+            let target = &target[..target.find(')').unwrap()];
+            if target.starts_with("http") || target.starts_with('#') {
+                continue;
+            }
+            let resolved = dir.join(target.split('#').next().unwrap());
+            let normal: std::path::PathBuf =
+                resolved
+                    .components()
+                    .fold(std::path::PathBuf::new(), |mut acc, c| {
+                        match c {
+                            std::path::Component::ParentDir => {
+                                acc.pop();
+                            }
+                            other => acc.push(other),
+                        }
+                        acc
+                    });
+            assert!(normal.starts_with(root), "{path} links outside: {target}");
+        }
+    }
+    let readme = doc("README.md");
+    assert!(readme.contains("docs/commands.md") && readme.contains("docs/README.md"));
+    assert!(readme.contains("AIX=\"$HOME/.cargo/bin/aix\""), "PATH note");
+    assert!(readme.contains("aix completions") && readme.contains("aix man"));
+}
+
+#[test]
+fn the_command_reference_covers_every_command() {
+    let reference = doc("docs/commands.md");
+    let sb = Sandbox::new();
+    let mut missing = Vec::new();
+    let commands = |args: &[&str]| -> Vec<String> {
+        let help = stdout(&sb.run(args).success());
+        help.split("Commands:\n")
+            .nth(1)
+            .unwrap_or("")
+            .lines()
+            .take_while(|l| l.starts_with("  "))
+            .filter_map(|l| l.split_whitespace().next().map(String::from))
+            .filter(|c| c != "help")
+            .collect()
+    };
+    let top = commands(&["--help"]);
+    assert!(
+        top.len() >= 15 && top.contains(&"man".to_string()),
+        "{top:?}"
+    );
+    assert!(commands(&["provider", "--help"]).contains(&"update".to_string()));
+    for c in top {
+        if !reference.contains(&format!("aix {c}")) {
+            missing.push(format!("aix {c}"));
+        }
+        for sub in commands(&[c.as_str(), "--help"]) {
+            if !reference.contains(&format!("aix {c} {sub}")) {
+                missing.push(format!("aix {c} {sub}"));
+            }
+        }
+    }
+    assert!(missing.is_empty(), "not in docs/commands.md: {missing:?}");
+}
