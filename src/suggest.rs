@@ -40,22 +40,26 @@ pub fn closest_ignoring_case<'a>(word: &str, options: &[&'a str]) -> Option<&'a 
         .map(|(_, o)| o)
 }
 
-/// Adds "did you mean" to a provider-not-found error. `spec` is what the
-/// user typed (perhaps `Custom:NAME`), `custom` the configured names;
-/// built-in names are offered too.
+/// A provider-not-found error with "did you mean" first when `spec` (what
+/// the user typed, perhaps `Custom:NAME`) is a near miss of a configured
+/// name in `custom` or of a built-in; `err` unchanged otherwise. A typo
+/// then gets no hint to add a provider of the mistyped name.
 pub fn provider_hint(err: crate::Error, spec: &str, custom: &[&str]) -> crate::Error {
     let bare = match spec.get(..7) {
         Some(p) if p.eq_ignore_ascii_case("custom:") => &spec[7..],
         _ => spec,
     };
-    if let Some(near) = closest_ignoring_case(bare, custom) {
-        return err.hint(format!("did you mean '{near}'? (names are case-sensitive)"));
-    }
     let builtins: Vec<&str> = crate::provider::BUILTINS.iter().map(|b| b.name).collect();
-    match closest_ignoring_case(bare, &builtins) {
-        Some(near) => err.hint(format!("did you mean the built-in provider '{near}'?")),
-        None => err,
-    }
+    let hint = if let Some(near) = closest_ignoring_case(bare, custom) {
+        format!("did you mean '{near}'? (names are case-sensitive)")
+    } else if let Some(near) = closest_ignoring_case(bare, &builtins) {
+        format!("did you mean the built-in provider '{near}'?")
+    } else {
+        return err;
+    };
+    crate::Error::new(err.message())
+        .hint(hint)
+        .hint("see the configured providers with `aix provider list`")
 }
 
 /// The error for `--provider custom:` or `--provider ""`.

@@ -297,7 +297,10 @@ fn near_miss_provider_names_get_did_you_mean() {
         let a = sb.run(&["provider", "info", typo]).code(1);
         let err = stderr(&a);
         assert!(err.contains("did you mean 'ollama'"), "{typo}: {err}");
+        assert!(!err.contains("aix provider add"), "{typo}: {err}");
     }
+    let a = sb.run(&["provider", "info", "OLLAMA"]).code(1);
+    insta::assert_snapshot!("provider_did_you_mean", stderr(&a));
     let a = sb.run(&["provider", "info", "OpenAI"]).code(1);
     assert!(
         stderr(&a).contains("did you mean the built-in provider 'openai'"),
