@@ -30,6 +30,7 @@ pub mod keypath;
 pub mod limits;
 pub mod manifest;
 pub mod output;
+pub mod params;
 pub mod prompt;
 pub mod provider;
 pub mod reconcile;

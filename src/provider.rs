@@ -278,9 +278,31 @@ pub fn parse_header_arg(arg: &str) -> Result<(String, String), String> {
         return Err("expected KEY:VALUE, e.g. --header \"X-Title:aix\"".into());
     };
     let (name, value) = (name.trim(), value.trim());
-    validate_header_name(name)?;
+    // A malformed name may be a pasted credential ("Bearer sk-...:x"), so
+    // this message, unlike the manifest's, does not repeat it.
+    if validate_header_name(name).is_err() {
+        return Err(match name.chars().find(|c| !is_token_char(*c)) {
+            None => "header name is empty".into(),
+            Some(bad) => format!(
+                "header name has {}; names are letters, digits and !#$%&'*+-.^_`|~",
+                describe_char(bad)
+            ),
+        });
+    }
     validate_header_value(name, value)?;
     Ok((name.to_string(), value.to_string()))
+}
+
+fn is_token_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || "!#$%&'*+-.^_`|~".contains(c)
+}
+
+fn describe_char(c: char) -> String {
+    match c {
+        ' ' => "a space".into(),
+        c if c.is_control() || !c.is_ascii() => format!("the character U+{:04X}", c as u32),
+        c => format!("{c:?}"),
+    }
 }
 
 /// Checks an environment variable name given for `api_key_env`.
@@ -288,9 +310,11 @@ pub fn parse_env_var(name: &str) -> Result<String, String> {
     if envref::is_var_name(name) {
         Ok(name.to_string())
     } else {
-        Err(format!(
-            "{name:?} is not a variable name (letters, digits and '_', not starting with a digit)"
-        ))
+        // Not repeated: a key pasted here by mistake must not be echoed.
+        Err(
+            "not a variable name (letters, digits and '_', not starting with a digit); give the NAME of the variable that holds the key"
+                .into(),
+        )
     }
 }
 

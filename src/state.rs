@@ -313,9 +313,25 @@ impl State {
                     provider,
                     origin: Origin::Custom,
                 }),
-                None => Err(not_found(name)),
+                None => {
+                    let names: Vec<String> = self
+                        .provider_entries()
+                        .into_iter()
+                        .map(|(n, _)| n)
+                        .collect();
+                    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+                    Err(crate::suggest::provider_hint(not_found(name), spec, &names))
+                }
             }
         };
+        if spec
+            .strip_prefix("custom:")
+            .unwrap_or(spec)
+            .trim()
+            .is_empty()
+        {
+            return Err(crate::suggest::empty_provider_name(spec));
+        }
         if let Some(name) = spec.strip_prefix("custom:") {
             return custom(name);
         }

@@ -3,7 +3,7 @@
 
 use std::ffi::OsString;
 
-use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::error::{Error, Result};
 use crate::store::Store;
@@ -91,8 +91,17 @@ enum Command {
     Validate(validate::Args),
     /// Chat interactively with a provider (stdin lines are turns when piped)
     Repl(repl::Args),
-    /// Print a shell completion script
+    /// Print a shell completion script (completes prompt, provider and model names)
     Completions(completions::Args),
+    /// Print the manual page (roff) on stdout, or write one per command to --dir
+    Man(ManArgs),
+}
+
+#[derive(Debug, Args)]
+struct ManArgs {
+    /// Write aix.1 and a page per subcommand (aix-run.1, ...) into DIR
+    #[arg(long, value_name = "DIR")]
+    dir: Option<std::path::PathBuf>,
 }
 
 /// What every subcommand gets: the store and the global flags.
@@ -108,12 +117,33 @@ where
     I: IntoIterator<Item = T>,
     T: Into<OsString> + Clone,
 {
-    let cli = match Cli::try_parse_from(args) {
+    completions::answer_if_asked();
+    let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
+    // Help and usage errors are printed while parsing, so the colour choice
+    // has to be known before: look for --color in argv first.
+    let choice = match color_flag(&args) {
+        Some(ColorWhen::Always) => anstream::ColorChoice::Always,
+        Some(ColorWhen::Never) => anstream::ColorChoice::Never,
+        Some(ColorWhen::Auto) | None => anstream::ColorChoice::Auto,
+    };
+    choice.write_global();
+    let clap_choice = match choice {
+        anstream::ColorChoice::Always | anstream::ColorChoice::AlwaysAnsi => {
+            clap::ColorChoice::Always
+        }
+        anstream::ColorChoice::Never => clap::ColorChoice::Never,
+        anstream::ColorChoice::Auto => clap::ColorChoice::Auto,
+    };
+    let mut cmd = command().color(clap_choice);
+    let parsed = cmd
+        .try_get_matches_from_mut(args)
+        .and_then(|m| <Cli as clap::FromArgMatches>::from_arg_matches(&m));
+    let cli = match parsed {
         Ok(cli) => cli,
         Err(e) => {
             // --help and --version are successes; everything else is a
-            // usage error (EX_USAGE), as SPEC promises. clap quotes the bad
-            // value; a huge one is clipped rather than echoed whole.
+            // usage error (EX_USAGE).
+            let e = without_rejected_value(e, &mut cmd);
             let text = e.render().to_string();
             if text.len() > 2000 {
                 crate::output::eprint(&crate::output::clip_words(&text, 200));
@@ -123,17 +153,14 @@ where
             return Ok(if e.use_stderr() { 64 } else { 0 });
         }
     };
-    let choice = match cli.global.color {
-        ColorWhen::Auto => anstream::ColorChoice::Auto,
-        ColorWhen::Always => anstream::ColorChoice::Always,
-        ColorWhen::Never => anstream::ColorChoice::Never,
-    };
-    choice.write_global();
     if let Command::Completions(args) = &cli.command {
         return completions::run(args).map(|()| 0);
     }
     if let Command::Schema(args) = &cli.command {
         return schema::run(args).map(|()| 0);
+    }
+    if let Command::Man(args) = &cli.command {
+        return man(args).map(|()| 0);
     }
     let ctx = Ctx {
         store: Store::from_env()?,
@@ -154,16 +181,106 @@ where
         Command::Apply(args) => apply::run(&ctx, args),
         Command::Validate(args) => validate::run(&ctx, args),
         Command::Repl(args) => repl::run(&ctx, args),
-        Command::Completions(_) | Command::Plan(_) | Command::Schema(_) => {
+        Command::Completions(_) | Command::Plan(_) | Command::Schema(_) | Command::Man(_) => {
             unreachable!("handled above")
         }
     }
     .map(|()| 0)
 }
 
-/// The clap command tree, for completions and tests.
+/// The clap command tree, with the dynamic completion candidates.
 pub fn command() -> clap::Command {
-    Cli::command()
+    completions::command()
+}
+
+/// The value of the last `--color WHEN` / `--color=WHEN` before `--`.
+fn color_flag(args: &[OsString]) -> Option<ColorWhen> {
+    let mut found = None;
+    let mut it = args.iter().skip(1).map(|a| a.to_string_lossy());
+    while let Some(a) = it.next() {
+        if a == "--" {
+            break;
+        }
+        let value = match a.strip_prefix("--color") {
+            Some("") => it.next().map(|v| v.into_owned()),
+            Some(rest) => rest.strip_prefix('=').map(String::from),
+            None => None,
+        };
+        if let Some(v) = value {
+            found = ColorWhen::from_str(&v, true).ok().or(found);
+        }
+    }
+    found
+}
+
+/// Arguments whose values may be secrets (header values, key material):
+/// when their value parser rejects one, the error names the argument and
+/// the problem but never repeats the value.
+const SECRET_ARGS: &[&str] = &["headers", "api_key_env", "params"];
+
+fn without_rejected_value(e: clap::Error, cmd: &mut clap::Command) -> clap::Error {
+    use clap::error::{ContextKind, ContextValue, ErrorKind};
+    if !matches!(
+        e.kind(),
+        ErrorKind::ValueValidation | ErrorKind::InvalidValue
+    ) {
+        return e;
+    }
+    let Some(ContextValue::String(arg)) = e.get(ContextKind::InvalidArg) else {
+        return e;
+    };
+    let arg = arg.clone();
+    // The context names the argument as the user sees it ("--header
+    // <KEY:VALUE>"); match it to its id through the command tree.
+    let secret = cmd
+        .get_subcommands()
+        .flat_map(|c| std::iter::once(c).chain(c.get_subcommands()))
+        .chain(std::iter::once(&*cmd))
+        .flat_map(|c| c.get_arguments())
+        .any(|a| {
+            SECRET_ARGS.contains(&a.get_id().as_str())
+                && (a
+                    .get_long()
+                    .is_some_and(|l| arg.starts_with(&format!("--{l}")))
+                    || a.get_short()
+                        .is_some_and(|s| arg.starts_with(&format!("-{s}"))))
+        });
+    if !secret {
+        return e;
+    }
+    let problem = std::error::Error::source(&e)
+        .map(|s| format!(": {s}"))
+        .unwrap_or_default();
+    let mut out = clap::Error::raw(
+        ErrorKind::ValueValidation,
+        format!(
+            "invalid value for '{arg}'{problem} (the value is not repeated: it may be secret)\n"
+        ),
+    );
+    out = out.with_cmd(cmd);
+    out
+}
+
+fn man(args: &ManArgs) -> Result<()> {
+    let cmd = command();
+    match &args.dir {
+        Some(dir) => {
+            std::fs::create_dir_all(dir)
+                .and_then(|()| clap_mangen::generate_to(cmd, dir))
+                .map_err(|e| {
+                    Error::new(format!("cannot write man pages to {}: {e}", dir.display()))
+                })?;
+            crate::output::status(format!("Wrote the man pages to {}", dir.display()));
+        }
+        None => {
+            let mut buf = Vec::new();
+            clap_mangen::Man::new(cmd)
+                .render(&mut buf)
+                .map_err(|e| Error::new(format!("cannot render the man page: {e}")))?;
+            crate::output::print(&String::from_utf8_lossy(&buf));
+        }
+    }
+    Ok(())
 }
 
 /// A usage error about one argument.

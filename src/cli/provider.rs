@@ -23,7 +23,9 @@ pub enum Command {
     List(ListArgs),
     /// Show every field of a provider, secrets masked
     Info(InfoArgs),
-    /// Remove a custom provider and its stored API key
+    /// Change fields of a custom provider in place (its key stays)
+    Update(UpdateArgs),
+    /// Remove a custom provider (its stored API key stays unless --forget-key)
     #[command(visible_alias = "rm")]
     Remove(RemoveArgs),
     /// List the models a provider serves (GET BASE_URL/models)
@@ -115,9 +117,45 @@ pub struct InfoArgs {
 pub struct RemoveArgs {
     /// Custom provider: NAME or custom:NAME
     name: String,
-    /// Keep its API key in config.json
+    /// Also delete its API key from config.json
     #[arg(long)]
+    forget_key: bool,
+    /// Keep its API key (the default; kept for older scripts)
+    #[arg(long, hide = true, conflicts_with = "forget_key")]
     keep_key: bool,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct UpdateArgs {
+    /// Custom provider: NAME or custom:NAME
+    name: String,
+    /// New base URL
+    #[arg(long, value_name = "URL", value_parser = provider::normalize_base_url)]
+    url: Option<String>,
+    /// New default model
+    #[arg(long, short = 'm', value_name = "MODEL", value_parser = provider::parse_model)]
+    model: Option<String>,
+    /// Forget the default model (runs then need --model)
+    #[arg(long, conflicts_with = "model")]
+    no_model: bool,
+    /// Set a header, replacing one of the same name (repeatable)
+    #[arg(long = "header", short = 'H', value_name = "KEY:VALUE", value_parser = provider::parse_header_arg)]
+    headers: Vec<(String, String)>,
+    /// Remove a header by name (repeatable)
+    #[arg(long = "remove-header", value_name = "KEY")]
+    remove_headers: Vec<String>,
+    /// bearer or api-key
+    #[arg(long, value_enum)]
+    auth_type: Option<AuthType>,
+    /// Environment variable holding the key when config.json has none
+    #[arg(long, value_name = "VAR", value_parser = provider::parse_env_var)]
+    api_key_env: Option<String>,
+    /// Seconds to wait for an answer
+    #[arg(long, value_name = "SECS", value_parser = provider::parse_timeout)]
+    timeout: Option<u64>,
+    /// Edit a provider that providers.toml manages (the next plan shows drift)
+    #[arg(long)]
+    force: bool,
 }
 
 pub fn run(ctx: &Ctx, cmd: Command) -> Result<()> {
@@ -125,6 +163,7 @@ pub fn run(ctx: &Ctx, cmd: Command) -> Result<()> {
         Command::Add(args) => add(ctx, args),
         Command::List(args) => list(ctx, args),
         Command::Info(args) => info(ctx, args),
+        Command::Update(args) => update(ctx, args),
         Command::Remove(args) => remove(ctx, args),
         Command::Models(args) => models(ctx, args),
         Command::Check(args) => check(ctx, args),
@@ -314,14 +353,125 @@ fn remove(ctx: &Ctx, args: RemoveArgs) -> Result<()> {
         }
         let owner = s.owner(&name);
         s.remove_provider(&name);
-        let key_removed = !args.keep_key && s.remove_api_key(&name, Origin::Custom);
-        Ok((key_removed, owner))
+        let key = if args.forget_key {
+            s.remove_api_key(&name, Origin::Custom).then_some(None)
+        } else {
+            s.stored_key(&name, Origin::Custom)
+                .map(|(_, slot)| Some(slot))
+        };
+        Ok((key, owner))
     })?;
-    let also = if key_removed { " and its API key" } else { "" };
-    output::status(format!("Removed provider '{name}'{also}"));
+    match key_removed {
+        Some(None) => output::status(format!("Removed provider '{name}' and its API key")),
+        Some(Some(slot)) => {
+            output::status(format!("Removed provider '{name}'"));
+            output::note(format!(
+                "its API key stays in config.json (api_keys.{slot}) for when you add '{name}' again; delete it with `aix config unset api_keys.{slot}`, or remove with --forget-key next time"
+            ));
+        }
+        None => output::status(format!("Removed provider '{name}'")),
+    }
     if owner == Owner::Manifest {
         output::note(format!(
             "'{name}' is managed by providers.toml; `aix apply` will re-create it unless you remove it from the manifest"
+        ));
+    }
+    Ok(())
+}
+
+fn update(ctx: &Ctx, args: UpdateArgs) -> Result<()> {
+    let name = args
+        .name
+        .strip_prefix("custom:")
+        .unwrap_or(&args.name)
+        .to_string();
+    let nothing = args.url.is_none()
+        && args.model.is_none()
+        && !args.no_model
+        && args.headers.is_empty()
+        && args.remove_headers.is_empty()
+        && args.auth_type.is_none()
+        && args.api_key_env.is_none()
+        && args.timeout.is_none();
+    if nothing {
+        return Err(super::usage(format!("nothing to update for '{name}'")).hint(
+            "give at least one of --url, --model, --no-model, --header, --remove-header, --auth-type, --api-key-env, --timeout",
+        ));
+    }
+    let (changed, owner) = ctx.store.update(|s| {
+        let Some(mut p) = s.provider(&name)? else {
+            if provider::builtin(&name).is_some() {
+                return Err(Error::new(format!(
+                    "'{name}' is a built-in provider and cannot be updated"
+                ))
+                .hint(format!(
+                    "add your own with `aix provider add {name} BASE_URL` and address it as custom:{name}"
+                )));
+            }
+            return Err(state::not_found(&name));
+        };
+        let owner = s.owner(&name);
+        if owner == Owner::Manifest && !args.force {
+            return Err(Error::usage(format!(
+                "'{name}' is managed by providers.toml; change it there and run `aix apply`"
+            ))
+            .hint("or pass --force to edit config.json anyway (the next `aix plan` will show the difference)"));
+        }
+        let before = p.clone();
+        if let Some(url) = &args.url {
+            p.base_url = url.clone();
+        }
+        if let Some(m) = &args.model {
+            p.default_model = Some(m.clone());
+        }
+        if args.no_model {
+            p.default_model = None;
+        }
+        for gone in &args.remove_headers {
+            let len = p.headers.len();
+            p.headers.retain(|(k, _)| !k.eq_ignore_ascii_case(gone));
+            if p.headers.len() == len {
+                return Err(Error::usage(format!(
+                    "'{name}' has no header {:?} to remove",
+                    output::clip(gone, 80)
+                )));
+            }
+        }
+        for (k, v) in &args.headers {
+            match p.headers.iter_mut().find(|(h, _)| h.eq_ignore_ascii_case(k)) {
+                Some(slot) => *slot = (k.clone(), v.clone()),
+                None => p.headers.push((k.clone(), v.clone())),
+            }
+        }
+        if let Some(a) = args.auth_type {
+            p.auth_type = a;
+        }
+        if let Some(v) = &args.api_key_env {
+            p.api_key_env = Some(v.clone());
+        }
+        if let Some(t) = args.timeout {
+            p.timeout_secs = Some(t);
+        }
+        p.validate()
+            .map_err(|e| super::usage(format!("invalid provider '{name}': {e}")))?;
+        let changed = p != before;
+        if changed {
+            s.put_provider(&p);
+        }
+        Ok((changed, owner))
+    })?;
+    if !changed {
+        output::note(format!(
+            "'{name}' already had those settings; nothing changed"
+        ));
+        return Ok(());
+    }
+    output::status(format!(
+        "Updated provider '{name}' (its API key is unchanged)"
+    ));
+    if owner == Owner::Manifest {
+        output::warn(format!(
+            "'{name}' is managed by providers.toml: the next `aix plan` shows this edit as drift and `aix apply` reverts it unless the manifest changes too"
         ));
     }
     Ok(())
@@ -402,7 +552,7 @@ fn check(ctx: &Ctx, args: CheckArgs) -> Result<()> {
     }
     let timeout = Duration::from_secs(args.timeout);
     let client = Client::new(false);
-    let results: Vec<(String, std::result::Result<usize, String>, Duration)> =
+    let results: Vec<(String, std::result::Result<Passed, String>, Duration)> =
         std::thread::scope(|scope| {
             let handles: Vec<_> = targets
                 .iter()
@@ -411,10 +561,7 @@ fn check(ctx: &Ctx, args: CheckArgs) -> Result<()> {
                     let client = &client;
                     scope.spawn(move || {
                         let (res, took) =
-                            client::timed(|| client.models(&r.provider, key.as_ref(), timeout));
-                        let res = res
-                            .map(|m| m.len())
-                            .map_err(|e| e.into_error(&r.provider.name, "").message().to_string());
+                            client::timed(|| check_one(client, r, key.as_ref(), timeout));
                         (r.provider.name.clone(), res, took)
                     })
                 })
@@ -433,7 +580,15 @@ fn check(ctx: &Ctx, args: CheckArgs) -> Result<()> {
                     "name": name,
                     "ok": r.is_ok(),
                     "latency_ms": took.as_millis() as u64,
-                    "models": r.as_ref().ok(),
+                    "test": r.as_ref().ok().map(Passed::test),
+                    "models": r.as_ref().ok().and_then(|p| match p {
+                        Passed::Models(n) => Some(*n),
+                        Passed::Chat(_) => None,
+                    }),
+                    "model": r.as_ref().ok().and_then(|p| match p {
+                        Passed::Models(_) => None,
+                        Passed::Chat(m) => Some(m.clone()),
+                    }),
                     "error": r.as_ref().err(),
                 })
             })
@@ -444,7 +599,11 @@ fn check(ctx: &Ctx, args: CheckArgs) -> Result<()> {
             .iter()
             .map(|(name, r, took)| {
                 let (status, detail) = match r {
-                    Ok(n) => ("ok".to_string(), format!("{n} models")),
+                    Ok(Passed::Models(n)) => ("ok".to_string(), format!("GET /models: {n} models")),
+                    Ok(Passed::Chat(m)) => (
+                        "ok".to_string(),
+                        format!("no GET /models; POST /chat/completions answered with {m}"),
+                    ),
                     Err(e) => ("FAIL".to_string(), e.clone()),
                 };
                 vec![
@@ -465,6 +624,65 @@ fn check(ctx: &Ctx, args: CheckArgs) -> Result<()> {
         )));
     }
     Ok(())
+}
+
+/// Which test a provider passed.
+enum Passed {
+    /// `GET /models` listed this many models.
+    Models(usize),
+    /// `/models` is missing; a one-token chat request to this model worked.
+    Chat(String),
+}
+
+impl Passed {
+    fn test(&self) -> &'static str {
+        match self {
+            Passed::Models(_) => "models",
+            Passed::Chat(_) => "chat",
+        }
+    }
+}
+
+/// `GET /models`; where the server has none (404, 405, 501), a chat
+/// request for one token to the provider's default model, since
+/// `POST /chat/completions` is all an OpenAI-compatible server must offer.
+fn check_one(
+    client: &Client,
+    r: &Resolved,
+    key: Option<&crate::secret::Secret>,
+    timeout: Duration,
+) -> std::result::Result<Passed, String> {
+    let name = &r.provider.name;
+    let status = match client.models(&r.provider, key, timeout) {
+        Ok(m) => return Ok(Passed::Models(m.len())),
+        Err(client::ClientError::Status { status, .. }) if matches!(status, 404 | 405 | 501) => {
+            status
+        }
+        Err(e) => return Err(e.into_error(name, "").message().to_string()),
+    };
+    let Some(model) = r.provider.default_model.clone() else {
+        return Err(format!(
+            "GET /models answered {status} and '{name}' has no default model to try a chat request with; set one with `aix provider update {name} --model MODEL`"
+        ));
+    };
+    let req = client::ChatRequest {
+        model: model.clone(),
+        messages: vec![client::Message::new("user", "ping".to_string())],
+        stream: false,
+        max_tokens: Some(1),
+        temperature: None,
+    };
+    let prepared = client::prepare(&r.provider, key, &req, timeout, client::EnvRefs::Resolve)
+        .map_err(|e| e.message().to_string())?;
+    client
+        .chat(&prepared)
+        .map(|_| Passed::Chat(model.clone()))
+        .map_err(|e| {
+            format!(
+                "GET /models answered {status}; the chat request failed too: {}",
+                e.into_error(name, &model).message()
+            )
+        })
 }
 
 fn export(ctx: &Ctx, args: ExportArgs) -> Result<()> {

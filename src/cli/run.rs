@@ -1,6 +1,5 @@
 //! `aix run NAME`: render a saved prompt and (with `--execute`) send it.
 
-use std::collections::BTreeMap;
 use std::io::{self, IsTerminal, Write};
 use std::path::PathBuf;
 
@@ -11,7 +10,8 @@ use crate::chunk;
 use crate::client::{self, ChatRequest, Client, EnvRefs, Message, Prepared};
 use crate::error::{Error, Result};
 use crate::output;
-use crate::prompt::{self, Prompts};
+use crate::params;
+use crate::prompt::Prompts;
 use crate::provider;
 
 #[derive(Debug, clap::Args)]
@@ -19,7 +19,7 @@ pub struct Args {
     /// Saved prompt to run (see `aix list`)
     name: String,
     /// Template parameter (repeatable); VALUE may be @FILE to read a file (@@ for a literal @)
-    #[arg(short = 'p', long = "param", value_name = "KEY=VALUE", value_parser = parse_param)]
+    #[arg(short = 'p', long = "param", value_name = "KEY=VALUE", value_parser = params::parse_param)]
     params: Vec<(String, String)>,
     /// Provider: NAME, custom:NAME or a built-in (default: config default_provider, then openai)
     #[arg(long, value_name = "PROVIDER")]
@@ -65,18 +65,6 @@ pub struct Args {
     show_reasoning: bool,
 }
 
-fn parse_param(arg: &str) -> std::result::Result<(String, String), String> {
-    let Some((key, value)) = arg.split_once('=') else {
-        return Err("expected KEY=VALUE, e.g. --param topic=rust".into());
-    };
-    if !prompt::is_param_name(key) {
-        return Err(format!(
-            "{key:?} is not a parameter name (letters, digits, '_' and '-')"
-        ));
-    }
-    Ok((key.to_string(), value.to_string()))
-}
-
 fn parse_temperature(arg: &str) -> std::result::Result<f64, String> {
     match arg.parse::<f64>() {
         Ok(t) if (0.0..=2.0).contains(&t) => Ok(t),
@@ -86,59 +74,13 @@ fn parse_temperature(arg: &str) -> std::result::Result<f64, String> {
     }
 }
 
-/// Reads `@FILE` values; `@@x` stands for a literal `@x`.
-fn param_value(key: &str, raw: &str) -> Result<String> {
-    if let Some(rest) = raw.strip_prefix("@@") {
-        return Ok(format!("@{rest}"));
-    }
-    match raw.strip_prefix('@') {
-        Some(path) => std::fs::read_to_string(path)
-            .map_err(|e| Error::usage(format!("--param {key}=@{path}: cannot read {path}: {e}"))),
-        None => Ok(raw.to_string()),
-    }
-}
-
 pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
     let state = ctx.store.load()?;
     let prompt = Prompts::new(ctx.store.home()).load(&args.name)?;
     let template = prompt.parsed()?;
     let wanted = template.params();
 
-    let mut values = BTreeMap::new();
-    let mut unknown = Vec::new();
-    for (key, raw) in &args.params {
-        if !wanted.contains(&key.as_str()) {
-            unknown.push(key.as_str());
-            continue;
-        }
-        values.insert(key.clone(), param_value(key, raw)?);
-    }
-    if !unknown.is_empty() {
-        let uses = if wanted.is_empty() {
-            "has no parameters".to_string()
-        } else {
-            format!(
-                "uses {}",
-                wanted
-                    .iter()
-                    .map(|p| format!("{{{p}}}"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            )
-        };
-        let mut err = Error::usage(format!(
-            "unknown parameter{} {} for prompt '{}', which {uses}",
-            if unknown.len() > 1 { "s" } else { "" },
-            unknown.join(", "),
-            prompt.name
-        ));
-        for u in &unknown {
-            if let Some(near) = crate::suggest::closest(u, &wanted) {
-                err = err.hint(format!("did you mean --param {near}=...?"));
-            }
-        }
-        return Err(err);
-    }
+    let mut values = params::bind(&prompt.name, &wanted, &args.params, "--param ")?;
     if wanted.contains(&"input") && !values.contains_key("input") && !io::stdin().is_terminal() {
         let bytes = crate::limits::read_capped(&mut io::stdin().lock(), crate::limits::TEXT_INPUT)
             .map_err(|e| e.at("{input} from", std::path::Path::new("standard input")))?;

@@ -28,6 +28,7 @@ use crate::chat::{Choices, Target};
 use crate::client::{Client, EnvRefs, Message};
 use crate::error::Error;
 use crate::output;
+use crate::params;
 use crate::prompt::Prompts;
 use crate::secret::Secret;
 use crate::state::{self, Origin};
@@ -78,9 +79,20 @@ pub fn run(store: Store, opts: Options) -> Result<(), Error> {
         s.system = p.system.clone();
         s.choices.prompt_model = p.model.clone();
     }
-    // A bad provider or model is worth knowing before the first question.
+    // A bad provider is worth knowing before the first question; a missing
+    // model is not fatal: the REPL starts and asks for /model.
     let state = s.store.load()?;
-    s.choices.resolve(&state)?;
+    if let Err(e) = s.choices.resolve(&state) {
+        let with_model = Choices {
+            model: Some("-".into()),
+            ..s.choices.clone()
+        };
+        with_model.resolve(&state)?;
+        output::warn(format!(
+            "{}; choose one with /model NAME (/models lists what the server offers)",
+            e.message()
+        ));
+    }
     // Ctrl-C while an answer streams sets a flag instead of killing aix;
     // at the prompt, rustyline reads it as a key.
     let _ = ctrlc::set_handler(|| INTERRUPTED.store(true, Ordering::SeqCst));
@@ -345,8 +357,22 @@ fn command(s: &mut Session, cmd: &str) -> Result<Flow, Error> {
             output::print(&t);
         }
         "stream" => match rest {
-            "on" => s.choices.stream = Some(true),
-            "off" => s.choices.stream = Some(false),
+            "on" => {
+                s.choices.stream = Some(true);
+                output::status("Streaming on: answers appear as they are written");
+            }
+            "off" => {
+                s.choices.stream = Some(false);
+                output::status("Streaming off: answers appear when complete");
+            }
+            "" => output::status(format!(
+                "Streaming is {} (/stream on|off changes it)",
+                if s.choices.stream.unwrap_or(true) {
+                    "on"
+                } else {
+                    "off"
+                }
+            )),
             _ => return Err(Error::usage("usage: /stream on|off")),
         },
         "reset" => {
@@ -411,19 +437,22 @@ fn show_target(s: &Session) {
 }
 
 fn prompt_turn(s: &mut Session, rest: &str) -> Result<(), Error> {
-    let mut parts = rest.split_whitespace();
-    let Some(name) = parts.next() else {
+    let words = params::split_words(rest)?;
+    let Some((name, args)) = words.split_first() else {
         return Err(Error::usage("usage: /prompt NAME [key=value...]"));
     };
+    let name = name.as_str();
     let prompt = Prompts::new(s.store.home()).load(name)?;
     let template = prompt.parsed()?;
-    let mut values = std::collections::BTreeMap::new();
-    for kv in parts {
-        let Some((k, v)) = kv.split_once('=') else {
-            return Err(Error::usage(format!("expected key=value, not {kv:?}")));
-        };
-        values.insert(k.to_string(), v.to_string());
+    let mut pairs = Vec::with_capacity(args.len());
+    for kv in args {
+        pairs.push(params::parse_param(kv).map_err(|e| {
+            Error::usage(format!("/prompt {name}: {}", e.replace("--param ", "")))
+                .hint("write key=value, quoting values with spaces: k=\"two words\"")
+        })?);
     }
+    let wanted = template.params();
+    let values = params::bind(name, &wanted, &pairs, "")?;
     let text = template.render(&values).map_err(|missing| {
         Error::usage(format!(
             "missing parameters for prompt '{name}': {}",
@@ -546,6 +575,10 @@ fn turn(s: &mut Session, text: String) -> Result<(), Error> {
             Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
                 if INTERRUPTED.swap(false, Ordering::SeqCst) {
                     cancel.store(true, Ordering::SeqCst);
+                    // The waiting spinner sees the flag on its next tick
+                    // (every 80 ms) and erases its line; let it, so it does
+                    // not erase the prompt drawn next.
+                    std::thread::sleep(Duration::from_millis(200));
                     let _ = writeln!(io::stdout());
                     output::note("answer cancelled; it is not kept in the conversation");
                     return Ok(());

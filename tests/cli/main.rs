@@ -15,4 +15,5 @@ mod repl;
 mod run;
 mod server;
 mod store;
+mod usability;
 mod validate;

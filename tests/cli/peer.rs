@@ -1,8 +1,11 @@
 //! The same runs against llmock, an independently written OpenAI-compatible
 //! server (PyPI), which `.ci/run` installs and starts with
 //! `--response-style echo`, passing its base URL in `AIX_TEST_LLMOCK_URL`.
-//! Without the variable these tests say so and pass, so `cargo test` works
-//! offline; CI always sets it.
+//! They are ignored by a plain `cargo test`, which reports each as
+//! `ignored, needs llmock: ...`, so `cargo test` works offline and nothing
+//! passes without having run. `.ci/run` runs them with `-- --ignored`;
+//! asked for that way, a missing variable or a server that does not answer
+//! is a failure, never a skip.
 //!
 //! llmock's fault queue is global to the server, so these tests take a
 //! lock and reset the server before each.
@@ -23,19 +26,29 @@ struct Peer {
     _guard: std::sync::MutexGuard<'static, ()>,
 }
 
-/// A sandbox wired to llmock, or None (with a note) when it is not running.
-fn peer() -> Option<Peer> {
-    let Ok(base) = std::env::var("AIX_TEST_LLMOCK_URL") else {
-        eprintln!(
-            "skipping: AIX_TEST_LLMOCK_URL is not set (bash .ci/run starts llmock and sets it)"
-        );
-        return None;
-    };
-    let guard = PEER.lock().unwrap_or_else(|e| e.into_inner());
-    let admin = base.trim_end_matches("/v1").to_string();
+/// Why a peer test is not run by default.
+const NEEDS: &str =
+    "needs llmock: bash .ci/run starts it, or set AIX_TEST_LLMOCK_URL and pass -- --ignored";
+
+/// The llmock base URL from `url` (AIX_TEST_LLMOCK_URL), checked to answer.
+fn llmock(url: Option<String>) -> Result<String, String> {
+    let base = url.filter(|u| !u.is_empty()).ok_or_else(|| {
+        "AIX_TEST_LLMOCK_URL is not set: these tests need llmock (bash .ci/run starts it)"
+            .to_string()
+    })?;
+    let admin = base.trim_end_matches("/v1");
     ureq::post(&format!("{admin}/_llmock/reset"))
         .send_empty()
-        .expect("llmock reset");
+        .map(|_| base.clone())
+        .map_err(|e| format!("llmock at {base} did not answer: {e}"))
+}
+
+/// A sandbox wired to llmock; panics when it is not there, since a peer
+/// test only runs when asked for.
+fn peer() -> Option<Peer> {
+    let guard = PEER.lock().unwrap_or_else(|e| e.into_inner());
+    let base = llmock(std::env::var("AIX_TEST_LLMOCK_URL").ok()).unwrap_or_else(|e| panic!("{e}"));
+    let admin = base.trim_end_matches("/v1").to_string();
     let sb = Sandbox::new();
     sb.run(&["provider", "add", "mock", &base, "--model", "gpt-4o-mini"])
         .success();
@@ -104,6 +117,7 @@ impl Peer {
 }
 
 #[test]
+#[ignore = "needs llmock: bash .ci/run starts it, or set AIX_TEST_LLMOCK_URL and pass -- --ignored"]
 fn peer_non_stream_and_stream() {
     let Some(p) = peer() else { return };
     p.run(&[])
@@ -122,6 +136,7 @@ fn peer_non_stream_and_stream() {
 }
 
 #[test]
+#[ignore = "needs llmock: bash .ci/run starts it, or set AIX_TEST_LLMOCK_URL and pass -- --ignored"]
 fn peer_models_and_check() {
     let Some(p) = peer() else { return };
     p.sb.run(&["provider", "models", "mock"])
@@ -134,6 +149,7 @@ fn peer_models_and_check() {
 }
 
 #[test]
+#[ignore = "needs llmock: bash .ci/run starts it, or set AIX_TEST_LLMOCK_URL and pass -- --ignored"]
 fn peer_unknown_model_and_wrong_key() {
     let Some(p) = peer() else { return };
     p.scenario(
@@ -153,6 +169,7 @@ fn peer_unknown_model_and_wrong_key() {
 }
 
 #[test]
+#[ignore = "needs llmock: bash .ci/run starts it, or set AIX_TEST_LLMOCK_URL and pass -- --ignored"]
 fn peer_retries_follow_retry_after() {
     let Some(p) = peer() else { return };
     p.scenario(json!([{"type": "fail", "status": 429, "retry_after": 1, "times": 1}]));
@@ -171,6 +188,7 @@ fn peer_retries_follow_retry_after() {
 }
 
 #[test]
+#[ignore = "needs llmock: bash .ci/run starts it, or set AIX_TEST_LLMOCK_URL and pass -- --ignored"]
 fn peer_stream_faults() {
     let Some(p) = peer() else { return };
     for (kind, words) in [
@@ -192,4 +210,32 @@ fn peer_stream_faults() {
     p.run(&["--stream", "--timeout", "1"])
         .code(1)
         .stderr(predicate::str::contains("timed out after 1 s"));
+}
+
+#[test]
+fn a_missing_or_silent_peer_is_an_error_not_a_skip() {
+    let e = llmock(None).unwrap_err();
+    assert!(e.contains("AIX_TEST_LLMOCK_URL is not set"), "{e}");
+    // A port nothing listens on: bind one, then free it.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let e = llmock(Some(format!("http://127.0.0.1:{port}/v1"))).unwrap_err();
+    assert!(e.contains("did not answer"), "{e}");
+    assert!(NEEDS.contains("--ignored"));
+}
+
+#[test]
+fn every_peer_test_is_ignored_with_the_reason() {
+    // A peer test without the attribute would run in a plain `cargo test`
+    // and fail offline; one whose reason drifted would mislead.
+    let source = include_str!("peer.rs");
+    let tests = source.matches("\nfn peer_").count();
+    let marked = source
+        .matches(&format!("#[ignore = \"{NEEDS}\"]\nfn peer_"))
+        .count();
+    assert!(tests >= 5);
+    assert_eq!(tests, marked);
 }

@@ -320,13 +320,15 @@ fn writes_keep_foreign_keys_in_order() {
 }
 
 #[test]
-fn remove_drops_both_key_slots_unless_kept() {
+fn remove_keeps_the_key_unless_forgotten() {
+    // Behaviour changed deliberately: the key stays by default (so "remove
+    // and add again" keeps working) and --forget-key drops both slots.
     let sb = Sandbox::new();
     sb.write_config(
         r#"{"custom_providers":{"a":{"base_url":"http://a"},"b":{"base_url":"http://b"}},
             "api_keys":{"a":"ka","custom:a":"ka2","b":"kb","openai":"ko"}}"#,
     );
-    sb.run(&["provider", "remove", "custom:a"])
+    sb.run(&["provider", "remove", "custom:a", "--forget-key"])
         .success()
         .stderr(predicate::str::contains(
             "Removed provider 'a' and its API key",
