@@ -103,6 +103,7 @@ const FIELDS: &[&str] = &[
     "auth_type",
     "api_key_env",
     "timeout_secs",
+    "max_time_secs",
 ];
 
 #[derive(Deserialize)]
@@ -126,6 +127,8 @@ struct EntryWire {
     api_key_env: Option<Spanned<String>>,
     #[serde(default)]
     timeout_secs: Option<Spanned<i64>>,
+    #[serde(default)]
+    max_time_secs: Option<Spanned<i64>>,
 }
 
 /// Reads and merges manifest files; a name declared twice is an error
@@ -234,6 +237,20 @@ pub fn parse(path: &Path, text: &str) -> Result<Vec<Entry>, Error> {
             ),
             None => None,
         };
+        let max_time_secs = match e.max_time_secs {
+            Some(t) => Some(
+                u64::try_from(*t.get_ref())
+                    .map_err(|_| String::new())
+                    .and_then(|n| provider::parse_timeout(&n.to_string()))
+                    .map_err(|_| {
+                        field_err(
+                            t.span(),
+                            format!("max_time_secs: must be a whole number of seconds from 1 to 86400, not {}", t.get_ref()),
+                        )
+                    })?,
+            ),
+            None => None,
+        };
         let mut headers = Vec::new();
         for (k, v) in e.headers.unwrap_or_default() {
             provider::validate_header_name(k.get_ref())
@@ -250,6 +267,7 @@ pub fn parse(path: &Path, text: &str) -> Result<Vec<Entry>, Error> {
             auth_type,
             api_key_env,
             timeout_secs,
+            max_time_secs,
         };
         p.validate()
             .map_err(|e| field_err(entry_at.clone(), e.to_string()))?;
@@ -289,6 +307,9 @@ pub fn render(providers: &[Provider]) -> (String, Vec<(String, String)>) {
         }
         if let Some(t) = p.timeout_secs {
             out.push_str(&format!("timeout_secs = {t}\n"));
+        }
+        if let Some(t) = p.max_time_secs {
+            out.push_str(&format!("max_time_secs = {t}\n"));
         }
         if !p.headers.is_empty() {
             let mut items = Vec::new();

@@ -273,6 +273,7 @@ fn manifest_fields() -> Vec<&'static str> {
         "auth_type",
         "api_key_env",
         "timeout_secs",
+        "max_time_secs",
     ]
 }
 

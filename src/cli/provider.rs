@@ -141,6 +141,7 @@ fn add(ctx: &Ctx, args: AddArgs) -> Result<()> {
         auth_type: args.auth_type,
         api_key_env: args.api_key_env,
         timeout_secs: args.timeout,
+        max_time_secs: None,
     };
     p.validate()
         .map_err(|e| super::usage(format!("invalid provider '{}': {e}", p.name)))?;
@@ -324,6 +325,7 @@ fn models(ctx: &Ctx, args: ModelsArgs) -> Result<()> {
     let mut spinner =
         output::Spinner::start(format!("asking {} for its models", resolved.provider.name));
     let items = Client::new(false)
+        .show_secrets(ctx.show_secrets)
         .models(
             &resolved.provider,
             key.as_ref(),
@@ -391,7 +393,7 @@ fn check(ctx: &Ctx, args: CheckArgs) -> Result<()> {
         return Ok(());
     }
     let timeout = Duration::from_secs(args.timeout);
-    let client = Client::new(false);
+    let client = Client::new(false).show_secrets(ctx.show_secrets);
     let results: Vec<(String, std::result::Result<usize, String>, Duration)> =
         std::thread::scope(|scope| {
             let handles: Vec<_> = targets
