@@ -1058,6 +1058,11 @@ fn transport_error(e: ureq::Error, p: &Prepared) -> ClientError {
                 phase: "",
             },
             io::ErrorKind::ConnectionRefused => connect("connection refused", true),
+            // rustls reports a failed handshake as invalid data on the socket.
+            io::ErrorKind::InvalidData if p.url.starts_with("https://") => ClientError::Tls {
+                base_url,
+                cause: io.to_string(),
+            },
             io::ErrorKind::UnexpectedEof => {
                 connect("the server closed the connection without answering", false)
             }
