@@ -405,3 +405,38 @@ impl Sink for Output {
         self.note_closed(r)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kept_text_is_capped_at_a_character_boundary() {
+        let mut k = Kept {
+            text: String::new(),
+            cap: 10,
+            cut: false,
+        };
+        k.push("12345678");
+        k.push("éé");
+        k.push("more");
+        assert_eq!(k.text, "12345678é");
+        assert!(k.cut);
+    }
+
+    #[test]
+    fn output_keeps_nothing_unless_asked() {
+        let mut out = Output::new(None, false).unwrap();
+        out.raw_json = true; // write nothing to the test's stdout
+        out.content(&"x".repeat(4096)).unwrap();
+        assert!(out.kept.is_none());
+        out.keep_text(1000);
+        out.set_masker(Masker::new(["sk-secret-1"]));
+        out.content("a sk-sec").unwrap();
+        out.content("ret-1 b").unwrap();
+        out.finish(true).unwrap();
+        let kept = out.take_kept();
+        assert_eq!(kept.text, "a (sensitive) b");
+        assert!(!kept.cut);
+    }
+}

@@ -634,7 +634,7 @@ impl Client {
     }
 
     /// Sends the request, following same-origin redirects and retrying 429,
-    /// 5xx and connections that failed before the request went out, with
+    /// 500, 502, 503, 504 and connections that failed before the request went out, with
     /// jittered backoff, within `p.max_time` overall. Returns a 2xx
     /// response; everything else is an error.
     fn send(&self, p: &Prepared, agent: &ureq::Agent) -> Result<Response, ClientError> {
@@ -651,7 +651,7 @@ impl Client {
             };
             let retry = match self.send_once(p, agent, &body, left) {
                 Ok(resp) if resp.status().is_success() => return Ok(resp),
-                Ok(resp) if resp.status().as_u16() == 429 || resp.status().is_server_error() => {
+                Ok(resp) if matches!(resp.status().as_u16(), 429 | 500 | 502 | 503 | 504) => {
                     let wait = retry_after(&resp);
                     Retry::Status(resp, wait)
                 }
@@ -738,15 +738,17 @@ impl Client {
     }
 
     fn backoff(&self, attempt: u32) -> Duration {
+        // Capped before the jitter: a huge AIX_RETRY_BASE_MS cannot
+        // overflow the multiplication below.
         let base = self
             .retry_base
-            .saturating_mul(2u32.saturating_pow(attempt.saturating_sub(1)));
+            .saturating_mul(2u32.saturating_pow(attempt.saturating_sub(1)))
+            .min(MAX_RETRY_AFTER);
         // Jitter from the clock: 50%..150% of the base, no RNG needed.
         let nanos = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.subsec_nanos());
         base.mul_f64(0.5 + f64::from(nanos % 1000) / 1000.0)
-            .min(MAX_RETRY_AFTER)
     }
 
     /// Sends a non-stream request and returns the parsed response, with
@@ -1245,6 +1247,68 @@ mod tests {
         assert!(r.unwrap_err().to_string().contains("bad"));
         let (r, _) = relay_str("data: {not json\n\n");
         assert!(r.unwrap_err().to_string().contains("not valid JSON"));
+    }
+
+    #[test]
+    fn retry_after_never_panics() {
+        let cap = MAX_RETRY_AFTER + Duration::from_secs(1);
+        for (v, want) in [
+            ("2", Some(Duration::from_secs(2))),
+            (" 0.5 ", Some(Duration::from_millis(500))),
+            ("99999999999999999999", Some(cap)),
+            ("1e20", Some(cap)),
+            ("1e400", None),
+            ("inf", None),
+            ("NaN", None),
+            ("-1", None),
+            ("Wed, 21 Oct 2015 07:28:00 GMT", None),
+            ("", None),
+        ] {
+            assert_eq!(parse_retry_after(v), want, "{v:?}");
+        }
+        let c = Client {
+            retry_base: Duration::MAX,
+            verbose: false,
+            show_secrets: false,
+        };
+        assert!(c.backoff(u32::MAX) <= MAX_RETRY_AFTER.mul_f64(1.5));
+    }
+
+    #[test]
+    fn user_headers_replace_defaults_and_secrets_are_collected() {
+        let mut p = Provider::new("p", "http://h/v1");
+        p.headers
+            .push(("content-type".into(), "application/json; x=1".into()));
+        p.headers
+            .push(("X-Api-Key".into(), "Token abcdef123".into()));
+        let req = ChatRequest {
+            model: "m".into(),
+            messages: vec![],
+            stream: false,
+            max_tokens: None,
+            temperature: None,
+        };
+        let key = Secret::new("sk-masked-1");
+        let sent = prepare(
+            &p,
+            Some(&key),
+            &req,
+            Duration::from_secs(9),
+            EnvRefs::Resolve,
+        )
+        .unwrap();
+        let types: Vec<_> = sent
+            .headers
+            .iter()
+            .filter(|h| h.name.eq_ignore_ascii_case("content-type"))
+            .map(|h| h.value.expose())
+            .collect();
+        assert_eq!(types, ["application/json; x=1"]);
+        let m = sent.masker();
+        assert_eq!(
+            m.mask("sk-masked-1 / Bearer sk-masked-1 / abcdef123"),
+            "(sensitive) / (sensitive) / (sensitive)"
+        );
     }
 
     #[test]

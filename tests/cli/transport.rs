@@ -82,7 +82,11 @@ fn secrets_echoed_by_the_server_are_masked() {
     let a = run(&sb, &["--no-stream"]).code(1);
     assert_no_secret(&a);
     assert!(!stderr(&a).contains("sk-w"), "{}", stderr(&a));
-    assert!(stderr(&a).contains("Authorization: (sens"), "{}", stderr(&a));
+    assert!(
+        stderr(&a).contains("Authorization: (sens"),
+        "{}",
+        stderr(&a)
+    );
     server.push(Reply::body(
         400,
         "text/html",
@@ -150,14 +154,20 @@ fn secrets_echoed_by_the_server_are_masked() {
         200,
         &json!({"data": [{"id": format!("model-for-{KEY}"), "owned_by": "x"}]}),
     ));
-    let a = aix(&sb).args(["provider", "models", "local"]).assert().success();
+    let a = aix(&sb)
+        .args(["provider", "models", "local"])
+        .assert()
+        .success();
     assert_no_secret(&a);
     assert!(stdout(&a).contains("model-for-(sensitive)"));
     server.push(Reply::json(
         403,
         &json!({"error": {"message": format!("key {KEY} is revoked")}}),
     ));
-    let a = aix(&sb).args(["provider", "check", "local"]).assert().code(1);
+    let a = aix(&sb)
+        .args(["provider", "check", "local"])
+        .assert()
+        .code(1);
     assert_no_secret(&a);
     assert!(all_output(&a).contains("key (sensitive) is revoked"));
 }
@@ -217,7 +227,10 @@ fn terminal_escapes_are_shown_not_obeyed_on_a_terminal() {
             seen.contains("a␛]52;c;aGVsbG8=␇b␛[2J␛[Hc\u{FFFD}31md␍e"),
             "{mode}: {seen:?}"
         );
-        assert!(!seen.contains('\x1b') && !seen.contains('\u{9b}'), "{mode}: {seen:?}");
+        assert!(
+            !seen.contains('\x1b') && !seen.contains('\u{9b}'),
+            "{mode}: {seen:?}"
+        );
     }
 }
 
@@ -235,8 +248,16 @@ fn output_files_never_replace_special_files_or_links() {
     symlink("real.txt", &link).unwrap();
     server.push(Reply::answer("through the link"));
     run(&sb, &["--no-stream", "-o", link.to_str().unwrap()]).success();
-    assert!(std::fs::symlink_metadata(&link).unwrap().file_type().is_symlink());
-    assert_eq!(std::fs::read_to_string(&target).unwrap(), "through the link");
+    assert!(
+        std::fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+    assert_eq!(
+        std::fs::read_to_string(&target).unwrap(),
+        "through the link"
+    );
     assert_eq!(mode(&target), 0o644, "a replaced file keeps its mode");
 
     // A dangling link: its target is created.
@@ -244,7 +265,12 @@ fn output_files_never_replace_special_files_or_links() {
     symlink("created.txt", &dangling).unwrap();
     server.push(Reply::stream(&["new ", "file"]));
     run(&sb, &["--stream", "-o", dangling.to_str().unwrap()]).success();
-    assert!(std::fs::symlink_metadata(&dangling).unwrap().file_type().is_symlink());
+    assert!(
+        std::fs::symlink_metadata(&dangling)
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
     assert_eq!(
         std::fs::read_to_string(sb.root.join("created.txt")).unwrap(),
         "new file"
@@ -266,8 +292,18 @@ fn output_files_never_replace_special_files_or_links() {
     server.push(Reply::answer("into the pipe"));
     run(&sb, &["--no-stream", "-o", to_fifo.to_str().unwrap()]).success();
     assert_eq!(reader.join().unwrap(), "into the pipe");
-    assert!(std::fs::symlink_metadata(&fifo).unwrap().file_type().is_fifo());
-    assert!(std::fs::symlink_metadata(&to_fifo).unwrap().file_type().is_symlink());
+    assert!(
+        std::fs::symlink_metadata(&fifo)
+            .unwrap()
+            .file_type()
+            .is_fifo()
+    );
+    assert!(
+        std::fs::symlink_metadata(&to_fifo)
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
 
     // A dry run's -o and the REPL's /save follow the same rule.
     let rendered = sb.root.join("rendered-link");
@@ -277,7 +313,12 @@ fn output_files_never_replace_special_files_or_links() {
         .arg(&rendered)
         .assert()
         .success();
-    assert!(std::fs::symlink_metadata(&rendered).unwrap().file_type().is_symlink());
+    assert!(
+        std::fs::symlink_metadata(&rendered)
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
     assert_eq!(
         std::fs::read_to_string(sb.root.join("rendered.txt")).unwrap(),
         "Hello"
@@ -290,7 +331,12 @@ fn output_files_never_replace_special_files_or_links() {
         .write_stdin(format!("hi\n/save {}\n", saved.display()))
         .assert()
         .success();
-    assert!(std::fs::symlink_metadata(&saved).unwrap().file_type().is_symlink());
+    assert!(
+        std::fs::symlink_metadata(&saved)
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
     assert!(
         std::fs::read_to_string(sb.root.join("chat.md"))
             .unwrap()
@@ -405,7 +451,11 @@ fn protocol_errors_are_named_and_never_resent() {
     let err = stderr(&a);
     assert!(err.contains("the reply is not valid HTTP"), "{err}");
     assert!(!err.contains("Connection failed"), "{err}");
-    assert_eq!(server.requests().len(), 1, "a protocol error is not retried");
+    assert_eq!(
+        server.requests().len(),
+        1,
+        "a protocol error is not retried"
+    );
 
     // Response headers too large.
     let big = "v".repeat(200 * 1024);
@@ -452,12 +502,19 @@ fn protocol_errors_are_named_and_never_resent() {
         .assert()
         .code(1);
     let err = stderr(&a);
-    assert!(err.contains(&format!("TLS with https://{addr}/v1 failed")), "{err}");
+    assert!(
+        err.contains(&format!("TLS with https://{addr}/v1 failed")),
+        "{err}"
+    );
     assert!(!err.contains("Connection failed"), "{err}");
     assert_eq!(conns.load(std::sync::atomic::Ordering::SeqCst), 1);
 
     // A refused connection is still retried: nothing was sent.
-    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     sb3.run(&[
         "provider",
         "add",
@@ -475,7 +532,10 @@ fn protocol_errors_are_named_and_never_resent() {
         .assert()
         .code(1);
     let err = stderr(&a);
-    assert!(err.contains("Connection failed") && err.contains("try 3 of 3"), "{err}");
+    assert!(
+        err.contains("Connection failed") && err.contains("try 3 of 3"),
+        "{err}"
+    );
 }
 
 /// A reply that sends its headers, then one byte a second for 30 s.
@@ -532,7 +592,11 @@ fn max_time_ends_a_drip() {
     let start = Instant::now();
     let a = run(&sb, &["--no-stream"]).code(1);
     assert!(start.elapsed() < Duration::from_secs(5));
-    assert!(stderr(&a).contains("did not finish within 2 s"), "{}", stderr(&a));
+    assert!(
+        stderr(&a).contains("did not finish within 2 s"),
+        "{}",
+        stderr(&a)
+    );
 }
 
 #[test]
@@ -576,7 +640,11 @@ fn a_closed_pipe_ends_a_stream_quietly() {
             "{mode}: {}",
             String::from_utf8_lossy(&done.stderr)
         );
-        assert!(done.stderr.is_empty(), "{mode}: {}", String::from_utf8_lossy(&done.stderr));
+        assert!(
+            done.stderr.is_empty(),
+            "{mode}: {}",
+            String::from_utf8_lossy(&done.stderr)
+        );
     }
 }
 
