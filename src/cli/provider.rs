@@ -264,6 +264,9 @@ fn info(ctx: &Ctx, args: InfoArgs) -> Result<()> {
             },
         ),
     ];
+    if let Some(t) = p.max_time_secs {
+        lines.push(("max_time_secs", t.to_string()));
+    }
     if p.headers.is_empty() {
         lines.push(("headers", "-".into()));
     } else {
@@ -572,6 +575,7 @@ impl Described {
             "api_key_env": p.api_key_env,
             "api_key_source": key_source,
             "timeout_secs": p.timeout_secs,
+            "max_time_secs": p.max_time_secs,
         })
     }
 }
