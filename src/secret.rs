@@ -192,6 +192,8 @@ pub struct Masker {
     /// Longest first, so a key inside a longer header value is matched as
     /// part of the longer value.
     secrets: Vec<String>,
+    /// One prepared searcher per secret, in the same order.
+    finders: Vec<memchr::memmem::Finder<'static>>,
 }
 
 impl fmt::Debug for Masker {
@@ -210,7 +212,11 @@ impl Masker {
             .collect();
         secrets.sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
         secrets.dedup();
-        Masker { secrets }
+        let finders = secrets
+            .iter()
+            .map(|s| memchr::memmem::Finder::new(s.as_bytes()).into_owned())
+            .collect();
+        Masker { secrets, finders }
     }
 
     /// A masker that masks nothing (`--show-secrets`).
@@ -224,7 +230,7 @@ impl Masker {
 
     /// `text` with every secret replaced.
     pub fn mask<'t>(&self, text: &'t str) -> std::borrow::Cow<'t, str> {
-        if self.secrets.is_empty() || !self.secrets.iter().any(|s| text.contains(s.as_str())) {
+        if self.secrets.is_empty() || self.find(text).is_none() {
             return std::borrow::Cow::Borrowed(text);
         }
         let mut out = String::with_capacity(text.len());
@@ -258,10 +264,16 @@ impl Masker {
     /// The leftmost secret in `text` (the longest at that place), as byte
     /// offset and length.
     fn find(&self, text: &str) -> Option<(usize, usize)> {
-        self.secrets
-            .iter()
-            .filter_map(|s| text.find(s.as_str()).map(|at| (at, s.len())))
-            .min_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)))
+        let mut best: Option<(usize, usize)> = None;
+        for f in &self.finders {
+            let within = best.map_or(text.len(), |(at, _)| (at + f.needle().len()).min(text.len()));
+            if let Some(at) = f.find(&text.as_bytes()[..within])
+                && best.is_none_or(|(b, len)| at < b || (at == b && f.needle().len() > len))
+            {
+                best = Some((at, f.needle().len()));
+            }
+        }
+        best
     }
 
     /// How many bytes at the end of `text` could be the start of a secret
@@ -272,8 +284,14 @@ impl Masker {
         for s in &self.secrets {
             let s = s.as_bytes();
             let longest = (s.len() - 1).min(bytes.len());
-            for n in (held + 1..=longest).rev() {
-                if bytes[bytes.len() - n..] == s[..n] {
+            let tail = &bytes[bytes.len() - longest..];
+            // Only places holding the secret's first byte can start it.
+            for (i, _) in tail.iter().enumerate().filter(|(_, b)| **b == s[0]) {
+                let n = tail.len() - i;
+                if n <= held {
+                    break;
+                }
+                if tail[i..] == s[..n] {
                     held = n;
                     break;
                 }
@@ -302,7 +320,11 @@ impl StreamMasker {
 
     /// The part of `held + piece` that is safe to show now.
     pub fn push<'t>(&mut self, piece: &'t str) -> std::borrow::Cow<'t, str> {
-        if self.masker.is_empty() {
+        if self.masker.is_empty()
+            || (self.held.is_empty()
+                && self.masker.find(piece).is_none()
+                && self.masker.open_tail(piece) == 0)
+        {
             return std::borrow::Cow::Borrowed(piece);
         }
         let mut text = std::mem::take(&mut self.held);
