@@ -334,13 +334,24 @@ pub enum OutputFile {
 impl OutputFile {
     /// Opens `path` for writing. A symlink is followed (to any depth) and
     /// the rule applied to its target, so the link stays a link; a
-    /// directory is refused.
+    /// directory is refused. Links into `/proc` (`/dev/stdout` is one) name
+    /// an open file rather than a path, so they are written through in
+    /// place, appending, as a shell's `>>` would.
     pub fn open(path: &Path) -> io::Result<OutputFile> {
+        let in_place = |p: &Path| {
+            OpenOptions::new()
+                .append(true)
+                .open(p)
+                .map(OutputFile::InPlace)
+        };
         let mut target = path.to_path_buf();
         for _ in 0..40 {
             match fs::symlink_metadata(&target) {
                 Ok(m) if m.file_type().is_symlink() => {
                     let link = fs::read_link(&target)?;
+                    if target.starts_with("/proc") || link.starts_with("/proc") {
+                        return in_place(path);
+                    }
                     target = match target.parent() {
                         Some(dir) if link.is_relative() => dir.join(link),
                         _ => link,
@@ -352,12 +363,7 @@ impl OutputFile {
                         "is a directory",
                     ));
                 }
-                Ok(m) if !m.is_file() => {
-                    return OpenOptions::new()
-                        .write(true)
-                        .open(&target)
-                        .map(OutputFile::InPlace);
-                }
+                Ok(m) if !m.is_file() => return in_place(&target),
                 Ok(m) => return OutputFile::replace(&target, Some(m.permissions())),
                 Err(e) if e.kind() == io::ErrorKind::NotFound => {
                     return OutputFile::replace(&target, None);

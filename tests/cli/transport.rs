@@ -305,6 +305,15 @@ fn output_files_never_replace_special_files_or_links() {
             .is_symlink()
     );
 
+    // /dev/stdout and /dev/null are written through, never replaced.
+    server.push(Reply::answer("to stdout"));
+    let a = run(&sb, &["--no-stream", "-o", "/dev/stdout"]).success();
+    assert_eq!(stdout(&a), "to stdout");
+    assert!(std::fs::symlink_metadata("/dev/stdout").unwrap().file_type().is_symlink());
+    server.push(Reply::stream(&["gone"]));
+    run(&sb, &["--stream", "-o", "/dev/null"]).success();
+    assert!(std::fs::metadata("/dev/null").unwrap().file_type().is_char_device());
+
     // A dry run's -o and the REPL's /save follow the same rule.
     let rendered = sb.root.join("rendered-link");
     symlink("rendered.txt", &rendered).unwrap();
