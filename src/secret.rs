@@ -266,7 +266,9 @@ impl Masker {
     fn find(&self, text: &str) -> Option<(usize, usize)> {
         let mut best: Option<(usize, usize)> = None;
         for f in &self.finders {
-            let within = best.map_or(text.len(), |(at, _)| (at + f.needle().len()).min(text.len()));
+            let within = best.map_or(text.len(), |(at, _)| {
+                (at + f.needle().len()).min(text.len())
+            });
             if let Some(at) = f.find(&text.as_bytes()[..within])
                 && best.is_none_or(|(b, len)| at < b || (at == b && f.needle().len() > len))
             {

@@ -309,10 +309,20 @@ fn output_files_never_replace_special_files_or_links() {
     server.push(Reply::answer("to stdout"));
     let a = run(&sb, &["--no-stream", "-o", "/dev/stdout"]).success();
     assert_eq!(stdout(&a), "to stdout");
-    assert!(std::fs::symlink_metadata("/dev/stdout").unwrap().file_type().is_symlink());
+    assert!(
+        std::fs::symlink_metadata("/dev/stdout")
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
     server.push(Reply::stream(&["gone"]));
     run(&sb, &["--stream", "-o", "/dev/null"]).success();
-    assert!(std::fs::metadata("/dev/null").unwrap().file_type().is_char_device());
+    assert!(
+        std::fs::metadata("/dev/null")
+            .unwrap()
+            .file_type()
+            .is_char_device()
+    );
 
     // A dry run's -o and the REPL's /save follow the same rule.
     let rendered = sb.root.join("rendered-link");
@@ -740,4 +750,42 @@ fn run_keeps_no_answer_in_memory() {
         large < small + 8 * 1024,
         "peak RSS grew with the answer: {small} KiB for 1 MiB, {large} KiB for 48 MiB"
     );
+}
+
+#[test]
+fn the_repl_keeps_at_most_a_mebibyte_of_an_answer() {
+    let (sb, server) = setup(&[]);
+    let big = "z".repeat(1536 * 1024);
+    let pieces: Vec<String> = big
+        .as_bytes()
+        .chunks(256 * 1024)
+        .map(|c| chunk_event(std::str::from_utf8(c).unwrap()))
+        .collect();
+    let refs: Vec<&str> = pieces.iter().map(String::as_str).collect();
+    let mut stream = Reply::sse_pieces(&refs);
+    let end = stream.steps.len() - 1;
+    stream
+        .steps
+        .insert(end, Step::Chunk(b"data: [DONE]\n\n".to_vec()));
+    server.push(stream);
+    server.push(Reply::stream(&["short"]));
+    let a = aix(&sb)
+        .args(["repl", "--provider", "local"])
+        .write_stdin("long one\nnext\n")
+        .assert()
+        .success();
+    assert_eq!(
+        stdout(&a).len(),
+        big.len() + "\nshort\n".len(),
+        "shown whole"
+    );
+    assert!(
+        stderr(&a)
+            .contains("the answer is longer than 1 MiB; the conversation keeps only its start"),
+        "{}",
+        stderr(&a)
+    );
+    let sent = server.last().json();
+    let kept = sent["messages"][1]["content"].as_str().unwrap();
+    assert_eq!(kept.len(), 1024 * 1024);
 }
