@@ -184,6 +184,16 @@ pub fn prepare(
         && !custom_auth
         && let Some(key) = key
     {
+        if env == EnvRefs::Resolve && key.expose().chars().any(|c| c.is_control()) {
+            return Err(Error::new(format!(
+                "the API key of provider '{}' contains a line break or another control character, which a header cannot carry",
+                provider.name
+            ))
+            .hint(format!(
+                "set it again with `aix api-key {}`, or remove the newline from the variable that holds it",
+                provider.name
+            )));
+        }
         headers.push(Header {
             name: "Authorization".into(),
             value: Secret::new(format!("Bearer {}", key.expose())),

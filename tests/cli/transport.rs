@@ -500,6 +500,39 @@ fn protocol_errors_are_named_and_never_resent() {
     insta::assert_snapshot!("header_value_with_line_break", stderr(&a));
     assert!(server2.requests().is_empty());
 
+    // The same for a key read from the environment with a newline.
+    let sb4 = Sandbox::new();
+    sb4.run(&[
+        "provider",
+        "add",
+        "envkey",
+        &server2.base(),
+        "--model",
+        "m",
+        "--api-key-env",
+        "AIX_T_KEY",
+    ])
+    .success();
+    sb4.run(&["create", "greet", "Hello"]).success();
+    let a = sb4
+        .aix()
+        .env(
+            "AIX_T_KEY",
+            "sk-env-canary
+",
+        )
+        .args(["run", "greet", "--provider", "envkey", "-e"])
+        .write_stdin("")
+        .assert()
+        .code(1);
+    assert_no_secret(&a);
+    assert!(
+        stderr(&a).contains("the API key of provider 'envkey' contains a line break"),
+        "{}",
+        stderr(&a)
+    );
+    assert!(server2.requests().is_empty());
+
     // TLS to a server that speaks plain HTTP.
     let (addr, conns) = raw_server(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n".to_vec());
     let sb3 = Sandbox::new();
