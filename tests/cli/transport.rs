@@ -727,8 +727,8 @@ fn verbose_computes_a_missing_total() {
     );
 }
 
-/// Peak RSS in KiB of `aix run` streaming `mib` MiB, measured by
-/// `/usr/bin/time` around aix alone.
+/// Peak RSS in KiB of `aix run` streaming `mib` MiB: the kernel's
+/// high-water mark (`VmHWM`), read from /proc while aix runs.
 fn peak_rss_kib(sb: &Sandbox, server: &Server, mib: usize) -> u64 {
     let piece = chunk_event(&"y".repeat(64 * 1024 - 1));
     let mut steps = vec![Step::Write(
@@ -741,13 +741,7 @@ fn peak_rss_kib(sb: &Sandbox, server: &Server, mib: usize) -> u64 {
     steps.push(Step::Chunk(b"data: [DONE]\n\n".to_vec()));
     steps.push(Step::EndChunks);
     server.push(Reply { steps });
-    let report = sb.root.join("rss");
-    let done = std::process::Command::new("/usr/bin/time")
-        .arg("-f")
-        .arg("%M")
-        .arg("-o")
-        .arg(&report)
-        .arg(BIN)
+    let mut child = std::process::Command::new(BIN)
         .args(["run", "greet", "--provider", "local", "-e", "--stream"])
         .env_clear()
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
@@ -756,25 +750,31 @@ fn peak_rss_kib(sb: &Sandbox, server: &Server, mib: usize) -> u64 {
         .env("NO_COLOR", "1")
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::null())
-        .status()
+        .spawn()
         .unwrap();
-    assert!(done.success());
-    std::fs::read_to_string(&report)
-        .unwrap()
-        .trim()
-        .lines()
-        .last()
-        .unwrap()
-        .parse()
-        .unwrap()
+    let status = format!("/proc/{}/status", child.id());
+    let mut peak = 0;
+    loop {
+        // Read before checking for exit: the last read is the closest to it.
+        if let Some(kib) = std::fs::read_to_string(&status).ok().and_then(|t| {
+            t.lines()
+                .find_map(|l| l.strip_prefix("VmHWM:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        }) {
+            peak = peak.max(kib);
+        }
+        if let Some(done) = child.try_wait().unwrap() {
+            assert!(done.success());
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    assert!(peak > 0, "no reading of {status}");
+    peak
 }
 
 #[test]
 fn run_keeps_no_answer_in_memory() {
-    if !std::path::Path::new("/usr/bin/time").exists() {
-        eprintln!("skipped: /usr/bin/time is not installed");
-        return;
-    }
     let (sb, server) = setup(&[]);
     let small = peak_rss_kib(&sb, &server, 1);
     let large = peak_rss_kib(&sb, &server, 48);
