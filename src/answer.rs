@@ -314,6 +314,63 @@ impl Output {
         Ok(())
     }
 
+    /// One `--json` stream event with the secrets masked. The text deltas
+    /// go through the stream maskers, so a secret split across two events
+    /// is masked too; the rest of the event is masked as it stands.
+    fn mask_event(&mut self, data: &[u8]) -> String {
+        let Ok(mut v) = serde_json::from_slice::<serde_json::Value>(data) else {
+            return self
+                .masker
+                .mask(&String::from_utf8_lossy(data))
+                .into_owned();
+        };
+        if let Some(choices) = v.get_mut("choices").and_then(|c| c.as_array_mut()) {
+            for choice in choices {
+                let Some(delta) = choice.get_mut("delta").and_then(|d| d.as_object_mut()) else {
+                    continue;
+                };
+                for (field, reasoning) in [
+                    ("content", false),
+                    ("reasoning_content", true),
+                    ("reasoning", true),
+                ] {
+                    if let Some(serde_json::Value::String(text)) = delta.get_mut(field) {
+                        let mask = if reasoning {
+                            &mut self.reasoning_mask
+                        } else {
+                            &mut self.content_mask
+                        };
+                        *text = mask.push(text).into_owned();
+                    }
+                }
+            }
+        }
+        self.masker.mask_json(&v).to_string()
+    }
+
+    /// In `--json` mode, text the masker held back at the end that turned
+    /// out not to be a secret, as one more chunk line.
+    fn raw_tail(&mut self, tail: String) -> io::Result<()> {
+        let reasoning = self.reasoning_mask.finish();
+        if tail.is_empty() && reasoning.is_empty() {
+            return Ok(());
+        }
+        let mut delta = serde_json::Map::new();
+        if !tail.is_empty() {
+            delta.insert("content".into(), tail.into());
+        }
+        if !reasoning.is_empty() {
+            delta.insert("reasoning_content".into(), reasoning.into());
+        }
+        let line = serde_json::json!({"choices": [{"index": 0, "delta": delta}]}).to_string();
+        let line = match &mut self.term {
+            Some((t, _)) => t.clean(&line).into_owned(),
+            None => line,
+        };
+        self.writer.write_all(line.as_bytes())?;
+        self.writer.write_all(b"\n")
+    }
+
     /// Ends the answer: what masking held back, a final newline on stdout,
     /// the file put in place. With `ok == false` what came is still kept.
     pub fn finish(&mut self, ok: bool) -> Result<(), Error> {
@@ -323,7 +380,11 @@ impl Output {
         }
         let result = (|| {
             let tail = self.content_mask.finish();
-            self.write_content(&tail)?;
+            if self.raw_json {
+                self.raw_tail(tail)?;
+            } else {
+                self.write_content(&tail)?;
+            }
             if !self.raw_json
                 && let Some((t, _)) = &mut self.term
             {
@@ -360,6 +421,10 @@ impl Sink for Output {
 
     fn content(&mut self, text: &str) -> io::Result<()> {
         self.check_cancelled()?;
+        if self.raw_json {
+            // Shown (and masked) by `raw`.
+            return Ok(());
+        }
         let r = match self.content_mask.push(text) {
             std::borrow::Cow::Borrowed(t) => self.write_content(t),
             std::borrow::Cow::Owned(t) => self.write_content(&t),
@@ -386,14 +451,17 @@ impl Sink for Output {
         let r = if self.masker.is_empty() && self.term.is_none() {
             self.writer.write_all(data)
         } else {
-            let text = String::from_utf8_lossy(data);
-            let masked = self.masker.mask(&text);
+            let text = if self.masker.is_empty() {
+                String::from_utf8_lossy(data).into_owned()
+            } else {
+                self.mask_event(data)
+            };
             match &mut self.term {
                 Some((t, _)) => {
-                    let clean = t.clean(&masked);
+                    let clean = t.clean(&text);
                     self.writer.write_all(clean.as_bytes())
                 }
-                None => self.writer.write_all(masked.as_bytes()),
+                None => self.writer.write_all(text.as_bytes()),
             }
         };
         let r = r.and_then(|()| self.writer.write_all(b"\n"));
@@ -426,8 +494,9 @@ mod tests {
 
     #[test]
     fn output_keeps_nothing_unless_asked() {
-        let mut out = Output::new(None, false).unwrap();
-        out.raw_json = true; // write nothing to the test's stdout
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("answer.txt");
+        let mut out = Output::new(Some(&path), false).unwrap();
         out.content(&"x".repeat(4096)).unwrap();
         assert!(out.kept.is_none());
         out.keep_text(1000);
@@ -438,5 +507,35 @@ mod tests {
         let kept = out.take_kept();
         assert_eq!(kept.text, "a (sensitive) b");
         assert!(!kept.cut);
+        let written = std::fs::read_to_string(&path).unwrap();
+        assert!(written.ends_with("xa (sensitive) b"), "{written}");
+    }
+
+    #[test]
+    fn json_stream_lines_mask_split_secrets() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("answer.jsonl");
+        let mut out = Output::new(Some(&path), false).unwrap();
+        out.raw_json = true;
+        out.set_masker(Masker::new(["sk-secret-1"]));
+        for piece in ["a sk-sec", "ret-1 b", "end sk-"] {
+            let data = serde_json::json!({"choices": [{"index": 0, "delta": {"content": piece}}]});
+            out.raw(data.to_string().as_bytes()).unwrap();
+            out.content(piece).unwrap();
+        }
+        out.finish(true).unwrap();
+        let written = std::fs::read_to_string(&path).unwrap();
+        assert!(!written.contains("sk-sec"), "{written}");
+        let text: String = written
+            .lines()
+            .map(|l| {
+                let v: serde_json::Value = serde_json::from_str(l).unwrap();
+                v["choices"][0]["delta"]["content"]
+                    .as_str()
+                    .unwrap()
+                    .to_string()
+            })
+            .collect();
+        assert_eq!(text, "a (sensitive) bend sk-");
     }
 }

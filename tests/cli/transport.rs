@@ -129,9 +129,11 @@ fn secrets_echoed_by_the_server_are_masked() {
     let a = run(&sb, &["--no-stream", "--json"]).success();
     assert_no_secret(&a);
     assert!(stdout(&a).contains("echo (sensitive)"));
-    server.push(Reply::stream(&[&format!("echo {KEY}")]));
+    server.push(Reply::stream(&["echo sk-wire-", "canary-42!"]));
     let a = run(&sb, &["--stream", "--json"]).success();
     assert_no_secret(&a);
+    assert!(!stdout(&a).contains("sk-wire-"), "{}", stdout(&a));
+    assert!(stdout(&a).contains("(sensitive)!"), "{}", stdout(&a));
 
     // --show-secrets shows what came.
     server.push(Reply::answer(&format!("echo {KEY}")));
