@@ -21,7 +21,7 @@ use crate::chunk::{self, Item, Usage};
 use crate::envref;
 use crate::error::Error;
 use crate::provider::{AuthType, Provider};
-use crate::secret::{self, Secret};
+use crate::secret::{self, Masker, Secret};
 use crate::sse;
 
 /// Connect timeout (SPEC §4).
@@ -32,6 +32,8 @@ pub const DEFAULT_TIMEOUT_SECS: u64 = 300;
 const MAX_TRIES: u32 = 3;
 /// A `Retry-After` longer than this is not waited for.
 const MAX_RETRY_AFTER: Duration = Duration::from_secs(60);
+/// Largest total deadline (`--max-time`, `max_time_secs`), as for timeouts.
+pub const MAX_MAX_TIME_SECS: u64 = 86_400;
 /// Largest error or non-stream body read into memory.
 const MAX_BODY: u64 = 64 * 1024 * 1024;
 /// Same-origin redirects followed before giving up.
@@ -94,9 +96,38 @@ pub struct Prepared {
     pub body: Value,
     pub stream: bool,
     pub timeout: Duration,
+    /// The whole answer must be in within this long (`--max-time`).
+    pub max_time: Option<Duration>,
+    /// The provider's key, for masking what the server sends back.
+    key: Option<Secret>,
+    /// Values read from `${env:...}` for headers, masked likewise.
+    env_values: Vec<Secret>,
 }
 
 impl Prepared {
+    /// What masks the secrets this request carries (the key, every
+    /// sensitive header value and its token, every value read from the
+    /// environment) in text that comes back from the server.
+    pub fn masker(&self) -> Masker {
+        let mut values: Vec<&str> = Vec::new();
+        if let Some(k) = &self.key {
+            values.push(k.expose());
+        }
+        for h in self.headers.iter().filter(|h| h.sensitive) {
+            let v = h.value.expose();
+            values.push(v);
+            // `Bearer TOKEN`, `Basic CREDENTIALS`: the token alone too.
+            if let Some((scheme, token)) = v.split_once(' ')
+                && !scheme.is_empty()
+                && scheme.chars().all(|c| c.is_ascii_alphabetic())
+            {
+                values.push(token.trim());
+            }
+        }
+        values.extend(self.env_values.iter().map(Secret::expose));
+        Masker::new(values)
+    }
+
     /// The request as JSON with secrets masked (for `--json` dry runs).
     pub fn to_json(&self, show_secrets: bool) -> Value {
         let headers: Map<String, Value> = self
@@ -104,7 +135,7 @@ impl Prepared {
             .iter()
             .map(|h| (h.name.clone(), Value::from(h.shown(show_secrets))))
             .collect();
-        json!({
+        let mut j = json!({
             "provider": self.provider,
             "method": "POST",
             "url": self.url,
@@ -112,7 +143,11 @@ impl Prepared {
             "headers": headers,
             "body": self.body,
             "timeout_secs": self.timeout.as_secs(),
-        })
+        });
+        if let Some(m) = self.max_time {
+            j["max_time_secs"] = json!(m.as_secs());
+        }
+        j
     }
 }
 
@@ -140,6 +175,7 @@ pub fn prepare(
         value: Secret::new("application/json"),
         sensitive: false,
     }];
+    let mut env_values = Vec::new();
     let custom_auth = provider
         .headers
         .iter()
@@ -148,6 +184,16 @@ pub fn prepare(
         && !custom_auth
         && let Some(key) = key
     {
+        if env == EnvRefs::Resolve && key.expose().chars().any(|c| c.is_control()) {
+            return Err(Error::new(format!(
+                "the API key of provider '{}' contains a line break or another control character, which a header cannot carry",
+                provider.name
+            ))
+            .hint(format!(
+                "set it again with `aix api-key {}`, or remove the newline from the variable that holds it",
+                provider.name
+            )));
+        }
         headers.push(Header {
             name: "Authorization".into(),
             value: Secret::new(format!("Bearer {}", key.expose())),
@@ -163,17 +209,33 @@ pub fn prepare(
             ),
             // A value read from the environment is a secret whatever the
             // header is called.
-            EnvRefs::Resolve => (
-                envref::resolve(written).map_err(|e| {
+            EnvRefs::Resolve => {
+                let read = std::cell::RefCell::new(Vec::new());
+                let value = envref::resolve_with(written, |var| {
+                    let v = std::env::var(var).ok();
+                    if let Some(v) = &v {
+                        read.borrow_mut().push(Secret::new(v.clone()));
+                    }
+                    v
+                })
+                .map_err(|e| {
                     Error::new(format!(
                         "header {name} of provider '{}': {e}",
                         provider.name
                     ))
                     .hint("export the variable before running, or change the provider's header")
-                })?,
-                secret::is_sensitive_header(name) || envref::contains_reference(written),
-            ),
+                })?;
+                check_header_value(&provider.name, name, written, &value)?;
+                env_values.extend(read.into_inner());
+                (
+                    value,
+                    secret::is_sensitive_header(name) || envref::contains_reference(written),
+                )
+            }
         };
+        // A header the user sets replaces aix's default of the same name
+        // (names are case-insensitive): one of each goes on the wire.
+        headers.retain(|h| !h.name.eq_ignore_ascii_case(name));
         headers.push(Header {
             name: name.clone(),
             value: Secret::new(value),
@@ -204,7 +266,31 @@ pub fn prepare(
         body,
         stream: req.stream,
         timeout,
+        max_time: provider.max_time_secs.map(Duration::from_secs),
+        key: key.cloned(),
+        env_values,
     })
+}
+
+/// Refuses a header value that cannot go on the wire (a line break or
+/// another control character), naming the header, never the value.
+fn check_header_value(provider: &str, name: &str, written: &str, value: &str) -> Result<(), Error> {
+    let Some(bad) = value.chars().find(|c| c.is_control() && *c != '\t') else {
+        return Ok(());
+    };
+    let what = match bad {
+        '\r' | '\n' => "a line break (CR or LF)".to_string(),
+        c => format!("a control character (U+{:04X})", u32::from(c)),
+    };
+    let whose = if envref::contains_reference(written) {
+        "the value read from the environment"
+    } else {
+        "its value"
+    };
+    Err(Error::new(format!(
+        "header {name} of provider '{provider}': {whose} contains {what}, which a header cannot carry"
+    ))
+    .hint("remove it from the variable (a trailing newline from `$(cat file)` is a common cause)"))
 }
 
 /// Where the user sees an answer being written.
@@ -233,7 +319,18 @@ pub struct StreamSummary {
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
     #[error("Connection failed to {base_url}: {cause}")]
-    Connect { base_url: String, cause: String },
+    Connect {
+        base_url: String,
+        cause: String,
+        /// The request surely did not reach the server: safe to send again.
+        before_sent: bool,
+    },
+    #[error("TLS with {base_url} failed: {cause}")]
+    Tls { base_url: String, cause: String },
+    #[error("cannot send the request to {base_url}: {detail}")]
+    Request { base_url: String, detail: String },
+    #[error("Request to {base_url} did not finish within {secs} s")]
+    Deadline { base_url: String, secs: u64 },
     #[error("Request to {base_url} timed out after {secs} s{phase}")]
     Timeout {
         base_url: String,
@@ -279,10 +376,68 @@ impl ClientError {
                 .hint(format!("is the server running? `aix provider check {name}` tests it")),
             ClientError::Timeout { .. } => Error::new(self.to_string())
                 .hint("raise the limit with --timeout SECS or the provider's timeout_secs"),
+            ClientError::Deadline { .. } => Error::new(self.to_string())
+                .hint("raise the limit with --max-time SECS or the provider's max_time_secs"),
+            ClientError::Tls { .. } => Error::new(self.to_string())
+                .hint(format!("check that the server speaks HTTPS at this port, or use http:// in the base URL (`aix provider info {name}`)")),
             ClientError::CrossOriginRedirect { to, .. } => Error::new(self.to_string())
                 .hint(format!("if {to} is right, make it the provider's base URL; credentials are never sent to another origin")),
             ClientError::Output(e) if e.kind() == io::ErrorKind::BrokenPipe => Error::new(self.to_string()),
             _ => Error::new(self.to_string()),
+        }
+    }
+}
+
+impl ClientError {
+    /// The error with every secret in server-sent text masked.
+    pub fn masked(self, m: &Masker) -> ClientError {
+        if m.is_empty() {
+            return self;
+        }
+        let mask = |t: String| m.mask(&t).into_owned();
+        match self {
+            ClientError::Status {
+                status,
+                reason,
+                message,
+                code,
+            } => ClientError::Status {
+                status,
+                reason,
+                message: mask(message),
+                code: code.map(mask),
+            },
+            ClientError::StreamError(t) => ClientError::StreamError(mask(t)),
+            ClientError::Protocol { base_url, detail } => ClientError::Protocol {
+                base_url,
+                detail: mask(detail),
+            },
+            ClientError::Broken { base_url, cause } => ClientError::Broken {
+                base_url,
+                cause: mask(cause),
+            },
+            ClientError::Connect {
+                base_url,
+                cause,
+                before_sent,
+            } => ClientError::Connect {
+                base_url,
+                cause: mask(cause),
+                before_sent,
+            },
+            ClientError::Tls { base_url, cause } => ClientError::Tls {
+                base_url,
+                cause: mask(cause),
+            },
+            ClientError::Request { base_url, detail } => ClientError::Request {
+                base_url,
+                detail: mask(detail),
+            },
+            ClientError::CrossOriginRedirect { from, to } => ClientError::CrossOriginRedirect {
+                from: mask(from),
+                to: mask(to),
+            },
+            other => other,
         }
     }
 }
@@ -371,8 +526,15 @@ pub fn error_message(body: &[u8]) -> (String, Option<String>) {
     )
 }
 
+/// Server text squeezed to one line, cut at 300 characters, with control
+/// characters shown as symbols (an error body cannot drive the terminal).
 fn one_line(s: &str) -> String {
-    let squeezed = s.split_whitespace().collect::<Vec<_>>().join(" ");
+    let mut squeezed = s.split_whitespace().collect::<Vec<_>>().join(" ");
+    if squeezed.chars().any(char::is_control) {
+        squeezed = crate::output::TermSafe::default()
+            .clean(&squeezed)
+            .into_owned();
+    }
     if squeezed.chars().count() > 300 {
         let cut: String = squeezed.chars().take(300).collect();
         format!("{cut}...")
@@ -416,6 +578,7 @@ fn join_location(base: &str, location: &str) -> String {
 pub struct Client {
     retry_base: Duration,
     verbose: bool,
+    show_secrets: bool,
 }
 
 impl Default for Client {
@@ -425,6 +588,14 @@ impl Default for Client {
 }
 
 type Response = ureq::http::Response<ureq::Body>;
+
+/// Why one try failed, and whether another may follow.
+enum Retry {
+    /// A 429 or 5xx: the server said no before doing anything.
+    Status(Response, Option<Duration>),
+    /// The connection failed before the request went out.
+    Connect(ClientError),
+}
 
 impl Client {
     /// `AIX_RETRY_BASE_MS` shortens the backoff (for tests).
@@ -436,6 +607,24 @@ impl Client {
         Client {
             retry_base,
             verbose,
+            show_secrets: false,
+        }
+    }
+
+    /// Show secrets the server sends back (`--show-secrets`) instead of
+    /// masking them.
+    pub fn show_secrets(mut self, show: bool) -> Self {
+        self.show_secrets = show;
+        self
+    }
+
+    /// What masks the secrets of `p` in server text (nothing with
+    /// `--show-secrets`).
+    pub fn masker(&self, p: &Prepared) -> Masker {
+        if self.show_secrets {
+            Masker::none()
+        } else {
+            p.masker()
         }
     }
 
@@ -455,34 +644,56 @@ impl Client {
     }
 
     /// Sends the request, following same-origin redirects and retrying 429,
-    /// 5xx and connection failures with jittered backoff. Returns a 2xx
+    /// 500, 502, 503, 504 and connections that failed before the request went out, with
+    /// jittered backoff, within `p.max_time` overall. Returns a 2xx
     /// response; everything else is an error.
     fn send(&self, p: &Prepared, agent: &ureq::Agent) -> Result<Response, ClientError> {
         let body = serde_json::to_vec(&p.body).expect("a Value always serializes");
+        let deadline = p.max_time.map(|m| (Instant::now() + m, m));
         let mut attempt = 1;
         loop {
-            let outcome = self.send_once(p, agent, &body);
-            let (retry, wait) = match &outcome {
-                Ok(resp) if resp.status().is_success() => return outcome,
-                Ok(resp) if resp.status().as_u16() == 429 || resp.status().is_server_error() => {
-                    (true, retry_after(resp))
+            let left = match deadline {
+                Some((at, max)) => match at.checked_duration_since(Instant::now()) {
+                    Some(left) if !left.is_zero() => Some(left),
+                    _ => return Err(deadline_error(p, max)),
+                },
+                None => None,
+            };
+            let retry = match self.send_once(p, agent, &body, left) {
+                Ok(resp) if resp.status().is_success() => return Ok(resp),
+                Ok(resp) if matches!(resp.status().as_u16(), 429 | 500 | 502 | 503 | 504) => {
+                    let wait = retry_after(&resp);
+                    Retry::Status(resp, wait)
                 }
-                Err(ClientError::Connect { .. }) => (true, None),
-                _ => (false, None),
+                Ok(resp) => return Err(status_error(resp, &self.masker(p))),
+                Err(
+                    e @ ClientError::Connect {
+                        before_sent: true, ..
+                    },
+                ) => Retry::Connect(e),
+                Err(e) => return Err(e),
             };
-            let resp = match outcome {
-                Ok(resp) => Some(resp),
-                Err(e) if !retry || attempt >= MAX_TRIES => return Err(e),
-                Err(_) => None,
+            let (why, wait) = match retry {
+                Retry::Status(resp, wait) => {
+                    if attempt >= MAX_TRIES || wait.is_some_and(|w| w > MAX_RETRY_AFTER) {
+                        return Err(status_error(resp, &self.masker(p)));
+                    }
+                    let s = resp.status().as_u16();
+                    (format!("{s} {}", reason(s)), wait)
+                }
+                Retry::Connect(e) => {
+                    if attempt >= MAX_TRIES {
+                        return Err(e);
+                    }
+                    ("connection failed".to_string(), None)
+                }
             };
-            if !retry || attempt >= MAX_TRIES || wait.is_some_and(|w| w > MAX_RETRY_AFTER) {
-                return Err(status_error(resp.expect("errors returned above")));
-            }
             let wait = wait.unwrap_or_else(|| self.backoff(attempt));
-            let why = resp.as_ref().map_or_else(
-                || "connection failed".to_string(),
-                |r| format!("{} {}", r.status().as_u16(), reason(r.status().as_u16())),
-            );
+            if let Some((at, max)) = deadline
+                && Instant::now() + wait >= at
+            {
+                return Err(deadline_error(p, max));
+            }
             crate::output::note(format!(
                 "{why}; retrying in {:.1} s (try {} of {MAX_TRIES})",
                 wait.as_secs_f64(),
@@ -498,10 +709,14 @@ impl Client {
         p: &Prepared,
         agent: &ureq::Agent,
         body: &[u8],
+        left: Option<Duration>,
     ) -> Result<Response, ClientError> {
         let mut url = p.url.clone();
         for _ in 0..=MAX_REDIRECTS {
             let mut req = agent.post(&url);
+            if left.is_some() {
+                req = req.config().timeout_global(left).build();
+            }
             for h in &p.headers {
                 req = req.header(h.name.as_str(), h.value.expose());
             }
@@ -521,7 +736,8 @@ impl Client {
                 return Err(ClientError::CrossOriginRedirect {
                     from: url,
                     to: next,
-                });
+                }
+                .masked(&self.masker(p)));
             }
             url = next;
         }
@@ -532,7 +748,12 @@ impl Client {
     }
 
     fn backoff(&self, attempt: u32) -> Duration {
-        let base = self.retry_base * 2u32.pow(attempt - 1);
+        // Capped before the jitter: a huge AIX_RETRY_BASE_MS cannot
+        // overflow the multiplication below.
+        let base = self
+            .retry_base
+            .saturating_mul(2u32.saturating_pow(attempt.saturating_sub(1)))
+            .min(MAX_RETRY_AFTER);
         // Jitter from the clock: 50%..150% of the base, no RNG needed.
         let nanos = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
@@ -540,36 +761,55 @@ impl Client {
         base.mul_f64(0.5 + f64::from(nanos % 1000) / 1000.0)
     }
 
-    /// Sends a non-stream request and returns the parsed response.
+    /// Sends a non-stream request and returns the parsed response, with
+    /// the request's secrets masked in every string of it.
     pub fn chat(&self, p: &Prepared) -> Result<Value, ClientError> {
+        let masker = self.masker(p);
         let agent = self.agent(p.timeout, true);
-        let resp = self.send(p, &agent)?;
+        let resp = self.send(p, &agent).map_err(|e| e.masked(&masker))?;
         let bytes = resp
             .into_body()
             .into_with_config()
             .limit(MAX_BODY)
             .read_to_vec()
-            .map_err(|e| body_error(e, p))?;
-        serde_json::from_slice(&bytes).map_err(|e| ClientError::Protocol {
+            .map_err(|e| body_error(e, p).masked(&masker))?;
+        let v: Value = serde_json::from_slice(&bytes).map_err(|e| ClientError::Protocol {
             base_url: p.base_url.clone(),
             detail: format!("the answer is not JSON ({e})"),
+        })?;
+        Ok(if masker.is_empty() {
+            v
+        } else {
+            masker.mask_json(&v)
         })
     }
 
-    /// Sends a stream request and relays it to `sink`.
+    /// Sends a stream request and relays it to `sink`. The text reaching
+    /// `sink` is not masked here (see [`crate::answer::Output`]); errors are.
     pub fn chat_stream(
         &self,
         p: &Prepared,
         sink: &mut dyn Sink,
     ) -> Result<StreamSummary, ClientError> {
+        let masker = self.masker(p);
         let agent = self.agent(p.timeout, false);
-        let resp = self.send(p, &agent)?;
+        let resp = self.send(p, &agent).map_err(|e| e.masked(&masker))?;
         sink.started();
         let mut reader = resp.into_body().into_reader();
-        relay(&mut reader, sink, &p.base_url, p.timeout)
+        relay(&mut reader, sink, &p.base_url, p.timeout).map_err(|e| {
+            let e = match (e, p.max_time) {
+                (ClientError::Deadline { base_url, .. }, Some(max)) => ClientError::Deadline {
+                    base_url,
+                    secs: max.as_secs(),
+                },
+                (e, _) => e,
+            };
+            e.masked(&masker)
+        })
     }
 
-    /// `GET {base_url}/models` with the provider's auth.
+    /// `GET {base_url}/models` with the provider's auth; the secrets sent
+    /// are masked in what comes back.
     pub fn models(
         &self,
         provider: &Provider,
@@ -584,27 +824,33 @@ impl Client {
             temperature: None,
         };
         let p = prepare(provider, key, &req, timeout, EnvRefs::Resolve).map_err(|e| {
-            ClientError::Protocol {
+            ClientError::Request {
                 base_url: provider.base_url.clone(),
                 detail: e.message().to_string(),
             }
         })?;
+        let masker = self.masker(&p);
         let agent = self.agent(timeout, true);
         let url = format!("{}/models", provider.base_url);
         let mut req = agent.get(&url);
+        if let Some(max) = p.max_time {
+            req = req.config().timeout_global(Some(max)).build();
+        }
         for h in p.headers.iter().filter(|h| h.name != "Content-Type") {
             req = req.header(h.name.as_str(), h.value.expose());
         }
-        let resp = req.call().map_err(|e| transport_error(e, &p))?;
+        let resp = req
+            .call()
+            .map_err(|e| transport_error(e, &p).masked(&masker))?;
         if !resp.status().is_success() {
-            return Err(status_error(resp));
+            return Err(status_error(resp, &masker));
         }
         let bytes = resp
             .into_body()
             .into_with_config()
             .limit(MAX_BODY)
             .read_to_vec()
-            .map_err(|e| body_error(e, &p))?;
+            .map_err(|e| body_error(e, &p).masked(&masker))?;
         let v: Value = serde_json::from_slice(&bytes).map_err(|e| ClientError::Protocol {
             base_url: p.base_url.clone(),
             detail: format!("/models did not answer JSON ({e})"),
@@ -614,7 +860,7 @@ impl Client {
             .or_else(|| v.get("models"))
             .and_then(Value::as_array)
         {
-            Some(items) => Ok(items.clone()),
+            Some(items) => Ok(items.iter().map(|i| masker.mask_json(i)).collect()),
             None => Err(ClientError::Protocol {
                 base_url: p.base_url.clone(),
                 detail: "/models answered without a \"data\" list".into(),
@@ -731,16 +977,35 @@ impl Relay<'_> {
     }
 }
 
+/// The wait a `Retry-After` asks for: whole or fractional seconds, capped
+/// just above [`MAX_RETRY_AFTER`] (so a huge value means "too long"), or
+/// `None` for anything else (a negative number, an HTTP date, garbage):
+/// then the normal backoff applies.
 fn retry_after(resp: &Response) -> Option<Duration> {
-    let v = resp.headers().get("retry-after")?.to_str().ok()?.trim();
-    v.parse::<f64>()
-        .ok()
-        .filter(|s| s.is_finite() && *s >= 0.0)
-        .map(Duration::from_secs_f64)
+    let v = resp.headers().get("retry-after")?.to_str().ok()?;
+    parse_retry_after(v)
 }
 
-/// Turns a non-2xx response into an error carrying the server's message.
-fn status_error(resp: Response) -> ClientError {
+fn parse_retry_after(v: &str) -> Option<Duration> {
+    let secs = v.trim().parse::<f64>().ok()?;
+    if !secs.is_finite() || secs < 0.0 {
+        return None;
+    }
+    let cap = MAX_RETRY_AFTER.as_secs_f64() + 1.0;
+    Duration::try_from_secs_f64(secs.min(cap)).ok()
+}
+
+fn deadline_error(p: &Prepared, max: Duration) -> ClientError {
+    ClientError::Deadline {
+        base_url: p.base_url.clone(),
+        secs: max.as_secs(),
+    }
+}
+
+/// Turns a non-2xx response into an error carrying the server's message,
+/// with the request's secrets masked (before the message is cut short, so
+/// no part of a secret survives the cut).
+fn status_error(resp: Response, masker: &Masker) -> ClientError {
     let status = resp.status().as_u16();
     let canonical = resp.status().canonical_reason().unwrap_or("");
     let reason = match reason(status) {
@@ -753,18 +1018,36 @@ fn status_error(resp: Response) -> ClientError {
         .limit(64 * 1024)
         .read_to_vec()
         .unwrap_or_default();
-    let (message, code) = error_message(&body);
+    let (message, code) = if masker.is_empty() {
+        error_message(&body)
+    } else {
+        let text = String::from_utf8_lossy(&body);
+        error_message(masker.mask(&text).as_bytes())
+    };
     ClientError::Status {
         status,
         reason,
         message,
         code,
     }
+    .masked(masker)
 }
 
 fn transport_error(e: ureq::Error, p: &Prepared) -> ClientError {
     let base_url = p.base_url.clone();
+    let connect = |cause: &str, before_sent: bool| ClientError::Connect {
+        base_url: p.base_url.clone(),
+        cause: cause.to_string(),
+        before_sent,
+    };
+    let protocol = |detail: String| ClientError::Protocol {
+        base_url: p.base_url.clone(),
+        detail,
+    };
     match e {
+        ureq::Error::Timeout(ureq::Timeout::Global) => {
+            deadline_error(p, p.max_time.unwrap_or_default())
+        }
         ureq::Error::Timeout(t) => {
             let (secs, phase) = match t {
                 ureq::Timeout::Connect | ureq::Timeout::Resolve => {
@@ -778,46 +1061,60 @@ fn transport_error(e: ureq::Error, p: &Prepared) -> ClientError {
                 phase,
             }
         }
-        ureq::Error::HostNotFound => ClientError::Connect {
-            base_url,
-            cause: "host not found (DNS lookup failed)".into(),
-        },
-        ureq::Error::ConnectionFailed => ClientError::Connect {
-            base_url,
-            cause: "connection refused".into(),
-        },
+        ureq::Error::HostNotFound => connect("host not found (DNS lookup failed)", true),
+        ureq::Error::ConnectionFailed => connect("connection refused", true),
         ureq::Error::Io(io) => match io.kind() {
             io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock => ClientError::Timeout {
                 base_url,
                 secs: p.timeout.as_secs(),
                 phase: "",
             },
-            io::ErrorKind::ConnectionRefused => ClientError::Connect {
-                base_url,
-                cause: "connection refused".into(),
-            },
-            _ => ClientError::Connect {
+            io::ErrorKind::ConnectionRefused => connect("connection refused", true),
+            // rustls reports a failed handshake as invalid data on the socket.
+            io::ErrorKind::InvalidData if p.url.starts_with("https://") => ClientError::Tls {
                 base_url,
                 cause: io.to_string(),
             },
+            io::ErrorKind::UnexpectedEof => {
+                connect("the server closed the connection without answering", false)
+            }
+            io::ErrorKind::ConnectionReset | io::ErrorKind::ConnectionAborted => {
+                connect("the connection was reset", false)
+            }
+            _ => connect(&io.to_string(), false),
         },
-        ureq::Error::Tls(m) => ClientError::Connect {
+        ureq::Error::Tls(m) => ClientError::Tls {
             base_url,
-            cause: format!("TLS: {m}"),
+            cause: m.to_string(),
         },
-        ureq::Error::Rustls(r) => ClientError::Connect {
+        ureq::Error::Rustls(r) => ClientError::Tls {
             base_url,
-            cause: format!("TLS: {r}"),
+            cause: r.to_string(),
         },
-        other => ClientError::Connect {
+        ureq::Error::Protocol(e) => protocol(format!("the reply is not valid HTTP ({e})")),
+        ureq::Error::LargeResponseHeader(got, limit) => protocol(format!(
+            "the response headers are larger than {limit} bytes ({got} or more)"
+        )),
+        ureq::Error::Http(e) => ClientError::Request {
             base_url,
-            cause: other.to_string(),
+            detail: format!("invalid request header ({e})"),
+        },
+        ureq::Error::BadUri(u) => ClientError::Request {
+            base_url,
+            detail: format!("invalid URL {u}"),
+        },
+        other => ClientError::Request {
+            base_url,
+            detail: other.to_string(),
         },
     }
 }
 
 fn body_error(e: ureq::Error, p: &Prepared) -> ClientError {
     match e {
+        ureq::Error::Timeout(ureq::Timeout::Global) => {
+            deadline_error(p, p.max_time.unwrap_or_default())
+        }
         ureq::Error::Timeout(_) => ClientError::Timeout {
             base_url: p.base_url.clone(),
             secs: p.timeout.as_secs(),
@@ -827,7 +1124,13 @@ fn body_error(e: ureq::Error, p: &Prepared) -> ClientError {
             base_url: p.base_url.clone(),
             detail: format!("the answer is larger than {n} bytes"),
         },
-        ureq::Error::Io(io) => read_error(io, &p.base_url, p.timeout),
+        ureq::Error::Io(io) => match read_error(io, &p.base_url, p.timeout) {
+            ClientError::Deadline { base_url, .. } => ClientError::Deadline {
+                base_url,
+                secs: p.max_time.unwrap_or_default().as_secs(),
+            },
+            e => e,
+        },
         other => ClientError::Broken {
             base_url: p.base_url.clone(),
             cause: other.to_string(),
@@ -835,6 +1138,9 @@ fn body_error(e: ureq::Error, p: &Prepared) -> ClientError {
     }
 }
 
+/// A failed read of the body. A total deadline (`--max-time`) that ran out
+/// comes back as [`ClientError::Deadline`] with `secs` 0 for the caller,
+/// who knows the deadline, to fill in.
 fn read_error(e: io::Error, base_url: &str, timeout: Duration) -> ClientError {
     let timed_out = || ClientError::Timeout {
         base_url: base_url.to_string(),
@@ -843,6 +1149,12 @@ fn read_error(e: io::Error, base_url: &str, timeout: Duration) -> ClientError {
     };
     // ureq wraps its own errors in io::Error while a body is read.
     let cause = match ureq::Error::from(e) {
+        ureq::Error::Timeout(ureq::Timeout::Global) => {
+            return ClientError::Deadline {
+                base_url: base_url.to_string(),
+                secs: 0,
+            };
+        }
         ureq::Error::Timeout(_) => return timed_out(),
         ureq::Error::Io(io) => match io.kind() {
             io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock => return timed_out(),
@@ -945,6 +1257,68 @@ mod tests {
         assert!(r.unwrap_err().to_string().contains("bad"));
         let (r, _) = relay_str("data: {not json\n\n");
         assert!(r.unwrap_err().to_string().contains("not valid JSON"));
+    }
+
+    #[test]
+    fn retry_after_never_panics() {
+        let cap = MAX_RETRY_AFTER + Duration::from_secs(1);
+        for (v, want) in [
+            ("2", Some(Duration::from_secs(2))),
+            (" 0.5 ", Some(Duration::from_millis(500))),
+            ("99999999999999999999", Some(cap)),
+            ("1e20", Some(cap)),
+            ("1e400", None),
+            ("inf", None),
+            ("NaN", None),
+            ("-1", None),
+            ("Wed, 21 Oct 2015 07:28:00 GMT", None),
+            ("", None),
+        ] {
+            assert_eq!(parse_retry_after(v), want, "{v:?}");
+        }
+        let c = Client {
+            retry_base: Duration::MAX,
+            verbose: false,
+            show_secrets: false,
+        };
+        assert!(c.backoff(u32::MAX) <= MAX_RETRY_AFTER.mul_f64(1.5));
+    }
+
+    #[test]
+    fn user_headers_replace_defaults_and_secrets_are_collected() {
+        let mut p = Provider::new("p", "http://h/v1");
+        p.headers
+            .push(("content-type".into(), "application/json; x=1".into()));
+        p.headers
+            .push(("X-Api-Key".into(), "Token abcdef123".into()));
+        let req = ChatRequest {
+            model: "m".into(),
+            messages: vec![],
+            stream: false,
+            max_tokens: None,
+            temperature: None,
+        };
+        let key = Secret::new("sk-masked-1");
+        let sent = prepare(
+            &p,
+            Some(&key),
+            &req,
+            Duration::from_secs(9),
+            EnvRefs::Resolve,
+        )
+        .unwrap();
+        let types: Vec<_> = sent
+            .headers
+            .iter()
+            .filter(|h| h.name.eq_ignore_ascii_case("content-type"))
+            .map(|h| h.value.expose())
+            .collect();
+        assert_eq!(types, ["application/json; x=1"]);
+        let m = sent.masker();
+        assert_eq!(
+            m.mask("sk-masked-1 / Bearer sk-masked-1 / abcdef123"),
+            "(sensitive) / (sensitive) / (sensitive)"
+        );
     }
 
     #[test]

@@ -225,6 +225,7 @@ pub const FIELDS: &[&str] = &[
     "auth_type",
     "api_key_env",
     "timeout_secs",
+    "max_time_secs",
 ];
 
 /// Reads one manifest file's text into its providers, refusing it on the
@@ -279,6 +280,9 @@ pub fn render(providers: &[Provider]) -> (String, Vec<(String, String)>) {
         }
         if let Some(t) = p.timeout_secs {
             out.push_str(&format!("timeout_secs = {t}\n"));
+        }
+        if let Some(t) = p.max_time_secs {
+            out.push_str(&format!("max_time_secs = {t}\n"));
         }
         if !p.headers.is_empty() {
             let mut items = Vec::new();

@@ -131,6 +131,62 @@ pub fn table(headers: &[&str], rows: &[Vec<String>]) {
     print(&text);
 }
 
+/// Makes model text safe for a terminal: every control character other
+/// than `\n` and `\t` is shown as a visible symbol instead of acting (ESC
+/// as `␛`, so no escape sequence, OSC 52 clipboard write or cursor move
+/// can take effect; C1 controls as `�`). `\r\n` becomes `\n`; a lone `\r`
+/// is shown as `␍`. Each character is judged on its own, so an escape
+/// sequence split across pieces is caught too; only a `\r` at the end of
+/// a piece waits for the next one.
+#[derive(Debug, Default)]
+pub struct TermSafe {
+    pending_cr: bool,
+}
+
+impl TermSafe {
+    pub fn clean<'a>(&mut self, text: &'a str) -> std::borrow::Cow<'a, str> {
+        if !self.pending_cr && !needs_cleaning(text.as_bytes()) {
+            return std::borrow::Cow::Borrowed(text);
+        }
+        let mut out = String::with_capacity(text.len() + 8);
+        for c in text.chars() {
+            if std::mem::take(&mut self.pending_cr) && c != '\n' {
+                out.push('\u{240D}');
+            }
+            match c {
+                '\n' | '\t' => out.push(c),
+                '\r' => self.pending_cr = true,
+                '\u{0}'..='\u{1f}' => {
+                    out.push(char::from_u32(0x2400 + u32::from(c)).unwrap_or('\u{FFFD}'));
+                }
+                '\u{7f}' => out.push('\u{2421}'),
+                '\u{80}'..='\u{9f}' => out.push('\u{FFFD}'),
+                c => out.push(c),
+            }
+        }
+        std::borrow::Cow::Owned(out)
+    }
+
+    /// What is still held (a final lone `\r`).
+    pub fn finish(&mut self) -> &'static str {
+        if std::mem::take(&mut self.pending_cr) {
+            "\u{240D}"
+        } else {
+            ""
+        }
+    }
+}
+
+/// Whether `b` holds a C0 control other than `\n`/`\t`, DEL, or a C1
+/// control (UTF-8 `C2 80`..`C2 9F`).
+fn needs_cleaning(b: &[u8]) -> bool {
+    b.iter().enumerate().any(|(i, &c)| {
+        (c < 0x20 && c != b'\n' && c != b'\t')
+            || c == 0x7f
+            || (c == 0xc2 && b.get(i + 1).is_some_and(|n| (0x80..0xa0).contains(n)))
+    })
+}
+
 /// Whether colour may be written to stdout (a terminal, no `NO_COLOR`,
 /// not `--color never`).
 pub fn stdout_colour() -> bool {
@@ -211,5 +267,41 @@ impl Spinner {
 impl Drop for Spinner {
     fn drop(&mut self) {
         self.stop();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn clean_all(pieces: &[&str]) -> String {
+        let mut t = TermSafe::default();
+        let mut out = String::new();
+        for p in pieces {
+            out.push_str(&t.clean(p));
+        }
+        out.push_str(t.finish());
+        out
+    }
+
+    #[test]
+    fn terminal_text_shows_controls_instead_of_acting() {
+        assert!(matches!(
+            TermSafe::default().clean("plain\ttext\nné"),
+            std::borrow::Cow::Borrowed(_)
+        ));
+        // OSC 52 clipboard write, a cursor move, a C1 CSI, DEL, a bell.
+        let evil = "a\x1b]52;c;aGk=\x07b\x1b[2J\x1b[1;1Hc\u{9b}31md\x7fe\x08";
+        let shown = clean_all(&[evil]);
+        assert_eq!(shown, "a␛]52;c;aGk=␇b␛[2J␛[1;1Hc\u{FFFD}31md␡e␈");
+        assert!(!shown.chars().any(|c| c.is_control()));
+        // Split anywhere, the result is the same.
+        for i in 0..=evil.len() {
+            if evil.is_char_boundary(i) {
+                assert_eq!(clean_all(&[&evil[..i], &evil[i..]]), shown, "cut at {i}");
+            }
+        }
+        assert_eq!(clean_all(&["one\r", "\ntwo\r", "x"]), "one\ntwo␍x");
+        assert_eq!(clean_all(&["end\r"]), "end␍");
     }
 }

@@ -69,6 +69,8 @@ pub struct Provider {
     pub api_key_env: Option<String>,
     /// Answer timeout; the client's default applies when unset.
     pub timeout_secs: Option<u64>,
+    /// Total deadline for a whole answer; none when unset.
+    pub max_time_secs: Option<u64>,
 }
 
 /// A field that failed validation: `field` is a path inside one provider
@@ -353,6 +355,7 @@ impl Provider {
             auth_type: AuthType::Bearer,
             api_key_env: None,
             timeout_secs: None,
+            max_time_secs: None,
         }
     }
 
@@ -389,6 +392,9 @@ impl Provider {
         }
         if let Some(t) = self.timeout_secs {
             parse_timeout(&t.to_string()).map_err(|m| Invalid::new("timeout_secs", m))?;
+        }
+        if let Some(t) = self.max_time_secs {
+            parse_timeout(&t.to_string()).map_err(|m| Invalid::new("max_time_secs", m))?;
         }
         Ok(())
     }
@@ -455,6 +461,16 @@ impl Provider {
                 ));
             }
         };
+        let max_time_secs = match obj.get("max_time_secs") {
+            None | Some(Value::Null) => None,
+            Some(Value::Number(n)) if n.as_u64().is_some() => n.as_u64(),
+            Some(other) => {
+                return Err(Invalid::new(
+                    "max_time_secs",
+                    format!("must be a whole number of seconds, not {other}"),
+                ));
+            }
+        };
         let provider = Provider {
             name: name.to_string(),
             base_url,
@@ -463,6 +479,7 @@ impl Provider {
             auth_type,
             api_key_env: string("api_key_env")?,
             timeout_secs,
+            max_time_secs,
         };
         Ok(provider)
     }
@@ -515,6 +532,11 @@ impl Provider {
             self.api_key_env.clone().map(Value::from),
         );
         put(&mut obj, "timeout_secs", self.timeout_secs.map(Value::from));
+        put(
+            &mut obj,
+            "max_time_secs",
+            self.max_time_secs.map(Value::from),
+        );
         Value::Object(obj)
     }
 }

@@ -146,6 +146,7 @@ fn same(a: &Provider, b: &Provider) -> bool {
         && a.auth_type == b.auth_type
         && a.api_key_env == b.api_key_env
         && a.timeout_secs == b.timeout_secs
+        && a.max_time_secs == b.max_time_secs
         && a.headers.len() == b.headers.len()
         && sorted(a) == sorted(b)
 }
@@ -387,6 +388,9 @@ fn scalars(p: &Provider) -> Vec<(&'static str, String)> {
     if let Some(t) = p.timeout_secs {
         out.push(("timeout_secs", t.to_string()));
     }
+    if let Some(t) = p.max_time_secs {
+        out.push(("max_time_secs", t.to_string()));
+    }
     out
 }
 
@@ -414,6 +418,7 @@ fn changed_fields(c: &Change) -> Vec<&'static str> {
         "auth_type",
         "api_key_env",
         "timeout_secs",
+        "max_time_secs",
     ]
     .into_iter()
     .filter(|f| {
@@ -457,6 +462,7 @@ fn field_lines(c: &Change, show: bool) -> Vec<String> {
                 "auth_type",
                 "api_key_env",
                 "timeout_secs",
+                "max_time_secs",
             ] {
                 let (o, n) = (old.get(field), new.get(field));
                 if o != n {

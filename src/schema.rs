@@ -80,6 +80,10 @@ pub struct ProviderDoc {
     /// (default 300).
     #[schemars(range(min = 1, max = 86400))]
     timeout_secs: Option<u64>,
+    /// Seconds the whole answer may take, streaming or not (default: no
+    /// limit).
+    #[schemars(range(min = 1, max = 86400))]
+    max_time_secs: Option<u64>,
 }
 
 /// A header value: one line, no control characters except tab.

@@ -189,10 +189,232 @@ fn mask_strings(value: &Value) -> Value {
     }
 }
 
+/// Secrets shorter than this are not searched for in server text: masking
+/// every `a` or `42` in an answer would destroy it and protect nothing.
+pub const MIN_MASKED_LEN: usize = 4;
+
+/// Replaces the secrets a request carried with [`MASK`] in text that came
+/// back from the server (error bodies, stream frames, the answer itself).
+///
+/// With no secrets (a local server without a key) every method returns its
+/// input untouched, without scanning it.
+#[derive(Clone, Default)]
+pub struct Masker {
+    /// Longest first, so a key inside a longer header value is matched as
+    /// part of the longer value.
+    secrets: Vec<String>,
+    /// One prepared searcher per secret, in the same order.
+    finders: Vec<memchr::memmem::Finder<'static>>,
+}
+
+impl fmt::Debug for Masker {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Masker({} secrets)", self.secrets.len())
+    }
+}
+
+impl Masker {
+    /// A masker for these values; empty and short ones are skipped.
+    pub fn new<'a>(values: impl IntoIterator<Item = &'a str>) -> Masker {
+        let mut secrets: Vec<String> = values
+            .into_iter()
+            .filter(|v| v.len() >= MIN_MASKED_LEN)
+            .map(String::from)
+            .collect();
+        secrets.sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
+        secrets.dedup();
+        let finders = secrets
+            .iter()
+            .map(|s| memchr::memmem::Finder::new(s.as_bytes()).into_owned())
+            .collect();
+        Masker { secrets, finders }
+    }
+
+    /// A masker that masks nothing (`--show-secrets`).
+    pub fn none() -> Masker {
+        Masker::default()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.secrets.is_empty()
+    }
+
+    /// `text` with every secret replaced.
+    pub fn mask<'t>(&self, text: &'t str) -> std::borrow::Cow<'t, str> {
+        if self.secrets.is_empty() || self.find(text).is_none() {
+            return std::borrow::Cow::Borrowed(text);
+        }
+        let mut out = String::with_capacity(text.len());
+        let mut rest = text;
+        while let Some((at, len)) = self.find(rest) {
+            out.push_str(&rest[..at]);
+            out.push_str(MASK);
+            rest = &rest[at + len..];
+        }
+        out.push_str(rest);
+        std::borrow::Cow::Owned(out)
+    }
+
+    /// Every string inside a JSON value masked (keys too).
+    pub fn mask_json(&self, value: &Value) -> Value {
+        if self.secrets.is_empty() {
+            return value.clone();
+        }
+        match value {
+            Value::String(s) => Value::String(self.mask(s).into_owned()),
+            Value::Array(items) => Value::Array(items.iter().map(|v| self.mask_json(v)).collect()),
+            Value::Object(map) => Value::Object(
+                map.iter()
+                    .map(|(k, v)| (self.mask(k).into_owned(), self.mask_json(v)))
+                    .collect(),
+            ),
+            other => other.clone(),
+        }
+    }
+
+    /// The leftmost secret in `text` (the longest at that place), as byte
+    /// offset and length.
+    fn find(&self, text: &str) -> Option<(usize, usize)> {
+        let mut best: Option<(usize, usize)> = None;
+        for f in &self.finders {
+            let within = best.map_or(text.len(), |(at, _)| {
+                (at + f.needle().len()).min(text.len())
+            });
+            if let Some(at) = f.find(&text.as_bytes()[..within])
+                && best.is_none_or(|(b, len)| at < b || (at == b && f.needle().len() > len))
+            {
+                best = Some((at, f.needle().len()));
+            }
+        }
+        best
+    }
+
+    /// How many bytes at the end of `text` could be the start of a secret
+    /// that the next piece completes.
+    fn open_tail(&self, text: &str) -> usize {
+        let bytes = text.as_bytes();
+        let mut held = 0;
+        for s in &self.secrets {
+            let s = s.as_bytes();
+            let longest = (s.len() - 1).min(bytes.len());
+            let tail = &bytes[bytes.len() - longest..];
+            // Only places holding the secret's first byte can start it.
+            for (i, _) in tail.iter().enumerate().filter(|(_, b)| **b == s[0]) {
+                let n = tail.len() - i;
+                if n <= held {
+                    break;
+                }
+                if tail[i..] == s[..n] {
+                    held = n;
+                    break;
+                }
+            }
+        }
+        held
+    }
+}
+
+/// A [`Masker`] for text that arrives in pieces: a secret split across two
+/// pieces is still masked. Only a tail that could begin a secret is held
+/// back; [`StreamMasker::finish`] lets it out.
+#[derive(Debug, Default)]
+pub struct StreamMasker {
+    masker: Masker,
+    held: String,
+}
+
+impl StreamMasker {
+    pub fn new(masker: Masker) -> StreamMasker {
+        StreamMasker {
+            masker,
+            held: String::new(),
+        }
+    }
+
+    /// The part of `held + piece` that is safe to show now.
+    pub fn push<'t>(&mut self, piece: &'t str) -> std::borrow::Cow<'t, str> {
+        if self.masker.is_empty()
+            || (self.held.is_empty()
+                && self.masker.find(piece).is_none()
+                && self.masker.open_tail(piece) == 0)
+        {
+            return std::borrow::Cow::Borrowed(piece);
+        }
+        let mut text = std::mem::take(&mut self.held);
+        text.push_str(piece);
+        let mut out = String::with_capacity(text.len());
+        let mut rest = text.as_str();
+        while let Some((at, len)) = self.masker.find(rest) {
+            out.push_str(&rest[..at]);
+            out.push_str(MASK);
+            rest = &rest[at + len..];
+        }
+        let mut keep = rest.len() - self.masker.open_tail(rest);
+        while !rest.is_char_boundary(keep) {
+            keep -= 1;
+        }
+        out.push_str(&rest[..keep]);
+        self.held = rest[keep..].to_string();
+        std::borrow::Cow::Owned(out)
+    }
+
+    /// What is still held back (it did not turn into a secret).
+    pub fn finish(&mut self) -> String {
+        std::mem::take(&mut self.held)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn masker_replaces_every_secret() {
+        let m = Masker::new(["sk-canary-123", "Bearer sk-canary-123", "ab", ""]);
+        assert_eq!(
+            m.mask("key Bearer sk-canary-123 and sk-canary-123!"),
+            "key (sensitive) and (sensitive)!"
+        );
+        assert_eq!(
+            m.mask("ab stays: too short to mask"),
+            "ab stays: too short to mask"
+        );
+        assert!(matches!(m.mask("nothing"), std::borrow::Cow::Borrowed(_)));
+        let j = m.mask_json(&json!({"error": {"message": "bad sk-canary-123", "n": 1}}));
+        assert_eq!(j, json!({"error": {"message": "bad (sensitive)", "n": 1}}));
+        assert_eq!(Masker::none().mask("sk-canary-123"), "sk-canary-123");
+    }
+
+    #[test]
+    fn stream_masker_catches_split_secrets() {
+        let secret = "sk-canary-123";
+        let text = format!("one {secret} two {secret}{secret} é end sk-can");
+        // Every way of cutting the text in two or three pieces.
+        for i in 0..=text.len() {
+            for j in i..=text.len() {
+                if !text.is_char_boundary(i) || !text.is_char_boundary(j) {
+                    continue;
+                }
+                let mut m = StreamMasker::new(Masker::new([secret]));
+                let mut out = String::new();
+                for piece in [&text[..i], &text[i..j], &text[j..]] {
+                    out.push_str(&m.push(piece));
+                }
+                out.push_str(&m.finish());
+                assert_eq!(
+                    out, "one (sensitive) two (sensitive)(sensitive) é end sk-can",
+                    "cut at {i},{j}"
+                );
+            }
+        }
+        let mut none = StreamMasker::new(Masker::none());
+        assert!(matches!(
+            none.push("sk-canary-123"),
+            std::borrow::Cow::Borrowed(_)
+        ));
+        assert_eq!(none.finish(), "");
+    }
 
     #[test]
     fn secret_never_prints_itself() {

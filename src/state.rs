@@ -72,6 +72,9 @@ pub fn fingerprint(p: &Provider) -> String {
     if let Some(t) = p.timeout_secs {
         h.feed("timeout_secs", &t.to_string());
     }
+    if let Some(t) = p.max_time_secs {
+        h.feed("max_time_secs", &t.to_string());
+    }
     let mut headers: Vec<&(String, String)> = p.headers.iter().collect();
     headers.sort();
     for (k, v) in headers {

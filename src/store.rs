@@ -505,6 +505,115 @@ fn respell_exponents(text: &str, spellings: &HashMap<String, String>) -> String 
     out
 }
 
+/// Where a user-named output file (`run -o`, the REPL's `/save`) is written.
+pub enum OutputFile {
+    /// A regular file or a new path: written to a temp file beside it and
+    /// renamed over it at [`OutputFile::commit`], so a reader never sees
+    /// half of it.
+    Replace {
+        tmp: tempfile::NamedTempFile,
+        path: PathBuf,
+    },
+    /// Anything else (`/dev/null`, `/dev/stdout`, a FIFO): written in place,
+    /// never replaced.
+    InPlace(File),
+}
+
+impl OutputFile {
+    /// Opens `path` for writing. A symlink is followed (to any depth) and
+    /// the rule applied to its target, so the link stays a link; a
+    /// directory is refused. Links into `/proc` (`/dev/stdout` is one) name
+    /// an open file rather than a path, so they are written through in
+    /// place, appending, as a shell's `>>` would.
+    pub fn open(path: &Path) -> io::Result<OutputFile> {
+        let in_place = |p: &Path| {
+            OpenOptions::new()
+                .append(true)
+                .open(p)
+                .map(OutputFile::InPlace)
+        };
+        let mut target = path.to_path_buf();
+        for _ in 0..40 {
+            match fs::symlink_metadata(&target) {
+                Ok(m) if m.file_type().is_symlink() => {
+                    let link = fs::read_link(&target)?;
+                    if target.starts_with("/proc") || link.starts_with("/proc") {
+                        return in_place(path);
+                    }
+                    target = match target.parent() {
+                        Some(dir) if link.is_relative() => dir.join(link),
+                        _ => link,
+                    };
+                }
+                Ok(m) if m.is_dir() => {
+                    return Err(io::Error::new(
+                        io::ErrorKind::IsADirectory,
+                        "is a directory",
+                    ));
+                }
+                Ok(m) if !m.is_file() => return in_place(&target),
+                Ok(m) => return OutputFile::replace(&target, Some(m.permissions())),
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                    return OutputFile::replace(&target, None);
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Err(io::Error::other("too many levels of symbolic links"))
+    }
+
+    fn replace(path: &Path, keep: Option<fs::Permissions>) -> io::Result<OutputFile> {
+        let dir = match path.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d,
+            _ => Path::new("."),
+        };
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy())
+            .unwrap_or_default();
+        let tmp = tempfile::Builder::new()
+            .prefix(&format!(".{name}."))
+            .suffix(TEMP_SUFFIX)
+            .tempfile_in(dir)?;
+        // A replaced file keeps its mode; a new one is 0600 (tempfile's).
+        if let Some(perm) = keep {
+            tmp.as_file().set_permissions(perm)?;
+        }
+        Ok(OutputFile::Replace {
+            tmp,
+            path: path.to_path_buf(),
+        })
+    }
+
+    /// A handle to write through.
+    pub fn writer(&self) -> io::Result<File> {
+        match self {
+            OutputFile::Replace { tmp, .. } => tmp.reopen(),
+            OutputFile::InPlace(f) => f.try_clone(),
+        }
+    }
+
+    /// Puts the written file in place (after everything was flushed).
+    pub fn commit(self) -> io::Result<()> {
+        match self {
+            OutputFile::Replace { tmp, path } => {
+                tmp.as_file().sync_all()?;
+                tmp.persist(&path).map_err(|e| e.error)?;
+                Ok(())
+            }
+            OutputFile::InPlace(_) => Ok(()),
+        }
+    }
+}
+
+/// Writes `bytes` to a user-named output file by the rules of
+/// [`OutputFile::open`].
+pub fn write_output(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    let out = OutputFile::open(path)?;
+    out.writer()?.write_all(bytes)?;
+    out.commit()
+}
+
 /// Parses config.json bytes into a state.
 fn parse(path: &Path, bytes: &[u8]) -> Result<State, StoreError> {
     if bytes.iter().all(u8::is_ascii_whitespace) {

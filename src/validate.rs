@@ -378,6 +378,7 @@ fn manifest_fields() -> Vec<&'static str> {
         "auth_type",
         "api_key_env",
         "timeout_secs",
+        "max_time_secs",
     ]
 }
 

@@ -180,6 +180,7 @@ fn add(ctx: &Ctx, args: AddArgs) -> Result<()> {
         auth_type: args.auth_type,
         api_key_env: args.api_key_env,
         timeout_secs: args.timeout,
+        max_time_secs: None,
     };
     p.validate()
         .map_err(|e| super::usage(format!("invalid provider '{}': {e}", p.name)))?;
@@ -312,6 +313,9 @@ fn info(ctx: &Ctx, args: InfoArgs) -> Result<()> {
             },
         ),
     ];
+    if let Some(t) = p.max_time_secs {
+        lines.push(("max_time_secs", t.to_string()));
+    }
     if p.headers.is_empty() {
         lines.push(("headers", "-".into()));
     } else {
@@ -484,6 +488,7 @@ fn models(ctx: &Ctx, args: ModelsArgs) -> Result<()> {
     let mut spinner =
         output::Spinner::start(format!("asking {} for its models", resolved.provider.name));
     let items = Client::new(false)
+        .show_secrets(ctx.show_secrets)
         .models(
             &resolved.provider,
             key.as_ref(),
@@ -551,7 +556,7 @@ fn check(ctx: &Ctx, args: CheckArgs) -> Result<()> {
         return Ok(());
     }
     let timeout = Duration::from_secs(args.timeout);
-    let client = Client::new(false);
+    let client = Client::new(false).show_secrets(ctx.show_secrets);
     let results: Vec<(String, std::result::Result<Passed, String>, Duration)> =
         std::thread::scope(|scope| {
             let handles: Vec<_> = targets
@@ -798,6 +803,7 @@ impl Described {
             "api_key_env": p.api_key_env,
             "api_key_source": key_source,
             "timeout_secs": p.timeout_secs,
+            "max_time_secs": p.max_time_secs,
         })
     }
 }

@@ -57,6 +57,10 @@ pub struct Args {
     /// Seconds to wait for the answer, and for each part of a stream
     #[arg(long, value_name = "SECS", value_parser = provider::parse_timeout)]
     timeout: Option<u64>,
+    /// Most seconds the whole answer may take, streaming or not (default:
+    /// the provider's max_time_secs, else no limit)
+    #[arg(long, value_name = "SECS", value_parser = provider::parse_timeout)]
+    max_time: Option<u64>,
     /// Show the request and token usage on stderr
     #[arg(short = 'v', long)]
     verbose: bool,
@@ -153,7 +157,10 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
     let req = target.request(messages);
 
     if !args.execute || args.dry_run {
-        let prepared = target.prepare(&req, EnvRefs::Keep)?;
+        let mut prepared = target.prepare(&req, EnvRefs::Keep)?;
+        if let Some(secs) = args.max_time {
+            prepared.max_time = Some(std::time::Duration::from_secs(secs));
+        }
         if args.json {
             output::json(&prepared.to_json(ctx.show_secrets));
         } else {
@@ -170,7 +177,10 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
         return Ok(());
     }
 
-    let prepared = target.prepare(&req, EnvRefs::Resolve)?;
+    let mut prepared = target.prepare(&req, EnvRefs::Resolve)?;
+    if let Some(secs) = args.max_time {
+        prepared.max_time = Some(std::time::Duration::from_secs(secs));
+    }
     if args.verbose {
         output::note(format!(
             "{} {} model={} stream={}",
@@ -180,7 +190,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
             output::note(format!("  {}: {}", h.name, h.shown(ctx.show_secrets)));
         }
     }
-    let client = Client::new(args.verbose);
+    let client = Client::new(args.verbose).show_secrets(ctx.show_secrets);
     let fail = |e: client::ClientError| e.into_error(&p.name, &prepared.model);
     send(&client, &prepared, &args).map_err(|e| match e {
         Failure::Client(e) => fail(e),
@@ -213,7 +223,12 @@ fn report_usage(usage: Option<chunk::Usage>, finish: Option<&str>) {
             "tokens: {} prompt + {} completion = {} total{}",
             u.prompt_tokens,
             u.completion_tokens,
-            u.total_tokens,
+            // Some servers leave the total out: it is the sum.
+            if u.total_tokens == 0 {
+                u.prompt_tokens.saturating_add(u.completion_tokens)
+            } else {
+                u.total_tokens
+            },
             finish
                 .map(|f| format!(" (finish: {f})"))
                 .unwrap_or_default()
@@ -235,7 +250,7 @@ fn ask(name: &str) -> Result<String> {
 }
 
 fn write_file(path: &std::path::Path, bytes: &[u8]) -> Result<()> {
-    std::fs::write(path, bytes)
+    crate::store::write_output(path, bytes)
         .map_err(|e| Error::new(format!("cannot write {}: {e}", path.display())))
 }
 

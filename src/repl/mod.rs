@@ -538,7 +538,8 @@ fn save(s: &Session, path: &Path) -> Result<(), Error> {
         t
     };
     let path: PathBuf = path.to_path_buf();
-    crate::store::write_atomic(&path, text.as_bytes())?;
+    crate::store::write_output(&path, text.as_bytes())
+        .map_err(|e| Error::new(format!("cannot write {}: {e}", path.display())))?;
     output::status(format!("Saved the conversation to {}", path.display()));
     Ok(())
 }
@@ -561,11 +562,12 @@ fn turn(s: &mut Session, text: String) -> Result<(), Error> {
     let cancel = Arc::new(AtomicBool::new(false));
     let mut out = Output::new(None, false)?;
     out.cancel = Some(cancel.clone());
+    out.keep_text(answer::KEEP_CAP);
     INTERRUPTED.store(false, Ordering::SeqCst);
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         let result = answer::deliver(&Client::new(false), &prepared, &mut out);
-        let _ = tx.send((result, out.text));
+        let _ = tx.send((result, out.take_kept()));
     });
     // Wait for the answer, watching for Ctrl-C. A cancelled answer's thread
     // is left to finish on its own; it writes nothing more.
@@ -592,7 +594,13 @@ fn turn(s: &mut Session, text: String) -> Result<(), Error> {
     match result {
         Ok(_) => {
             s.messages.push(Message::new("user", text));
-            s.messages.push(Message::new("assistant", answer_text));
+            if answer_text.cut {
+                output::note(format!(
+                    "the answer is longer than {} MiB; the conversation keeps only its start",
+                    answer::KEEP_CAP / (1024 * 1024)
+                ));
+            }
+            s.messages.push(Message::new("assistant", answer_text.text));
             Ok(())
         }
         Err(Failure::Client(e)) => Err(e.into_error(&name, &model)),

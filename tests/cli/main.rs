@@ -15,5 +15,6 @@ mod repl;
 mod run;
 mod server;
 mod store;
+mod transport;
 mod usability;
 mod validate;
