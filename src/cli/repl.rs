@@ -24,6 +24,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
             provider: args.provider,
             model: args.model,
             prompt: args.prompt,
+            show_secrets: ctx.show_secrets,
         },
     )
 }

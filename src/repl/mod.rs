@@ -47,6 +47,8 @@ pub struct Options {
     pub model: Option<String>,
     /// A saved prompt whose system message starts the conversation.
     pub prompt: Option<String>,
+    /// Show secrets a server echoes back instead of `(sensitive)`.
+    pub show_secrets: bool,
 }
 
 struct Session {
@@ -57,6 +59,7 @@ struct Session {
     messages: Vec<Message>,
     interactive: bool,
     failures: usize,
+    show_secrets: bool,
 }
 
 /// Runs the REPL until `/exit`, Ctrl-D or the end of stdin.
@@ -73,6 +76,7 @@ pub fn run(store: Store, opts: Options) -> Result<(), Error> {
         messages: Vec::new(),
         interactive: io::stdin().is_terminal(),
         failures: 0,
+        show_secrets: opts.show_secrets,
     };
     if let Some(name) = &opts.prompt {
         let p = Prompts::new(s.store.home()).load(name)?;
@@ -565,8 +569,9 @@ fn turn(s: &mut Session, text: String) -> Result<(), Error> {
     out.keep_text(answer::KEEP_CAP);
     INTERRUPTED.store(false, Ordering::SeqCst);
     let (tx, rx) = std::sync::mpsc::channel();
+    let show = s.show_secrets;
     std::thread::spawn(move || {
-        let result = answer::deliver(&Client::new(false), &prepared, &mut out);
+        let result = answer::deliver(&Client::new(false).show_secrets(show), &prepared, &mut out);
         let _ = tx.send((result, out.take_kept()));
     });
     // Wait for the answer, watching for Ctrl-C. A cancelled answer's thread

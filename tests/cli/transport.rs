@@ -824,3 +824,18 @@ fn the_repl_keeps_at_most_a_mebibyte_of_an_answer() {
     let kept = sent["messages"][1]["content"].as_str().unwrap();
     assert_eq!(kept.len(), 1024 * 1024);
 }
+
+#[test]
+fn the_repl_shows_echoed_secrets_only_when_asked() {
+    let (sb, server) = setup(&[]);
+    server.push(Reply::stream(&["you sent sk-wire-can", "ary-42"]));
+    let a = aix(&sb)
+        .args(["--show-secrets", "repl", "--provider", "local"])
+        .write_stdin("hi\n")
+        .assert();
+    assert!(
+        stdout(&a).contains(&format!("you sent {KEY}")),
+        "{}",
+        stdout(&a)
+    );
+}
