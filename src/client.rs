@@ -765,7 +765,7 @@ impl Client {
     /// the request's secrets masked in every string of it.
     pub fn chat(&self, p: &Prepared) -> Result<Value, ClientError> {
         let masker = self.masker(p);
-        let agent = self.agent(p.timeout, true);
+        let agent = self.agent(p.timeout, false);
         let resp = self.send(p, &agent).map_err(|e| e.masked(&masker))?;
         let bytes = resp
             .into_body()

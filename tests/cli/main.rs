@@ -15,6 +15,7 @@ mod repl;
 mod run;
 mod server;
 mod store;
+mod timeouts;
 mod transport;
 mod usability;
 mod validate;

@@ -1,0 +1,79 @@
+//! `--timeout` bounds each pause, not the whole answer; `--max-time` bounds
+//! the whole answer (see docs/running.md).
+
+use std::time::{Duration, Instant};
+
+use crate::common::*;
+use crate::server::{Reply, Server, Step};
+
+/// A non-stream JSON answer sent in pieces with a pause between each.
+fn slow_json(pause: Duration, pieces: usize) -> Reply {
+    let body = serde_json::json!({
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": "all of it"}, "finish_reason": "stop"}]
+    })
+    .to_string();
+    let mut steps = vec![Step::Write(
+        format!(
+            "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n",
+            body.len()
+        )
+        .into_bytes(),
+    )];
+    let size = body.len().div_ceil(pieces);
+    for piece in body.as_bytes().chunks(size) {
+        steps.push(Step::Write(piece.to_vec()));
+        steps.push(Step::Sleep(pause));
+    }
+    Reply { steps }
+}
+
+#[test]
+fn timeout_is_per_pause_for_a_whole_answer_too() {
+    let sb = Sandbox::new();
+    let server = Server::start();
+    sb.run(&["provider", "add", "local", &server.base(), "--model", "m"])
+        .success();
+    sb.run(&["create", "greet", "Hello"]).success();
+    // 8 pieces 0.5 s apart: 4 s in all, never a pause of 2 s.
+    server.push(slow_json(Duration::from_millis(500), 8));
+    let start = Instant::now();
+    let a = sb
+        .aix()
+        .args([
+            "run",
+            "greet",
+            "--provider",
+            "local",
+            "-e",
+            "--no-stream",
+            "--timeout",
+            "2",
+        ])
+        .write_stdin("")
+        .assert()
+        .success();
+    assert!(start.elapsed() >= Duration::from_millis(3500));
+    assert_eq!(stdout(&a), "all of it\n");
+    // A pause longer than --timeout ends it, with the usual words.
+    server.push(slow_json(Duration::from_millis(2500), 2));
+    let a = sb
+        .aix()
+        .args([
+            "run",
+            "greet",
+            "--provider",
+            "local",
+            "-e",
+            "--no-stream",
+            "--timeout",
+            "1",
+        ])
+        .write_stdin("")
+        .assert()
+        .code(1);
+    assert!(
+        stderr(&a).contains(&format!("Request to {} timed out after 1 s", server.base())),
+        "{}",
+        stderr(&a)
+    );
+}
