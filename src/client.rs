@@ -318,7 +318,11 @@ pub struct StreamSummary {
 /// Why a request failed, with what the user needs to act on it.
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
-    #[error("Connection failed to {base_url}: {cause}")]
+    #[error("{}", if *before_sent {
+        format!("Connection failed to {base_url}: {cause}")
+    } else {
+        format!("The connection to {base_url} broke before an answer came: {cause}")
+    })]
     Connect {
         base_url: String,
         cause: String,
@@ -352,7 +356,7 @@ pub enum ClientError {
     StreamError(String),
     #[error("the stream from {base_url} ended before [DONE]; the answer may be cut short")]
     Truncated { base_url: String },
-    #[error("the stream from {base_url} broke: {cause}")]
+    #[error("the answer from {base_url} broke off: {cause}")]
     Broken { base_url: String, cause: String },
     #[error("cannot write the answer: {0}")]
     Output(io::Error),
@@ -372,8 +376,10 @@ impl ClientError {
             ClientError::Status { status: 404, .. } => Error::new(self.to_string()).hint(format!(
                 "check the base URL with `aix provider info {name}`: many servers serve the API under /v1"
             )),
-            ClientError::Connect { .. } => Error::new(self.to_string())
+            ClientError::Connect { before_sent: true, .. } => Error::new(self.to_string())
                 .hint(format!("is the server running? `aix provider check {name}` tests it")),
+            ClientError::Connect { before_sent: false, .. } => Error::new(self.to_string())
+                .hint("the server may have received the request, so aix did not send it again; check the server's log"),
             ClientError::Timeout { .. } => Error::new(self.to_string())
                 .hint("raise the limit with --timeout SECS or the provider's timeout_secs"),
             ClientError::Deadline { .. } => Error::new(self.to_string())

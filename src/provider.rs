@@ -245,6 +245,14 @@ pub fn validate_header_name(name: &str) -> Result<(), String> {
             crate::output::clip(name, 80)
         ));
     }
+    // aix frames the body itself: a fixed length or encoding given here
+    // would break every request.
+    if name.eq_ignore_ascii_case("content-length") || name.eq_ignore_ascii_case("transfer-encoding")
+    {
+        return Err(format!(
+            "header {name} is set by aix for each request and cannot be given"
+        ));
+    }
     Ok(())
 }
 
@@ -282,8 +290,10 @@ pub fn parse_header_arg(arg: &str) -> Result<(String, String), String> {
     let (name, value) = (name.trim(), value.trim());
     // A malformed name may be a pasted credential ("Bearer sk-...:x"), so
     // this message, unlike the manifest's, does not repeat it.
-    if validate_header_name(name).is_err() {
+    if let Err(m) = validate_header_name(name) {
         return Err(match name.chars().find(|c| !is_token_char(*c)) {
+            // Only valid characters: the message is about the name itself.
+            None if !name.is_empty() => m,
             None => "header name is empty".into(),
             Some(bad) => format!(
                 "header name has {}; names are letters, digits and !#$%&'*+-.^_`|~",

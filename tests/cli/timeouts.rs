@@ -77,3 +77,61 @@ fn timeout_is_per_pause_for_a_whole_answer_too() {
         stderr(&a)
     );
 }
+
+#[test]
+fn framing_headers_are_refused_with_a_reason() {
+    let sb = Sandbox::new();
+    let a = sb
+        .run(&[
+            "provider",
+            "add",
+            "x",
+            "http://127.0.0.1:9/v1",
+            "--header",
+            "Content-Length: 5",
+        ])
+        .code(64);
+    assert!(
+        stderr(&a).contains("Content-Length is set by aix for each request"),
+        "{}",
+        stderr(&a)
+    );
+    sb.write_config(
+        r#"{"custom_providers":{"x":{"base_url":"http://127.0.0.1:9/v1","headers":{"transfer-encoding":"chunked"}}}}"#,
+    );
+    let a = sb
+        .run(&["validate", sb.config_path().to_str().unwrap()])
+        .code(1);
+    assert!(
+        stdout(&a).contains("transfer-encoding is set by aix"),
+        "{}",
+        stdout(&a)
+    );
+}
+
+#[test]
+fn a_reset_after_sending_is_not_called_a_connection_failure() {
+    let sb = Sandbox::new();
+    let server = Server::start();
+    sb.run(&["provider", "add", "local", &server.base(), "--model", "m"])
+        .success();
+    sb.run(&["create", "greet", "Hello"]).success();
+    // The server reads the request, then closes without a byte.
+    server.push(Reply { steps: vec![] });
+    let a = sb
+        .aix()
+        .args(["run", "greet", "--provider", "local", "-e", "--no-stream"])
+        .write_stdin("")
+        .assert()
+        .code(1);
+    let err = stderr(&a);
+    assert!(
+        err.contains(&format!(
+            "The connection to {} broke before an answer came",
+            server.base()
+        )),
+        "{err}"
+    );
+    assert!(err.contains("did not send it again"), "{err}");
+    assert_eq!(server.requests().len(), 1, "sent once");
+}
