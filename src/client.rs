@@ -318,17 +318,17 @@ pub struct StreamSummary {
 /// Why a request failed, with what the user needs to act on it.
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
-    #[error("{}", if *before_sent {
-        format!("Connection failed to {base_url}: {cause}")
-    } else {
-        format!("The connection to {base_url} broke before an answer came: {cause}")
-    })]
+    #[error("Connection failed to {base_url}: {cause}")]
     Connect {
         base_url: String,
         cause: String,
         /// The request surely did not reach the server: safe to send again.
         before_sent: bool,
     },
+    /// The connection closed or was reset after the request went out:
+    /// the server may have it, so it is never sent again.
+    #[error("The connection to {base_url} broke before an answer came: {cause}")]
+    Dropped { base_url: String, cause: String },
     #[error("TLS with {base_url} failed: {cause}")]
     Tls { base_url: String, cause: String },
     #[error("cannot send the request to {base_url}: {detail}")]
@@ -376,9 +376,9 @@ impl ClientError {
             ClientError::Status { status: 404, .. } => Error::new(self.to_string()).hint(format!(
                 "check the base URL with `aix provider info {name}`: many servers serve the API under /v1"
             )),
-            ClientError::Connect { before_sent: true, .. } => Error::new(self.to_string())
+            ClientError::Connect { .. } => Error::new(self.to_string())
                 .hint(format!("is the server running? `aix provider check {name}` tests it")),
-            ClientError::Connect { before_sent: false, .. } => Error::new(self.to_string())
+            ClientError::Dropped { .. } => Error::new(self.to_string())
                 .hint("the server may have received the request, so aix did not send it again; check the server's log"),
             ClientError::Timeout { .. } => Error::new(self.to_string())
                 .hint("raise the limit with --timeout SECS or the provider's timeout_secs"),
@@ -1081,11 +1081,15 @@ fn transport_error(e: ureq::Error, p: &Prepared) -> ClientError {
                 base_url,
                 cause: io.to_string(),
             },
-            io::ErrorKind::UnexpectedEof => {
-                connect("the server closed the connection without answering", false)
-            }
+            io::ErrorKind::UnexpectedEof => ClientError::Dropped {
+                base_url,
+                cause: "the server closed the connection without answering".into(),
+            },
             io::ErrorKind::ConnectionReset | io::ErrorKind::ConnectionAborted => {
-                connect("the connection was reset", false)
+                ClientError::Dropped {
+                    base_url,
+                    cause: "the connection was reset".into(),
+                }
             }
             _ => connect(&io.to_string(), false),
         },
