@@ -14,4 +14,5 @@ mod repl;
 mod run;
 mod server;
 mod store;
+mod stream_shapes;
 mod validate;
