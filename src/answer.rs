@@ -38,6 +38,7 @@ pub fn deliver(client: &Client, p: &Prepared, out: &mut Output) -> Result<Delive
         let finished = out.finish(result.is_ok());
         let summary = result.map_err(Failure::Client)?;
         finished.map_err(Failure::Other)?;
+        warn_if_unanswered(&summary, out);
         return Ok(Delivered {
             usage: summary.usage,
             finish_reason: summary.finish_reason,
@@ -55,19 +56,22 @@ pub fn deliver(client: &Client, p: &Prepared, out: &mut Output) -> Result<Delive
             .hint("see the whole response with --json"),
         ));
     };
-    let write = |e| Failure::Other(write_error(e));
-    if let Some(r) = &done.reasoning {
-        out.reasoning(r).map_err(write)?;
-    }
-    match &done.content {
-        Some(c) => out.content(c).map_err(write)?,
-        None => output::warn("the answer has no text content (see --json)"),
-    }
+    let summary =
+        crate::client::feed_completion(&done, out).map_err(|e| Failure::Other(write_error(e)))?;
     out.finish(true).map_err(Failure::Other)?;
+    warn_if_unanswered(&summary, out);
     Ok(Delivered {
         usage: done.usage,
         finish_reason: done.finish_reason,
     })
+}
+
+/// The same warning for a stream and a whole answer that brought no
+/// text, refusal or tool call.
+fn warn_if_unanswered(summary: &crate::client::StreamSummary, out: &Output) {
+    if !summary.answered && !out.raw_json {
+        output::warn("the answer has no text content (see --json)");
+    }
 }
 
 pub fn write_error(e: io::Error) -> Error {
@@ -89,6 +93,8 @@ pub struct Output {
     pub text: String,
     /// Set from another thread to stop writing: the answer was cancelled.
     pub cancel: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
+    /// The tool call whose arguments are being written.
+    open_call: Option<u64>,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -145,6 +151,7 @@ impl Output {
             spinner: None,
             text: String::new(),
             cancel: None,
+            open_call: None,
         })
     }
 
@@ -248,5 +255,31 @@ impl Sink for Output {
 
     fn flush(&mut self) -> io::Result<()> {
         self.writer.flush()
+    }
+
+    // A tool call shows as one line, `tool call NAME: ARGUMENTS`, written
+    // as model text (through `content`) as its pieces arrive.
+    fn tool_call(&mut self, index: u64, _id: Option<&str>, name: Option<&str>) -> io::Result<()> {
+        if self.raw_json {
+            return Ok(());
+        }
+        self.open_call = Some(index);
+        let lead = if self.wrote_content && self.last_byte != Some(b'\n') {
+            "\n"
+        } else {
+            ""
+        };
+        let name = name.map_or_else(|| format!("#{index}"), String::from);
+        self.content(&format!("{lead}tool call {name}: "))
+    }
+
+    fn tool_arguments(&mut self, index: u64, fragment: &str) -> io::Result<()> {
+        if self.raw_json {
+            return Ok(());
+        }
+        if self.open_call != Some(index) {
+            self.tool_call(index, None, None)?;
+        }
+        self.content(fragment)
     }
 }

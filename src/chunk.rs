@@ -203,7 +203,8 @@ pub fn decode(data: &[u8]) -> Result<Item<'_>, serde_json::Error> {
                 .into_iter()
                 .flatten()
                 .map(|t| {
-                    let (name, arguments) = t.function.map_or((None, None), |f| (f.name, f.arguments));
+                    let (name, arguments) =
+                        t.function.map_or((None, None), |f| (f.name, f.arguments));
                     ToolCallDelta {
                         index: t.index,
                         id: text(t.id),
@@ -424,7 +425,10 @@ impl Template {
         // found at match time is the whole value.
         if spans.iter().zip(&lits[1..]).any(|(&(_, _, g), lit)| {
             g == Gap::Slot
-                && !matches!(lit.first(), Some(b',' | b'}' | b']' | b' ' | b'\t' | b'\n' | b'\r'))
+                && !matches!(
+                    lit.first(),
+                    Some(b',' | b'}' | b']' | b' ' | b'\t' | b'\n' | b'\r')
+                )
         }) {
             return None;
         }
@@ -464,7 +468,8 @@ impl Template {
             (Some(fast), Ok(full)) => fast == full,
             _ => false,
         };
-        let original_agrees = matches!(template.apply(data), Some(Item::Delta(ref fast)) if fast == d);
+        let original_agrees =
+            matches!(template.apply(data), Some(Item::Delta(ref fast)) if fast == d);
         (agree(&probe) && agree(&second) && original_agrees).then_some(template)
     }
 }
@@ -653,7 +658,12 @@ fn skip_value(data: &[u8], start: usize) -> Option<usize> {
     let end = value_end(data, start)?;
     let token = &data[start..end];
     let simple = match token[0] {
-        b'"' => token.len() >= 2 && token[1..token.len() - 1].iter().all(|&b| (0x20..0x7f).contains(&b) && b != b'\\' && b != b'"'),
+        b'"' => {
+            token.len() >= 2
+                && token[1..token.len() - 1]
+                    .iter()
+                    .all(|&b| (0x20..0x7f).contains(&b) && b != b'\\' && b != b'"')
+        }
         b'{' | b'[' => false,
         _ => {
             let digits = token.strip_prefix(b"-").unwrap_or(token);
@@ -916,8 +926,8 @@ mod tests {
             } else {
                 rng.below(SHAPES)
             };
-            let mut doc = shapes(shape + SHAPES * (i / SHAPES), texts[rng.below(texts.len())])
-                .into_bytes();
+            let mut doc =
+                shapes(shape + SHAPES * (i / SHAPES), texts[rng.below(texts.len())]).into_bytes();
             // Mutate one chunk in four: flip, insert or delete bytes, often
             // right where the fast path looks (quotes, backslashes, braces).
             if rng.below(4) == 0 {
@@ -958,9 +968,8 @@ mod tests {
         let mut learns = 0;
         for i in 0..10_000u64 {
             let pad = format!("{:x}", i.wrapping_mul(0x9E37_79B9_7F4A_7C15));
-            let doc = format!(
-                r#"{{"choices":[{{"index":0,"delta":{{"content":"x"}}}}],"k{pad}":1}}"#
-            );
+            let doc =
+                format!(r#"{{"choices":[{{"index":0,"delta":{{"content":"x"}}}}],"k{pad}":1}}"#);
             let before = d.template.as_ref().map(|t| t.lits.clone());
             assert_eq!(
                 d.decode(doc.as_bytes()).unwrap(),
