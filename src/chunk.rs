@@ -250,15 +250,30 @@ enum Gap {
     Slot,
 }
 
-/// A learned chunk shape: literal pieces with gaps between them
-/// (`lits[0]`, `gaps[0]`, `lits[1]`, ...), one gap being the hole.
+/// A piece of a template: literal bytes, then a gap (none after the last).
+#[derive(Debug, Clone)]
+struct Seg {
+    lit: Vec<u8>,
+    gap: Option<Gap>,
+}
+
+/// A learned chunk shape: literal pieces with gaps between them, one gap
+/// being the hole. The general form has a slot for every unread value; the
+/// fast form keeps as literal bytes each slot whose value has not changed
+/// since learning, so the common case is one comparison per varying field.
 #[derive(Debug)]
 struct Template {
-    lits: Vec<Vec<u8>>,
-    gaps: Vec<Gap>,
+    general: Vec<Seg>,
+    /// The learned value of each gap of `general` (the hole's is unused).
+    values: Vec<Vec<u8>>,
+    /// Whether each gap of `general` has varied (the hole always has).
+    varied: Vec<bool>,
+    fast: Vec<Seg>,
     hole: Field,
     /// Everything else the chunk means, the same for every match.
     base: Delta<'static>,
+    /// `base` is empty (the usual case): no need to clone it.
+    plain: bool,
 }
 
 const PROBES: [&str; 2] = ["aix-template-probe", "aix-second-probe"];
@@ -305,7 +320,7 @@ impl Decoder {
     }
 
     pub fn decode<'a>(&mut self, data: &'a [u8]) -> Result<Item<'a>, serde_json::Error> {
-        if let Some(t) = &self.template
+        if let Some(t) = &mut self.template
             && let Some(item) = t.apply(data)
         {
             self.fast_hits += 1;
@@ -346,31 +361,39 @@ impl Decoder {
 }
 
 impl Template {
-    fn apply<'a>(&self, data: &'a [u8]) -> Option<Item<'a>> {
-        let mut pos = 0;
-        let mut hole = None;
-        for (i, lit) in self.lits.iter().enumerate() {
-            if !data.get(pos..)?.starts_with(lit) {
-                return None;
-            }
-            pos += lit.len();
-            match self.gaps.get(i) {
-                None => {}
-                Some(Gap::Hole) => {
-                    if data.get(pos) != Some(&b'"') {
-                        return None;
-                    }
-                    let end = string_end(data, pos)?;
-                    hole = Some(serde_json::from_slice::<Text<'a>>(&data[pos..end]).ok()?.0);
-                    pos = end;
-                }
-                Some(Gap::Slot) => pos = skip_value(data, pos)?,
+    /// The chunk, if `data` has this template's shape.
+    fn apply<'a>(&mut self, data: &'a [u8]) -> Option<Item<'a>> {
+        if let Some(hole) = run(&self.fast, data, None) {
+            return self.item(hole);
+        }
+        // Some slot kept as literal may have a new value: match the general
+        // form, and let each slot that differs vary from now on.
+        let mut spans = Vec::new();
+        let hole = run(&self.general, data, Some(&mut spans))?;
+        let mut changed = false;
+        for (k, s, e) in spans {
+            if !self.varied[k] && data[s..e] != self.values[k][..] {
+                self.varied[k] = true;
+                changed = true;
             }
         }
-        if pos != data.len() {
-            return None;
+        if changed {
+            self.fast = compile(&self.general, &self.values, &self.varied);
         }
-        let mut d: Delta<'a> = self.base.clone();
+        self.item(hole)
+    }
+
+    /// `apply` without learning which slots vary (for the probes).
+    fn check<'a>(&self, data: &'a [u8]) -> Option<Item<'a>> {
+        self.item(run(&self.general, data, None)?)
+    }
+
+    fn item<'a>(&self, hole: Option<Cow<'a, str>>) -> Option<Item<'a>> {
+        let mut d: Delta<'a> = if self.plain {
+            Delta::default()
+        } else {
+            self.base.clone()
+        };
         *self.hole.get(&mut d)? = hole.filter(|t| !t.is_empty());
         Some(Item::Delta(d))
     }
@@ -414,30 +437,37 @@ impl Template {
             slots.iter().map(|&(s, e)| (s, e, Gap::Slot)).collect();
         spans.push((hole.0, hole.1, Gap::Hole));
         spans.sort_unstable_by_key(|s| s.0);
-        let mut lits = Vec::with_capacity(spans.len() + 1);
+        let mut general = Vec::with_capacity(spans.len() + 1);
+        let mut values = Vec::with_capacity(spans.len());
         let mut at = 0;
-        for &(s, e, _) in &spans {
-            lits.push(data[at..s].to_vec());
+        for &(s, e, gap) in &spans {
+            general.push(Seg {
+                lit: data[at..s].to_vec(),
+                gap: Some(gap),
+            });
+            values.push(data[s..e].to_vec());
             at = e;
         }
-        lits.push(data[at..].to_vec());
+        general.push(Seg {
+            lit: data[at..].to_vec(),
+            gap: None,
+        });
         // A slot must end where a delimiter follows, so that the value
         // found at match time is the whole value.
-        if spans.iter().zip(&lits[1..]).any(|(&(_, _, g), lit)| {
-            g == Gap::Slot
+        if general.windows(2).any(|w| {
+            w[0].gap == Some(Gap::Slot)
                 && !matches!(
-                    lit.first(),
+                    w[1].lit.first(),
                     Some(b',' | b'}' | b']' | b' ' | b'\t' | b'\n' | b'\r')
                 )
         }) {
             return None;
         }
-        let gaps: Vec<Gap> = spans.iter().map(|s| s.2).collect();
         let render = |hole_text: &str, slot: &[u8]| {
             let mut out = Vec::new();
-            for (i, lit) in lits.iter().enumerate() {
-                out.extend_from_slice(lit);
-                match gaps.get(i) {
+            for seg in &general {
+                out.extend_from_slice(&seg.lit);
+                match seg.gap {
                     Some(Gap::Hole) => out.extend_from_slice(format!("\"{hole_text}\"").as_bytes()),
                     Some(Gap::Slot) => out.extend_from_slice(slot),
                     None => {}
@@ -456,22 +486,99 @@ impl Template {
             return None;
         }
         *field = None;
+        let varied: Vec<bool> = spans.iter().map(|s| s.2 == Gap::Hole).collect();
         let template = Template {
-            lits,
-            gaps,
+            plain: base == Delta::default(),
+            fast: compile(&general, &values, &varied),
+            general,
+            values,
+            varied,
             hole: hole.2,
             base,
         };
         // The same document with other values in the hole and the slots,
         // and the chunk itself, must decode as the template says.
-        let agree = |doc: &[u8]| match (template.apply(doc), decode(doc)) {
+        let agree = |doc: &[u8]| match (template.check(doc), decode(doc)) {
             (Some(fast), Ok(full)) => fast == full,
             _ => false,
         };
         let original_agrees =
-            matches!(template.apply(data), Some(Item::Delta(ref fast)) if fast == d);
+            matches!(template.check(data), Some(Item::Delta(ref fast)) if fast == d);
         (agree(&probe) && agree(&second) && original_agrees).then_some(template)
     }
+}
+
+/// The fast form of a template: each slot that has not varied becomes its
+/// learned bytes, merged with the literals around it.
+fn compile(general: &[Seg], values: &[Vec<u8>], varied: &[bool]) -> Vec<Seg> {
+    let mut out = Vec::new();
+    let mut lit = Vec::new();
+    for (k, seg) in general.iter().enumerate() {
+        lit.extend_from_slice(&seg.lit);
+        match seg.gap {
+            None => {}
+            Some(Gap::Slot) if !varied[k] => lit.extend_from_slice(&values[k]),
+            Some(gap) => out.push(Seg {
+                lit: std::mem::take(&mut lit),
+                gap: Some(gap),
+            }),
+        }
+    }
+    out.push(Seg { lit, gap: None });
+    out
+}
+
+/// Matches `data` against `segs`; the hole's text if it matches. `spans`
+/// collects each slot's (gap index, start, end).
+fn run<'a>(
+    segs: &[Seg],
+    data: &'a [u8],
+    mut spans: Option<&mut Vec<(usize, usize, usize)>>,
+) -> Option<Option<Cow<'a, str>>> {
+    let mut pos = 0;
+    let mut hole = None;
+    for (k, seg) in segs.iter().enumerate() {
+        if !data.get(pos..)?.starts_with(&seg.lit) {
+            return None;
+        }
+        pos += seg.lit.len();
+        match seg.gap {
+            None => {}
+            Some(Gap::Hole) => {
+                let (text, end) = hole_text(data, pos)?;
+                hole = Some(text);
+                pos = end;
+            }
+            Some(Gap::Slot) => {
+                let end = skip_value(data, pos)?;
+                if let Some(spans) = spans.as_deref_mut() {
+                    spans.push((k, pos, end));
+                }
+                pos = end;
+            }
+        }
+    }
+    (pos == data.len()).then_some(hole)
+}
+
+/// The JSON string at `start` as serde reads it, and its end. A string
+/// without escapes or control characters is valid exactly when it is
+/// UTF-8, and serde then borrows it, as here; anything else goes to serde.
+fn hole_text(data: &[u8], start: usize) -> Option<(Cow<'_, str>, usize)> {
+    if data.get(start) != Some(&b'"') {
+        return None;
+    }
+    let body = &data[start + 1..];
+    let stop = body
+        .iter()
+        .position(|&b| b == b'"' || b == b'\\' || b < 0x20)?;
+    if body[stop] == b'"' {
+        let text = std::str::from_utf8(&body[..stop]).ok()?;
+        return Some((Cow::Borrowed(text), start + stop + 2));
+    }
+    let end = string_end(data, start)?;
+    let Text(text) = serde_json::from_slice::<Text<'_>>(&data[start..end]).ok()?;
+    Some((text, end))
 }
 
 /// What the value under a key is to the decoder.
@@ -530,11 +637,8 @@ struct Walk<'d> {
 }
 
 impl Walk<'_> {
-    fn ws(&self, mut i: usize) -> usize {
-        while self.data.get(i).is_some_and(|b| b" \t\n\r".contains(b)) {
-            i += 1;
-        }
-        i
+    fn ws(&self, i: usize) -> usize {
+        ws(self.data, i)
     }
 
     /// Walks the value at `i` in `role`; returns its end. `tool` is the
@@ -614,6 +718,11 @@ impl Walk<'_> {
     }
 }
 
+/// Deepest nesting accepted inside a slot; with the few levels around it
+/// this stays far below serde's recursion limit (128), so a slot value
+/// serde accepts alone it also accepts in place.
+const MAX_SLOT_DEPTH: usize = 64;
+
 /// The end of the JSON value starting at `start`, found by scanning (not
 /// validating): a string, a bracketed value, or a bare token.
 fn value_end(data: &[u8], start: usize) -> Option<usize> {
@@ -627,6 +736,9 @@ fn value_end(data: &[u8], start: usize) -> Option<usize> {
                     b'"' => i = string_end(data, i)?,
                     b'{' | b'[' => {
                         depth += 1;
+                        if depth > MAX_SLOT_DEPTH {
+                            return None;
+                        }
                         i += 1;
                     }
                     b'}' | b']' => {
@@ -651,32 +763,98 @@ fn value_end(data: &[u8], start: usize) -> Option<usize> {
 }
 
 /// Skips the value in a free slot, returning its end if it is valid JSON
-/// exactly as serde would accept it there. The common shapes (printable
-/// ASCII strings without escapes, integers, literals) are checked here;
-/// anything else is handed to serde's own skipping.
+/// exactly as serde would accept it there. Values in a plain subset of
+/// JSON are checked here; anything else is handed to serde's own skipping.
 fn skip_value(data: &[u8], start: usize) -> Option<usize> {
-    let end = value_end(data, start)?;
-    let token = &data[start..end];
-    let simple = match token[0] {
-        b'"' => {
-            token.len() >= 2
-                && token[1..token.len() - 1]
-                    .iter()
-                    .all(|&b| (0x20..0x7f).contains(&b) && b != b'\\' && b != b'"')
-        }
-        b'{' | b'[' => false,
-        _ => {
-            let digits = token.strip_prefix(b"-").unwrap_or(token);
-            matches!(token, b"null" | b"true" | b"false")
-                || (!digits.is_empty()
-                    && digits.iter().all(u8::is_ascii_digit)
-                    && (digits[0] != b'0' || digits.len() == 1))
-        }
-    };
-    if !simple && serde_json::from_slice::<serde::de::IgnoredAny>(token).is_err() {
-        return None;
+    if let Some(end) = plain_value(data, start, 0) {
+        return Some(end);
     }
+    let end = value_end(data, start)?;
+    serde_json::from_slice::<serde::de::IgnoredAny>(&data[start..end]).ok()?;
     Some(end)
+}
+
+fn ws(data: &[u8], mut i: usize) -> usize {
+    while data.get(i).is_some_and(|b| b" \t\n\r".contains(b)) {
+        i += 1;
+    }
+    i
+}
+
+/// The end of the value at `i` if it lies in a plain subset of JSON:
+/// strings of printable ASCII without escapes, numbers in JSON's grammar,
+/// literals, and arrays and objects of those, nested at most
+/// `MAX_SLOT_DEPTH`. Everything in the subset is valid JSON, so serde
+/// accepts it too; `None` says only "not plain", not "invalid".
+fn plain_value(data: &[u8], i: usize, depth: usize) -> Option<usize> {
+    match *data.get(i)? {
+        b'"' => {
+            let mut j = i + 1;
+            loop {
+                match *data.get(j)? {
+                    b'"' => return Some(j + 1),
+                    b'\\' => return None,
+                    0x20..=0x7e => j += 1,
+                    _ => return None,
+                }
+            }
+        }
+        open @ (b'{' | b'[') if depth < MAX_SLOT_DEPTH => {
+            let close = if open == b'{' { b'}' } else { b']' };
+            let mut j = ws(data, i + 1);
+            if data.get(j) == Some(&close) {
+                return Some(j + 1);
+            }
+            loop {
+                if open == b'{' {
+                    if data.get(j) != Some(&b'"') {
+                        return None;
+                    }
+                    j = ws(data, plain_value(data, j, depth + 1)?);
+                    if data.get(j) != Some(&b':') {
+                        return None;
+                    }
+                    j = ws(data, j + 1);
+                }
+                j = ws(data, plain_value(data, j, depth + 1)?);
+                match *data.get(j)? {
+                    b',' => j = ws(data, j + 1),
+                    c if c == close => return Some(j + 1),
+                    _ => return None,
+                }
+            }
+        }
+        b't' => data[i..].starts_with(b"true").then_some(i + 4),
+        b'f' => data[i..].starts_with(b"false").then_some(i + 5),
+        b'n' => data[i..].starts_with(b"null").then_some(i + 4),
+        b'-' | b'0'..=b'9' => {
+            let digits = |mut j: usize| {
+                let from = j;
+                while data.get(j).is_some_and(u8::is_ascii_digit) {
+                    j += 1;
+                }
+                (j > from).then_some(j)
+            };
+            let mut j = i + usize::from(data[i] == b'-');
+            j = match data.get(j)? {
+                b'0' => j + 1,
+                b'1'..=b'9' => digits(j)?,
+                _ => return None,
+            };
+            if data.get(j) == Some(&b'.') {
+                j = digits(j + 1)?;
+            }
+            if matches!(data.get(j), Some(b'e' | b'E')) {
+                j += 1;
+                if matches!(data.get(j), Some(b'+' | b'-')) {
+                    j += 1;
+                }
+                j = digits(j)?;
+            }
+            Some(j)
+        }
+        _ => None,
+    }
 }
 
 /// The index just past the string token starting at `start` (a quote).
@@ -970,12 +1148,17 @@ mod tests {
             let pad = format!("{:x}", i.wrapping_mul(0x9E37_79B9_7F4A_7C15));
             let doc =
                 format!(r#"{{"choices":[{{"index":0,"delta":{{"content":"x"}}}}],"k{pad}":1}}"#);
-            let before = d.template.as_ref().map(|t| t.lits.clone());
+            let lits = |d: &Decoder| {
+                d.template
+                    .as_ref()
+                    .map(|t| t.general.iter().map(|s| s.lit.clone()).collect::<Vec<_>>())
+            };
+            let before = lits(&d);
             assert_eq!(
                 d.decode(doc.as_bytes()).unwrap(),
                 decode(doc.as_bytes()).unwrap()
             );
-            if d.template.as_ref().map(|t| t.lits.clone()) != before {
+            if lits(&d) != before {
                 learns += 1;
             }
         }

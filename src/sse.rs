@@ -127,6 +127,10 @@ impl Parser {
             self.skip_lf = false;
         }
         while let Some(end) = memchr::memchr2(b'\n', b'\r', input) {
+            if let Some(next) = self.whole_event(input, end, on_event)? {
+                input = &input[next..];
+                continue;
+            }
             if self.line.is_empty() {
                 self.process_line(&input[..end], on_event)?;
             } else {
@@ -153,6 +157,37 @@ impl Parser {
             self.line.extend_from_slice(input);
         }
         Ok(())
+    }
+
+    /// The common case without copying: nothing pending, and `input`
+    /// starts with one `data:` line (ending at `end`) and a blank line,
+    /// LF or CRLF. Dispatches that event straight from `input`, exactly as
+    /// the line-by-line path would, and returns how much was consumed.
+    fn whole_event<E>(
+        &mut self,
+        input: &[u8],
+        end: usize,
+        on_event: &mut impl FnMut(Event<'_>) -> Result<(), E>,
+    ) -> Result<Option<usize>, Error<E>> {
+        if !self.line.is_empty() || self.has_data || !self.event.is_empty() {
+            return Ok(None);
+        }
+        let Some(value) = input[..end].strip_prefix(b"data:") else {
+            return Ok(None);
+        };
+        let next = match &input[end..] {
+            [b'\n', b'\n', ..] => end + 2,
+            [b'\r', b'\n', b'\r', b'\n', ..] => end + 4,
+            _ => return Ok(None),
+        };
+        let value = value.strip_prefix(b" ").unwrap_or(value);
+        self.check_len(value.len())?;
+        on_event(Event {
+            event: "message",
+            data: value,
+        })
+        .map_err(Error::Callback)?;
+        Ok(Some(next))
     }
 
     /// Ends the stream: delivers an unterminated last line and event.
