@@ -1111,8 +1111,8 @@ mod tests {
             if rng.below(4) == 0 {
                 for _ in 0..=rng.below(3) {
                     let at = rng.below(doc.len());
-                    let byte =
-                        [b'"', b'\\', b'}', b',', b' ', b'u', 0xff, b'\n', b'a'][rng.below(9)];
+                    let bytes = b"\"\\},[ u\xff\na0.e-\x7f\x01\xc3:";
+                    let byte = bytes[rng.below(bytes.len())];
                     match rng.below(3) {
                         0 => doc[at] = byte,
                         1 => doc.insert(at, byte),
