@@ -9,18 +9,28 @@
 //! `error`) and skips the rest without allocating. Text without escapes is
 //! borrowed from the input.
 //!
-//! That is still ~4x slower than reading the socket, so a stream is decoded
-//! by a [`Decoder`] with a fast path that is equal to a full parse by
-//! construction. Within one stream, servers send the same bytes around each
-//! delta: `{"id":"x",...,"delta":{"content":"` + TEXT + `"},...}`. After a
-//! full parse the decoder learns that *template* (the prefix before the
-//! content string and the suffix after it), and checks it with a probe: the
-//! template with a marker string in the hole, fully parsed, must give the
-//! same result with the marker as content. A later chunk that is exactly
-//! prefix + one JSON string + suffix is then the same document with one leaf
-//! replaced, so only that string is parsed (by serde, so escapes and errors
-//! are serde's). Anything else, including every malformed input, takes the
-//! full parse. A differential test and the fuzz target compare the two.
+//! That is still several times slower than reading the socket, so a
+//! stream is decoded by a [`Decoder`] with a fast path that is equal to a
+//! full parse by construction. Within one stream, servers send nearly the
+//! same bytes around each delta. After a full parse the decoder learns the
+//! chunk's *template*: its bytes cut into literal pieces around gaps. One
+//! gap is the *hole*, the string the chunk exists for (content, reasoning,
+//! refusal, or a tool call's arguments); the others are *free slots*, the
+//! values of keys aix never reads (`id`, `created`, `system_fingerprint`,
+//! `service_tier`, OpenAI's per-chunk `obfuscation`, `logprobs`, ...), found
+//! by a structural walk that names exactly the keys the serde structs
+//! read. Probes confirm the template: with markers in the hole and other
+//! values in every slot, a full parse must give what the template says. A
+//! later chunk matches when its literal pieces are the same bytes and each
+//! gap holds one whole valid JSON value: the hole's string is read as serde
+//! reads it, and a slot's value is checked to be valid (a plain subset of
+//! JSON here, anything else by serde's own skipping) and then ignored, as
+//! serde ignores it. The slots that never change are kept as literal bytes
+//! (they become slots only once they differ), so the usual chunk costs a
+//! few comparisons. Anything else, including every malformed input, takes
+//! the full parse, so results and error messages are serde's. A
+//! differential test, proptest mutations and the fuzz target compare the
+//! two.
 
 use std::borrow::Cow;
 
