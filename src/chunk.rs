@@ -776,7 +776,7 @@ fn value_end(data: &[u8], start: usize) -> Option<usize> {
 /// exactly as serde would accept it there. Values in a plain subset of
 /// JSON are checked here; anything else is handed to serde's own skipping.
 fn skip_value(data: &[u8], start: usize) -> Option<usize> {
-    if let Some(end) = plain_value(data, start, 0) {
+    if let Some(end) = plain_value(data, start) {
         return Some(end);
     }
     let end = value_end(data, start)?;
@@ -785,86 +785,155 @@ fn skip_value(data: &[u8], start: usize) -> Option<usize> {
 }
 
 fn ws(data: &[u8], mut i: usize) -> usize {
-    while data.get(i).is_some_and(|b| b" \t\n\r".contains(b)) {
+    while let Some(b' ' | b'\t' | b'\n' | b'\r') = data.get(i) {
         i += 1;
     }
     i
 }
 
-/// The end of the value at `i` if it lies in a plain subset of JSON:
-/// strings of printable ASCII without escapes, numbers in JSON's grammar,
+/// The end of the value at `start` if it lies in a plain subset of JSON:
+/// UTF-8 strings without control characters whose escapes are the simple
+/// ones or `\u` outside the surrogates, numbers in JSON's grammar,
 /// literals, and arrays and objects of those, nested at most
 /// `MAX_SLOT_DEPTH`. Everything in the subset is valid JSON, so serde
-/// accepts it too; `None` says only "not plain", not "invalid".
-fn plain_value(data: &[u8], i: usize, depth: usize) -> Option<usize> {
-    match *data.get(i)? {
-        b'"' => {
-            let mut j = i + 1;
-            loop {
-                match *data.get(j)? {
-                    b'"' => return Some(j + 1),
-                    b'\\' => return None,
-                    0x20..=0x7e => j += 1,
-                    _ => return None,
+/// accepts it too; `None` says only "not plain", not "invalid". One pass,
+/// no recursion: bit k of `objects` says whether the container at depth
+/// k + 1 is an object.
+fn plain_value(data: &[u8], start: usize) -> Option<usize> {
+    const _: () = assert!(MAX_SLOT_DEPTH <= 64);
+    let mut objects: u64 = 0;
+    let mut depth = 0usize;
+    let mut i = start;
+    'value: loop {
+        // A value is expected at `i`.
+        match *data.get(i)? {
+            open @ (b'{' | b'[') => {
+                if depth == MAX_SLOT_DEPTH {
+                    return None;
+                }
+                let object = open == b'{';
+                objects = (objects << 1) | u64::from(object);
+                depth += 1;
+                i = ws(data, i + 1);
+                let close = if object { b'}' } else { b']' };
+                if data.get(i) == Some(&close) {
+                    i += 1;
+                    depth -= 1;
+                    objects >>= 1;
+                } else if object {
+                    i = ws(data, plain_key(data, i)?);
+                    continue 'value;
+                } else {
+                    continue 'value;
                 }
             }
+            b'"' => i = plain_string(data, i)?,
+            b't' => i = data[i..].starts_with(b"true").then_some(i + 4)?,
+            b'f' => i = data[i..].starts_with(b"false").then_some(i + 5)?,
+            b'n' => i = data[i..].starts_with(b"null").then_some(i + 4)?,
+            b'-' | b'0'..=b'9' => i = plain_number(data, i)?,
+            _ => return None,
         }
-        open @ (b'{' | b'[') if depth < MAX_SLOT_DEPTH => {
-            let close = if open == b'{' { b'}' } else { b']' };
-            let mut j = ws(data, i + 1);
-            if data.get(j) == Some(&close) {
-                return Some(j + 1);
+        // After a value: close containers, or go on to the next value.
+        loop {
+            if depth == 0 {
+                return Some(i);
             }
-            loop {
-                if open == b'{' {
-                    if data.get(j) != Some(&b'"') {
-                        return None;
-                    }
-                    j = ws(data, plain_value(data, j, depth + 1)?);
-                    if data.get(j) != Some(&b':') {
-                        return None;
-                    }
-                    j = ws(data, j + 1);
+            i = ws(data, i);
+            let object = objects & 1 == 1;
+            match (*data.get(i)?, object) {
+                (b',', true) => {
+                    i = ws(data, plain_key(data, ws(data, i + 1))?);
+                    continue 'value;
                 }
-                j = ws(data, plain_value(data, j, depth + 1)?);
-                match *data.get(j)? {
-                    b',' => j = ws(data, j + 1),
-                    c if c == close => return Some(j + 1),
-                    _ => return None,
+                (b',', false) => {
+                    i = ws(data, i + 1);
+                    continue 'value;
                 }
-            }
-        }
-        b't' => data[i..].starts_with(b"true").then_some(i + 4),
-        b'f' => data[i..].starts_with(b"false").then_some(i + 5),
-        b'n' => data[i..].starts_with(b"null").then_some(i + 4),
-        b'-' | b'0'..=b'9' => {
-            let digits = |mut j: usize| {
-                let from = j;
-                while data.get(j).is_some_and(u8::is_ascii_digit) {
-                    j += 1;
+                (b'}', true) | (b']', false) => {
+                    i += 1;
+                    depth -= 1;
+                    objects >>= 1;
                 }
-                (j > from).then_some(j)
-            };
-            let mut j = i + usize::from(data[i] == b'-');
-            j = match data.get(j)? {
-                b'0' => j + 1,
-                b'1'..=b'9' => digits(j)?,
                 _ => return None,
-            };
-            if data.get(j) == Some(&b'.') {
-                j = digits(j + 1)?;
             }
-            if matches!(data.get(j), Some(b'e' | b'E')) {
-                j += 1;
-                if matches!(data.get(j), Some(b'+' | b'-')) {
-                    j += 1;
-                }
-                j = digits(j)?;
-            }
-            Some(j)
         }
-        _ => None,
     }
+}
+
+/// A plain key at `i` and its colon; the index after the colon.
+fn plain_key(data: &[u8], i: usize) -> Option<usize> {
+    if data.get(i) != Some(&b'"') {
+        return None;
+    }
+    let j = ws(data, plain_string(data, i)?);
+    (data.get(j) == Some(&b':')).then_some(j + 1)
+}
+
+/// A plain string at `i` (a quote); the index after its closing quote.
+fn plain_string(data: &[u8], i: usize) -> Option<usize> {
+    let mut j = i + 1;
+    let mut ascii = true;
+    loop {
+        match *data.get(j)? {
+            b'"' => break,
+            b'\\' => match *data.get(j + 1)? {
+                b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't' => j += 2,
+                b'u' => {
+                    let hex = data.get(j + 2..j + 6)?;
+                    if !hex.iter().all(u8::is_ascii_hexdigit) {
+                        return None;
+                    }
+                    // Surrogates are left to serde.
+                    if matches!(hex[0], b'd' | b'D')
+                        && matches!(hex[1], b'8'..=b'9' | b'a'..=b'f' | b'A'..=b'F')
+                    {
+                        return None;
+                    }
+                    j += 6;
+                }
+                _ => return None,
+            },
+            0x00..=0x1f => return None,
+            0x80.. => {
+                ascii = false;
+                j += 1;
+            }
+            _ => j += 1,
+        }
+    }
+    if !ascii {
+        std::str::from_utf8(&data[i + 1..j]).ok()?;
+    }
+    Some(j + 1)
+}
+
+/// A number in JSON's grammar at `i`; the index after it.
+fn plain_number(data: &[u8], i: usize) -> Option<usize> {
+    let digits = |mut j: usize| {
+        let from = j;
+        while data.get(j).is_some_and(u8::is_ascii_digit) {
+            j += 1;
+        }
+        (j > from).then_some(j)
+    };
+    let mut j = i + usize::from(data[i] == b'-');
+    j = match data.get(j)? {
+        b'0' => j + 1,
+        b'1'..=b'9' => digits(j)?,
+        _ => return None,
+    };
+    if data.get(j) == Some(&b'.') {
+        j = digits(j + 1)?;
+    }
+    if matches!(data.get(j), Some(b'e' | b'E')) {
+        j += 1;
+        if matches!(data.get(j), Some(b'+' | b'-')) {
+            j += 1;
+        }
+        j = digits(j)?;
+    }
+    Some(j)
 }
 
 /// The index just past the string token starting at `start` (a quote).
@@ -1193,6 +1262,59 @@ mod tests {
             }
             // (Shape 6 switches tool call every ~11 chunks: one miss each.)
             assert!(d.fast_hits >= 900, "shape {shape}: {} hits", d.fast_hits);
+        }
+    }
+
+    #[test]
+    fn plain_values_are_valid_json() {
+        for ok in [
+            &b"null"[..],
+            b"-0.5e+3",
+            b"\"a\\u00e9\\n\xc3\xa9\"",
+            b"{\"content\":[{\"token\":\"x\",\"logprob\":-0.1,\"bytes\":[1,2],\"top_logprobs\":[]}],\"refusal\":null}",
+            b"[ 1 , { \"a\" : true } ]",
+        ] {
+            assert_eq!(plain_value(ok, 0), Some(ok.len()), "{}", String::from_utf8_lossy(ok));
+        }
+        for not in [
+            &b"01"[..],
+            b"1.",
+            b"-",
+            b"\"\\ud800\"",
+            b"\"\\u12\"",
+            b"\"\x01\"",
+            b"\"\xff\"",
+            b"{\"a\":1,}",
+            b"[1 2]",
+            b"nul",
+        ] {
+            assert_ne!(
+                plain_value(not, 0),
+                Some(not.len()),
+                "{}",
+                String::from_utf8_lossy(not)
+            );
+        }
+        let deep = format!(
+            "{}{}",
+            "[".repeat(MAX_SLOT_DEPTH + 1),
+            "]".repeat(MAX_SLOT_DEPTH + 1)
+        );
+        assert_eq!(plain_value(deep.as_bytes(), 0), None);
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig { cases: 4000, ..Default::default() })]
+
+        /// Whatever the plain check accepts, serde accepts.
+        #[test]
+        fn what_is_plain_serde_accepts(data in proptest::collection::vec(proptest::sample::select(b"{}[]\":, 0123456789.eE+-ntrufals\\/bu\x01\x7f\xc3\xa9\xff\xed\xa0dD8".to_vec()), 0..40)) {
+            if let Some(end) = plain_value(&data, 0) {
+                proptest::prop_assert!(
+                    serde_json::from_slice::<serde::de::IgnoredAny>(&data[..end]).is_ok(),
+                    "{:?}", String::from_utf8_lossy(&data[..end])
+                );
+            }
         }
     }
 
