@@ -579,10 +579,10 @@ fn hole_text(data: &[u8], start: usize) -> Option<(Cow<'_, str>, usize)> {
         return None;
     }
     let body = &data[start + 1..];
-    let stop = body
-        .iter()
-        .position(|&b| b == b'"' || b == b'\\' || b < 0x20)?;
-    if body[stop] == b'"' {
+    let stop = memchr::memchr2(b'"', b'\\', body)?;
+    // (A fold, not `any`, so that the check is vectorised.)
+    let control = body[..stop].iter().fold(false, |c, &b| c | (b < 0x20));
+    if body[stop] == b'"' && !control {
         let text = std::str::from_utf8(&body[..stop]).ok()?;
         return Some((Cow::Borrowed(text), start + stop + 2));
     }
