@@ -136,11 +136,20 @@ impl Parser {
             } else {
                 self.check_len(self.line.len() + end)?;
                 self.line.extend_from_slice(&input[..end]);
-                let line = std::mem::take(&mut self.line);
-                let result = self.process_line(&line, on_event);
-                self.line = line;
-                self.line.clear();
-                result?;
+                let mut line = std::mem::take(&mut self.line);
+                if !self.has_data && line.starts_with(b"data:") {
+                    // A long data line becomes the event's data in place,
+                    // so it is held once, not twice.
+                    line.drain(..5 + usize::from(line.get(5) == Some(&b' ')));
+                    self.check_len(line.len())?;
+                    self.data = line;
+                    self.has_data = true;
+                } else {
+                    let result = self.process_line(&line, on_event);
+                    self.line = line;
+                    self.line.clear();
+                    result?;
+                }
             }
             let mut next = end + 1;
             if input[end] == b'\r' {
