@@ -824,6 +824,9 @@ fn whole_answer(
         base_url: p.base_url.clone(),
         detail: "no choices[0].message in the answer".into(),
     })?;
+    // For `--json`: the response, on one line as a chunk would be.
+    let line = serde_json::to_vec(&v).expect("a Value always serializes");
+    sink.raw(&line).map_err(ClientError::Output)?;
     let summary = feed_completion(&done, sink).map_err(ClientError::Output)?;
     sink.flush().map_err(ClientError::Output)?;
     Ok(summary)

@@ -181,6 +181,13 @@ fn a_json_reply_to_a_streaming_request_is_the_answer() {
             "tokens: 4 prompt + 2 completion = 6 total (finish: stop)",
         ));
     assert_eq!(server.last().json()["stream"], true);
+    // With --json, the response itself, on one line.
+    server.push(Reply::answer("whole answer"));
+    let a = run(&sb, &["--stream", "--json"]).success();
+    let out = stdout(&a);
+    assert_eq!(out.lines().count(), 1, "{out}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["choices"][0]["message"]["content"], "whole answer");
 }
 
 #[test]
