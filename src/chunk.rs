@@ -329,6 +329,7 @@ impl Decoder {
         Decoder::default()
     }
 
+    #[inline]
     pub fn decode<'a>(&mut self, data: &'a [u8]) -> Result<Item<'a>, serde_json::Error> {
         if let Some(t) = &mut self.template
             && let Some(item) = t.apply(data)
@@ -372,6 +373,7 @@ impl Decoder {
 
 impl Template {
     /// The chunk, if `data` has this template's shape.
+    #[inline]
     fn apply<'a>(&mut self, data: &'a [u8]) -> Option<Item<'a>> {
         if let Some(hole) = run(&self.fast, data, None) {
             return self.item(hole);
@@ -398,6 +400,7 @@ impl Template {
         self.item(run(&self.general, data, None)?)
     }
 
+    #[inline]
     fn item<'a>(&self, hole: Option<Cow<'a, str>>) -> Option<Item<'a>> {
         let mut d: Delta<'a> = if self.plain {
             Delta::default()
@@ -579,7 +582,12 @@ fn hole_text(data: &[u8], start: usize) -> Option<(Cow<'_, str>, usize)> {
         return None;
     }
     let body = &data[start + 1..];
-    let stop = memchr::memchr2(b'"', b'\\', body)?;
+    // Deltas are mostly a few bytes: a plain loop for those, memchr beyond.
+    let head = body.len().min(32);
+    let stop = match body[..head].iter().position(|&b| b == b'"' || b == b'\\') {
+        Some(i) => i,
+        None => head + memchr::memchr2(b'"', b'\\', &body[head..])?,
+    };
     // (A fold, not `any`, so that the check is vectorised.)
     let control = body[..stop].iter().fold(false, |c, &b| c | (b < 0x20));
     if body[stop] == b'"' && !control {
