@@ -332,12 +332,13 @@ impl Decoder {
     #[inline]
     pub fn decode<'a>(&mut self, data: &'a [u8]) -> Result<Item<'a>, serde_json::Error> {
         if let Some(t) = &mut self.template
-            && let Some(item) = t.apply(data)
+            && let Some(hole) = t.matches(data)
         {
             self.fast_hits += 1;
             self.template_hits += 1;
             self.misses = 0;
-            return Ok(item);
+            // Built straight into the return value: no move of a Delta.
+            return Ok(t.item(hole));
         }
         let item = decode(data)?;
         self.misses += 1;
@@ -372,11 +373,11 @@ impl Decoder {
 }
 
 impl Template {
-    /// The chunk, if `data` has this template's shape.
+    /// The hole's text, if `data` has this template's shape.
     #[inline]
-    fn apply<'a>(&mut self, data: &'a [u8]) -> Option<Item<'a>> {
+    fn matches<'a>(&mut self, data: &'a [u8]) -> Option<Option<Cow<'a, str>>> {
         if let Some(hole) = run(&self.fast, data, None) {
-            return self.item(hole);
+            return Some(hole);
         }
         // Some slot kept as literal may have a new value: match the general
         // form, and let each slot that differs vary from now on.
@@ -392,23 +393,49 @@ impl Template {
         if changed {
             self.fast = compile(&self.general, &self.values, &self.varied);
         }
-        self.item(hole)
+        Some(hole)
     }
 
     /// `apply` without learning which slots vary (for the probes).
     fn check<'a>(&self, data: &'a [u8]) -> Option<Item<'a>> {
-        self.item(run(&self.general, data, None)?)
+        Some(self.item(run(&self.general, data, None)?))
     }
 
     #[inline]
-    fn item<'a>(&self, hole: Option<Cow<'a, str>>) -> Option<Item<'a>> {
-        let mut d: Delta<'a> = if self.plain {
-            Delta::default()
-        } else {
-            self.base.clone()
-        };
-        *self.hole.get(&mut d)? = hole.filter(|t| !t.is_empty());
-        Some(Item::Delta(d))
+    /// The chunk this template means with `hole` in its hole.
+    #[inline]
+    fn item<'a>(&self, hole: Option<Cow<'a, str>>) -> Item<'a> {
+        let text = hole.filter(|t| !t.is_empty());
+        if self.plain {
+            // Built in place (no move of a whole Delta).
+            match self.hole {
+                Field::Content => {
+                    return Item::Delta(Delta {
+                        content: text,
+                        ..Delta::default()
+                    });
+                }
+                Field::Reasoning => {
+                    return Item::Delta(Delta {
+                        reasoning: text,
+                        ..Delta::default()
+                    });
+                }
+                Field::Refusal => {
+                    return Item::Delta(Delta {
+                        refusal: text,
+                        ..Delta::default()
+                    });
+                }
+                Field::Arguments(_) => {}
+            }
+        }
+        let mut d: Delta<'a> = self.base.clone();
+        // (Learning checked that the base has this field.)
+        if let Some(field) = self.hole.get(&mut d) {
+            *field = text;
+        }
+        Item::Delta(d)
     }
 
     /// Learns a template from `data` (which fully decoded to `d`): finds
