@@ -401,7 +401,6 @@ impl Template {
         Some(self.item(run(&self.general, data, None)?))
     }
 
-    #[inline]
     /// The chunk this template means with `hole` in its hole.
     #[inline]
     fn item<'a>(&self, hole: Option<Cow<'a, str>>) -> Item<'a> {
