@@ -1,8 +1,9 @@
-//! In-process cost of each stage of relaying a stream, per chunk:
-//! the SSE parser alone, parser + chunk decoding, and the whole relay into
-//! a byte sink. No network, so this isolates aix's own work.
+//! In-process cost of each stage of relaying a stream, per chunk and per
+//! server shape: the SSE parser alone, parser + full chunk decoding,
+//! parser + the template decoder, and the whole relay into a byte sink.
+//! No network, so this isolates aix's own work. Prints a markdown table.
 //!
-//!     cargo bench --bench relay
+//!     cargo bench --bench relay [-- CHUNKS]
 
 use std::hint::black_box;
 use std::io::{self, Read};
@@ -11,30 +12,87 @@ use std::time::Instant;
 use aix::chunk::{self, Item};
 use aix::client::{self, Sink};
 use aix::sse;
+use serde_json::{Value, json};
 
-fn stream(chunks: usize) -> Vec<u8> {
-    let words = [
-        "Hello",
-        " world",
-        ",",
-        " this",
-        " is",
-        " a",
-        " token",
-        "\\n",
-        " \\u00e9",
-        " \\\"q\\\"",
-    ];
+const WORDS: [&str; 10] = [
+    "Hello", " world", ",", " this", " is", " a", " token", "\n", " é", " \"q\"",
+];
+
+fn obfuscation(i: usize) -> String {
+    let h = (i as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    format!("{h:x}").chars().take(4 + i % 9).collect()
+}
+
+/// One chunk of `shape` (the same shapes as bench/stream_bench.py).
+fn chunk(shape: &str, i: usize, text: &str) -> Value {
+    match shape {
+        "vllm" => {
+            json!({"id": "chatcmpl-bench", "object": "chat.completion.chunk", "created": 1700000000,
+            "model": "bench-model", "choices": [{"index": 0, "delta": {"content": text}, "logprobs": null, "finish_reason": null}]})
+        }
+        "ollama" => {
+            json!({"id": "chatcmpl-42", "object": "chat.completion.chunk", "created": 1700000000,
+            "model": "llama3.2", "system_fingerprint": "fp_ollama",
+            "choices": [{"index": 0, "delta": {"role": "assistant", "content": text}, "finish_reason": null}]})
+        }
+        "llamacpp" => {
+            json!({"choices": [{"finish_reason": null, "index": 0, "delta": {"content": text}}],
+            "created": 1700000000 + i / 2000, "id": "chatcmpl-abc", "model": "gpt-3.5-turbo",
+            "system_fingerprint": "b4567-0123abcd", "object": "chat.completion.chunk"})
+        }
+        "deepseek" => json!({"id": "d1", "object": "chat.completion.chunk", "created": 1700000000,
+            "model": "deepseek-reasoner", "system_fingerprint": "fp_ds",
+            "choices": [{"index": 0, "delta": {"content": null, "reasoning_content": text}, "logprobs": null, "finish_reason": null}]}),
+        "openai" => {
+            json!({"id": "chatcmpl-Bx1", "object": "chat.completion.chunk", "created": 1700000000,
+            "model": "gpt-4o-2024-08-06", "service_tier": "default", "system_fingerprint": "fp_07871e2ad8",
+            "choices": [{"index": 0, "delta": {"content": text}, "logprobs": null, "finish_reason": null}],
+            "usage": null, "obfuscation": obfuscation(i)})
+        }
+        "logprobs" => {
+            json!({"id": "chatcmpl-Bx1", "object": "chat.completion.chunk", "created": 1700000000,
+            "model": "gpt-4o-2024-08-06", "service_tier": "default", "system_fingerprint": "fp_07871e2ad8",
+            "choices": [{"index": 0, "delta": {"content": text},
+                "logprobs": {"content": [{"token": text, "logprob": -0.0001 * (i % 97) as f64,
+                    "bytes": text.as_bytes(), "top_logprobs": []}], "refusal": null},
+                "finish_reason": null}],
+            "usage": null, "obfuscation": obfuscation(i)})
+        }
+        "toolcalls" => {
+            json!({"id": "chatcmpl-Bx1", "object": "chat.completion.chunk", "created": 1700000000,
+            "model": "gpt-4o-2024-08-06", "service_tier": "default", "system_fingerprint": "fp_07871e2ad8",
+            "choices": [{"index": 0, "delta": {"tool_calls": [{"index": 0, "function": {"arguments": text}}]},
+                "logprobs": null, "finish_reason": null}],
+            "usage": null, "obfuscation": obfuscation(i)})
+        }
+        _ => panic!("unknown shape {shape}"),
+    }
+}
+
+const SHAPES: [&str; 7] = [
+    "vllm",
+    "ollama",
+    "llamacpp",
+    "deepseek",
+    "openai",
+    "logprobs",
+    "toolcalls",
+];
+
+fn stream(shape: &str, chunks: usize) -> Vec<u8> {
     let mut out = Vec::new();
     for i in 0..chunks {
+        out.extend_from_slice(b"data: ");
         out.extend_from_slice(
-            format!(
-                "data: {{\"id\":\"chatcmpl-bench\",\"object\":\"chat.completion.chunk\",\"created\":1700000000,\"model\":\"bench-model\",\"system_fingerprint\":null,\"choices\":[{{\"index\":0,\"delta\":{{\"content\":\"{}\"}},\"logprobs\":null,\"finish_reason\":null}}]}}\n\n",
-                words[i % words.len()]
-            )
-            .as_bytes(),
+            chunk(shape, i, WORDS[i % WORDS.len()])
+                .to_string()
+                .as_bytes(),
         );
+        out.extend_from_slice(b"\n\n");
     }
+    out.extend_from_slice(
+        b"data: {\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}]}\n\n",
+    );
     out.extend_from_slice(b"data: [DONE]\n\n");
     out
 }
@@ -58,7 +116,12 @@ impl Sink for Bytes {
         self.0.extend_from_slice(t.as_bytes());
         Ok(())
     }
-    fn reasoning(&mut self, _: &str) -> io::Result<()> {
+    fn reasoning(&mut self, t: &str) -> io::Result<()> {
+        self.0.extend_from_slice(t.as_bytes());
+        Ok(())
+    }
+    fn tool_arguments(&mut self, _: u64, t: &str) -> io::Result<()> {
+        self.0.extend_from_slice(t.as_bytes());
         Ok(())
     }
     fn flush(&mut self) -> io::Result<()> {
@@ -67,7 +130,8 @@ impl Sink for Bytes {
     }
 }
 
-fn bench(name: &str, chunks: usize, mut f: impl FnMut()) {
+/// Median ns per chunk of `f` over 7 runs.
+fn per_chunk(chunks: usize, mut f: impl FnMut()) -> f64 {
     f();
     let runs = 7;
     let mut times: Vec<f64> = (0..runs)
@@ -78,84 +142,73 @@ fn bench(name: &str, chunks: usize, mut f: impl FnMut()) {
         })
         .collect();
     times.sort_by(f64::total_cmp);
-    let med = times[runs / 2];
-    println!(
-        "{name:<28} {:8.1} ms   {:6.0} ns/chunk",
-        med * 1e3,
-        med * 1e9 / chunks as f64
-    );
+    times[runs / 2] * 1e9 / chunks as f64
+}
+
+fn feed(data: &[u8], mut on: impl FnMut(&[u8])) {
+    let mut p = sse::Parser::default();
+    for piece in data.chunks(64 * 1024) {
+        p.feed(piece, &mut |e: sse::Event<'_>| -> Result<(), ()> {
+            on(e.data);
+            Ok(())
+        })
+        .unwrap();
+    }
 }
 
 fn main() {
-    let chunks = 200_000;
-    let data = stream(chunks);
-    println!("{} chunks, {:.1} MB", chunks, data.len() as f64 / 1e6);
-    bench("sse parse only", chunks, || {
-        let mut p = sse::Parser::default();
-        let mut n = 0usize;
-        for piece in data.chunks(64 * 1024) {
-            p.feed(piece, &mut |e: sse::Event<'_>| -> Result<(), ()> {
-                n += e.data.len();
-                Ok(())
-            })
-            .unwrap();
-        }
-        black_box(n);
-    });
-    bench("sse + chunk::decode", chunks, || {
-        let mut p = sse::Parser::default();
-        let mut n = 0usize;
-        for piece in data.chunks(64 * 1024) {
-            p.feed(piece, &mut |e: sse::Event<'_>| -> Result<(), ()> {
-                if let Ok(Item::Delta(d)) = chunk::decode(e.data) {
-                    n += d.content.map_or(0, |c| c.len());
-                }
-                Ok(())
-            })
-            .unwrap();
-        }
-        black_box(n);
-    });
-    bench("sse + chunk::Decoder (fast)", chunks, || {
-        let mut p = sse::Parser::default();
-        let mut d = chunk::Decoder::new();
-        let mut n = 0usize;
-        for piece in data.chunks(64 * 1024) {
-            p.feed(piece, &mut |e: sse::Event<'_>| -> Result<(), ()> {
-                if let Ok(Item::Delta(x)) = d.decode(e.data) {
+    let chunks: usize = std::env::args()
+        .skip(1)
+        .find_map(|a| a.parse().ok())
+        .unwrap_or(200_000);
+    println!("{chunks} chunks per shape; ns per chunk, median of 7");
+    println!();
+    println!(
+        "| shape | bytes/chunk | SSE only | SSE + full decode | SSE + template decoder | fast-path share | whole relay |"
+    );
+    println!("|---|---|---|---|---|---|---|");
+    for shape in SHAPES {
+        let data = stream(shape, chunks);
+        let sse_only = per_chunk(chunks, || {
+            let mut n = 0usize;
+            feed(&data, |d| n += d.len());
+            black_box(n);
+        });
+        let full = per_chunk(chunks, || {
+            let mut n = 0usize;
+            feed(&data, |d| {
+                if let Ok(Item::Delta(x)) = chunk::decode(d) {
                     n += x.content.map_or(0, |c| c.len());
                 }
-                Ok(())
-            })
-            .unwrap();
-        }
-        black_box(n);
-    });
-    bench("sse + serde_json::Value", chunks, || {
-        let mut p = sse::Parser::default();
-        let mut n = 0usize;
-        for piece in data.chunks(64 * 1024) {
-            p.feed(piece, &mut |e: sse::Event<'_>| -> Result<(), ()> {
-                if let Ok(v) = serde_json::from_slice::<serde_json::Value>(e.data) {
-                    n += v
-                        .pointer("/choices/0/delta/content")
-                        .and_then(|c| c.as_str())
-                        .map_or(0, str::len);
+            });
+            black_box(n);
+        });
+        let mut hits = 0;
+        let fast = per_chunk(chunks, || {
+            let mut dec = chunk::Decoder::new();
+            let mut n = 0usize;
+            feed(&data, |d| {
+                if let Ok(Item::Delta(x)) = dec.decode(d) {
+                    n += x.content.map_or(0, |c| c.len());
                 }
-                Ok(())
-            })
+            });
+            hits = dec.fast_hits;
+            black_box(n);
+        });
+        let relay = per_chunk(chunks, || {
+            let mut sink = Bytes(Vec::new());
+            client::relay(
+                &mut Reads(&data),
+                &mut sink,
+                "http://bench",
+                std::time::Duration::from_secs(5),
+            )
             .unwrap();
-        }
-        black_box(n);
-    });
-    bench("whole relay", chunks, || {
-        let mut sink = Bytes(Vec::new());
-        client::relay(
-            &mut Reads(&data),
-            &mut sink,
-            "http://bench",
-            std::time::Duration::from_secs(5),
-        )
-        .unwrap();
-    });
+        });
+        println!(
+            "| {shape} | {} | {sse_only:.0} | {full:.0} | {fast:.0} | {:.1}% | {relay:.0} |",
+            data.len() / chunks,
+            hits as f64 * 100.0 / chunks as f64
+        );
+    }
 }

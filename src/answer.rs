@@ -48,6 +48,7 @@ pub fn deliver(client: &Client, p: &Prepared, out: &mut Output) -> Result<Delive
             other => other.map_err(Failure::Client)?,
         };
         finished.map_err(Failure::Other)?;
+        warn_if_unanswered(&summary, out);
         return Ok(Delivered {
             usage: summary.usage,
             finish_reason: summary.finish_reason,
@@ -65,26 +66,29 @@ pub fn deliver(client: &Client, p: &Prepared, out: &mut Output) -> Result<Delive
             .hint("see the whole response with --json"),
         ));
     };
-    let written = (|| {
-        if let Some(r) = &done.reasoning {
-            out.reasoning(r)?;
-        }
-        match &done.content {
-            Some(c) => out.content(c)?,
-            None => output::warn("the answer has no text content (see --json)"),
-        }
-        Ok(())
-    })();
-    match written {
-        Err(_) if out.closed => {}
+    let summary = match crate::client::feed_completion(&done, out) {
+        Ok(summary) => summary,
+        // The reader of stdout went away: a quiet end, as a stream's.
+        Err(_) if out.closed => crate::client::StreamSummary {
+            answered: true,
+            ..Default::default()
+        },
         Err(e) => return Err(Failure::Other(write_error(e))),
-        Ok(()) => {}
-    }
+    };
     out.finish(true).map_err(Failure::Other)?;
+    warn_if_unanswered(&summary, out);
     Ok(Delivered {
         usage: done.usage,
         finish_reason: done.finish_reason,
     })
+}
+
+/// The same warning for a stream and a whole answer that brought no
+/// text, refusal or tool call.
+fn warn_if_unanswered(summary: &crate::client::StreamSummary, out: &Output) {
+    if !summary.answered && !out.raw_json && !out.closed {
+        output::warn("the answer has no text content (see --json)");
+    }
 }
 
 pub fn write_error(e: io::Error) -> Error {
@@ -115,9 +119,15 @@ pub struct Output {
     masker: Masker,
     content_mask: StreamMasker,
     reasoning_mask: StreamMasker,
+    /// Tool-call argument pieces in `--json` streams, and the index of the
+    /// call the held-back tail belongs to.
+    tool_mask: StreamMasker,
+    tool_mask_call: u64,
     /// Control characters made visible (on a terminal only).
     term: Option<(TermSafe, TermSafe)>,
     kept: Option<Kept>,
+    /// The tool call whose arguments are being written.
+    open_call: Option<u64>,
 }
 
 /// The answer's text as shown, up to a cap (for the REPL).
@@ -198,8 +208,11 @@ impl Output {
             masker: Masker::none(),
             content_mask: StreamMasker::default(),
             reasoning_mask: StreamMasker::default(),
+            tool_mask: StreamMasker::default(),
+            tool_mask_call: 0,
             term: to_tty.then(|| (TermSafe::default(), TermSafe::default())),
             kept: None,
+            open_call: None,
         })
     }
 
@@ -207,6 +220,7 @@ impl Output {
     pub fn set_masker(&mut self, masker: Masker) {
         self.content_mask = StreamMasker::new(masker.clone());
         self.reasoning_mask = StreamMasker::new(masker.clone());
+        self.tool_mask = StreamMasker::new(masker.clone());
         self.masker = masker;
     }
 
@@ -329,8 +343,10 @@ impl Output {
                 let Some(delta) = choice.get_mut("delta").and_then(|d| d.as_object_mut()) else {
                     continue;
                 };
+                // A refusal is the answer's text: masked as content is.
                 for (field, reasoning) in [
                     ("content", false),
+                    ("refusal", false),
                     ("reasoning_content", true),
                     ("reasoning", true),
                 ] {
@@ -343,6 +359,17 @@ impl Output {
                         *text = mask.push(text).into_owned();
                     }
                 }
+                let calls = delta.get_mut("tool_calls").and_then(|c| c.as_array_mut());
+                for call in calls.into_iter().flatten() {
+                    let index = call.get("index").and_then(|i| i.as_u64()).unwrap_or(0);
+                    if let Some(serde_json::Value::String(args)) = call
+                        .get_mut("function")
+                        .and_then(|f| f.get_mut("arguments"))
+                    {
+                        self.tool_mask_call = index;
+                        *args = self.tool_mask.push(args).into_owned();
+                    }
+                }
             }
         }
         self.masker.mask_json(&v).to_string()
@@ -352,7 +379,8 @@ impl Output {
     /// out not to be a secret, as one more chunk line.
     fn raw_tail(&mut self, tail: String) -> io::Result<()> {
         let reasoning = self.reasoning_mask.finish();
-        if tail.is_empty() && reasoning.is_empty() {
+        let args = self.tool_mask.finish();
+        if tail.is_empty() && reasoning.is_empty() && args.is_empty() {
             return Ok(());
         }
         let mut delta = serde_json::Map::new();
@@ -361,6 +389,12 @@ impl Output {
         }
         if !reasoning.is_empty() {
             delta.insert("reasoning_content".into(), reasoning.into());
+        }
+        if !args.is_empty() {
+            delta.insert(
+                "tool_calls".into(),
+                serde_json::json!([{"index": self.tool_mask_call, "function": {"arguments": args}}]),
+            );
         }
         let line = serde_json::json!({"choices": [{"index": 0, "delta": delta}]}).to_string();
         let line = match &mut self.term {
@@ -471,6 +505,33 @@ impl Sink for Output {
     fn flush(&mut self) -> io::Result<()> {
         let r = self.writer.flush();
         self.note_closed(r)
+    }
+
+    // A tool call shows as one line, `tool call NAME: ARGUMENTS`, written
+    // as model text (through `content`, so masked and terminal-safe) as
+    // its pieces arrive.
+    fn tool_call(&mut self, index: u64, _id: Option<&str>, name: Option<&str>) -> io::Result<()> {
+        if self.raw_json {
+            return Ok(());
+        }
+        self.open_call = Some(index);
+        let lead = if self.wrote_content && self.last_byte != Some(b'\n') {
+            "\n"
+        } else {
+            ""
+        };
+        let name = name.map_or_else(|| format!("#{index}"), String::from);
+        self.content(&format!("{lead}tool call {name}: "))
+    }
+
+    fn tool_arguments(&mut self, index: u64, fragment: &str) -> io::Result<()> {
+        if self.raw_json {
+            return Ok(());
+        }
+        if self.open_call != Some(index) {
+            self.tool_call(index, None, None)?;
+        }
+        self.content(fragment)
     }
 }
 

@@ -9,18 +9,28 @@
 //! `error`) and skips the rest without allocating. Text without escapes is
 //! borrowed from the input.
 //!
-//! That is still ~4x slower than reading the socket, so a stream is decoded
-//! by a [`Decoder`] with a fast path that is equal to a full parse by
-//! construction. Within one stream, servers send the same bytes around each
-//! delta: `{"id":"x",...,"delta":{"content":"` + TEXT + `"},...}`. After a
-//! full parse the decoder learns that *template* (the prefix before the
-//! content string and the suffix after it), and checks it with a probe: the
-//! template with a marker string in the hole, fully parsed, must give the
-//! same result with the marker as content. A later chunk that is exactly
-//! prefix + one JSON string + suffix is then the same document with one leaf
-//! replaced, so only that string is parsed (by serde, so escapes and errors
-//! are serde's). Anything else, including every malformed input, takes the
-//! full parse. A differential test and the fuzz target compare the two.
+//! That is still several times slower than reading the socket, so a
+//! stream is decoded by a [`Decoder`] with a fast path that is equal to a
+//! full parse by construction. Within one stream, servers send nearly the
+//! same bytes around each delta. After a full parse the decoder learns the
+//! chunk's *template*: its bytes cut into literal pieces around gaps. One
+//! gap is the *hole*, the string the chunk exists for (content, reasoning,
+//! refusal, or a tool call's arguments); the others are *free slots*, the
+//! values of keys aix never reads (`id`, `created`, `system_fingerprint`,
+//! `service_tier`, OpenAI's per-chunk `obfuscation`, `logprobs`, ...), found
+//! by a structural walk that names exactly the keys the serde structs
+//! read. Probes confirm the template: with markers in the hole and other
+//! values in every slot, a full parse must give what the template says. A
+//! later chunk matches when its literal pieces are the same bytes and each
+//! gap holds one whole valid JSON value: the hole's string is read as serde
+//! reads it, and a slot's value is checked to be valid (a plain subset of
+//! JSON here, anything else by serde's own skipping) and then ignored, as
+//! serde ignores it. The slots that never change are kept as literal bytes
+//! (they become slots only once they differ), so the usual chunk costs a
+//! few comparisons. Anything else, including every malformed input, takes
+//! the full parse, so results and error messages are serde's. A
+//! differential test, proptest mutations and the fuzz target compare the
+//! two.
 
 use std::borrow::Cow;
 
@@ -39,14 +49,52 @@ pub struct Usage {
 }
 
 /// What one stream event carried.
-#[derive(Debug, Default, PartialEq)]
+#[derive(Debug, Default, Clone, PartialEq)]
 pub struct Delta<'a> {
     pub content: Option<Cow<'a, str>>,
     pub reasoning: Option<Cow<'a, str>>,
+    /// The model declined; this text is the answer.
+    pub refusal: Option<Cow<'a, str>>,
+    /// Pieces of tool calls, in the order the server sent them.
+    pub tool_calls: Vec<ToolCallDelta<'a>>,
     pub finish_reason: Option<Cow<'a, str>>,
     pub usage: Option<Usage>,
     /// An `error` object (or string) sent inside the stream.
     pub error: Option<String>,
+}
+
+/// One piece of a tool call: the first piece of a call usually carries its
+/// id and function name, later ones fragments of its arguments.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct ToolCallDelta<'a> {
+    pub index: u64,
+    pub id: Option<Cow<'a, str>>,
+    pub name: Option<Cow<'a, str>>,
+    pub arguments: Option<Cow<'a, str>>,
+}
+
+impl Delta<'_> {
+    fn into_owned(self) -> Delta<'static> {
+        let own = |c: Option<Cow<'_, str>>| c.map(|c| Cow::Owned(c.into_owned()));
+        Delta {
+            content: own(self.content),
+            reasoning: own(self.reasoning),
+            refusal: own(self.refusal),
+            tool_calls: self
+                .tool_calls
+                .into_iter()
+                .map(|t| ToolCallDelta {
+                    index: t.index,
+                    id: own(t.id),
+                    name: own(t.name),
+                    arguments: own(t.arguments),
+                })
+                .collect(),
+            finish_reason: own(self.finish_reason),
+            usage: self.usage,
+            error: self.error,
+        }
+    }
 }
 
 /// One event's meaning.
@@ -83,14 +131,24 @@ impl<'de: 'a, 'a> Deserialize<'de> for Text<'a> {
     }
 }
 
+// The wire structs name every key aix reads; `Role::of` below must list
+// the same keys, since every other key's value is skipped as a free slot.
+
 #[derive(Deserialize)]
 struct ChunkWire<'a> {
     #[serde(default, borrow)]
     choices: Option<Vec<ChoiceWire<'a>>>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "usage_or_none")]
     usage: Option<Usage>,
     #[serde(default)]
     error: Option<Value>,
+}
+
+/// Usage counts that are not whole numbers (`null`, strings, negatives)
+/// are ignored, as a whole answer's are: they never fail the answer.
+fn usage_or_none<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Usage>, D::Error> {
+    let v = Option::<Value>::deserialize(d)?;
+    Ok(v.and_then(|v| serde_json::from_value(v).ok()))
 }
 
 #[derive(Deserialize)]
@@ -111,6 +169,33 @@ struct DeltaWire<'a> {
     reasoning_content: Option<Text<'a>>,
     #[serde(default, borrow)]
     reasoning: Option<Text<'a>>,
+    #[serde(default, borrow)]
+    refusal: Option<Text<'a>>,
+    #[serde(default, borrow)]
+    tool_calls: Option<Vec<ToolCallWire<'a>>>,
+}
+
+#[derive(Deserialize)]
+struct ToolCallWire<'a> {
+    #[serde(default)]
+    index: u64,
+    #[serde(default, borrow)]
+    id: Option<Text<'a>>,
+    #[serde(default, borrow)]
+    function: Option<FunctionWire<'a>>,
+}
+
+#[derive(Deserialize)]
+struct FunctionWire<'a> {
+    #[serde(default, borrow)]
+    name: Option<Text<'a>>,
+    #[serde(default, borrow)]
+    arguments: Option<Text<'a>>,
+}
+
+/// A text field as aix uses it: an empty string is no text.
+fn text(t: Option<Text<'_>>) -> Option<Cow<'_, str>> {
+    t.map(|t| t.0).filter(|s| !s.is_empty())
 }
 
 /// Decodes one event's data.
@@ -127,12 +212,24 @@ pub fn decode(data: &[u8]) -> Result<Item<'_>, serde_json::Error> {
     if let Some(choice) = wire.choices.into_iter().flatten().find(|c| c.index == 0) {
         delta.finish_reason = choice.finish_reason.map(|t| t.0);
         if let Some(d) = choice.delta {
-            delta.content = d.content.map(|t| t.0).filter(|c| !c.is_empty());
-            delta.reasoning = d
-                .reasoning_content
-                .or(d.reasoning)
-                .map(|t| t.0)
-                .filter(|r| !r.is_empty());
+            delta.content = text(d.content);
+            delta.reasoning = text(d.reasoning_content.or(d.reasoning));
+            delta.refusal = text(d.refusal);
+            delta.tool_calls = d
+                .tool_calls
+                .into_iter()
+                .flatten()
+                .map(|t| {
+                    let (name, arguments) =
+                        t.function.map_or((None, None), |f| (f.name, f.arguments));
+                    ToolCallDelta {
+                        index: t.index,
+                        id: text(t.id),
+                        name: text(name),
+                        arguments: text(arguments),
+                    }
+                })
+                .collect();
         }
     }
     Ok(Item::Delta(delta))
@@ -140,24 +237,68 @@ pub fn decode(data: &[u8]) -> Result<Item<'_>, serde_json::Error> {
 
 /// Which delta field a template's hole fills.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Hole {
+enum Field {
     Content,
     Reasoning,
+    Refusal,
+    /// The arguments of the n-th tool call piece.
+    Arguments(usize),
 }
 
-/// A learned chunk shape: `prefix` + JSON string + `suffix`.
+impl Field {
+    fn get<'d, 'a>(self, d: &'d mut Delta<'a>) -> Option<&'d mut Option<Cow<'a, str>>> {
+        Some(match self {
+            Field::Content => &mut d.content,
+            Field::Reasoning => &mut d.reasoning,
+            Field::Refusal => &mut d.refusal,
+            Field::Arguments(n) => &mut d.tool_calls.get_mut(n)?.arguments,
+        })
+    }
+}
+
+/// What fills a gap between two literal pieces of a template.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Gap {
+    /// The text the template exists for: parsed, it fills the field.
+    Hole,
+    /// A value under a key aix never reads (`id`, `obfuscation`,
+    /// `system_fingerprint`, `logprobs`, ...): checked to be valid JSON,
+    /// then skipped.
+    Slot,
+}
+
+/// A piece of a template: literal bytes, then a gap (none after the last).
+#[derive(Debug, Clone)]
+struct Seg {
+    lit: Vec<u8>,
+    gap: Option<Gap>,
+}
+
+/// A learned chunk shape: literal pieces with gaps between them, one gap
+/// being the hole. The general form has a slot for every unread value; the
+/// fast form keeps as literal bytes each slot whose value has not changed
+/// since learning, so the common case is one comparison per varying field.
 #[derive(Debug)]
 struct Template {
-    prefix: Vec<u8>,
-    suffix: Vec<u8>,
-    hole: Hole,
-    /// Everything else the chunk carries, the same for every match.
-    finish_reason: Option<String>,
-    usage: Option<Usage>,
-    error: Option<String>,
+    general: Vec<Seg>,
+    /// The learned value of each gap of `general` (the hole's is unused).
+    values: Vec<Vec<u8>>,
+    /// Whether each gap of `general` has varied (the hole always has).
+    varied: Vec<bool>,
+    fast: Vec<Seg>,
+    hole: Field,
+    /// Everything else the chunk means, the same for every match.
+    base: Delta<'static>,
+    /// `base` is empty (the usual case): no need to clone it.
+    plain: bool,
 }
 
-const PROBE: &str = "aix-template-probe";
+const PROBES: [&str; 2] = ["aix-template-probe", "aix-second-probe"];
+/// Values put in every slot while probing: if one of them changed what the
+/// chunk means, the slot was not free.
+const SLOT_PROBES: [&[u8]; 2] = [b"0", b"\"aix-slot-probe\""];
+/// Hole candidates tried per learning attempt.
+const MAX_CANDIDATES: usize = 4;
 
 /// A stateful decoder for one stream: [`decode`] with the template fast
 /// path described in the module docs. Always returns what [`decode`] would.
@@ -195,22 +336,24 @@ impl Decoder {
         Decoder::default()
     }
 
+    #[inline]
     pub fn decode<'a>(&mut self, data: &'a [u8]) -> Result<Item<'a>, serde_json::Error> {
-        if let Some(t) = &self.template
-            && let Some(item) = t.apply(data)
+        if let Some(t) = &mut self.template
+            && let Some(hole) = t.matches(data)
         {
             self.fast_hits += 1;
             self.template_hits += 1;
             self.misses = 0;
-            return Ok(item);
+            // Built straight into the return value: no move of a Delta.
+            return Ok(t.item(hole));
         }
         let item = decode(data)?;
         self.misses += 1;
         if self.misses >= self.learn_gap {
             self.misses = 0;
             let learned = match &item {
-                Item::Delta(d) => Template::learn(data, d),
-                Item::Done => None,
+                Item::Delta(d) if d.error.is_none() => Template::learn(data, d),
+                _ => None,
             };
             let paid_off = self.template.is_none() || self.template_hits > 0;
             match learned {
@@ -237,101 +380,601 @@ impl Decoder {
 }
 
 impl Template {
-    fn apply<'a>(&self, data: &'a [u8]) -> Option<Item<'a>> {
-        let (p, s) = (self.prefix.len(), self.suffix.len());
-        if data.len() < p + s + 2
-            || !data.starts_with(&self.prefix)
-            || !data.ends_with(&self.suffix)
-        {
-            return None;
+    /// The hole's text, if `data` has this template's shape.
+    #[inline]
+    fn matches<'a>(&mut self, data: &'a [u8]) -> Option<Option<Cow<'a, str>>> {
+        if let Some(hole) = run(&self.fast, data, None) {
+            return Some(hole);
         }
-        let Text(text) = serde_json::from_slice::<Text<'a>>(&data[p..data.len() - s]).ok()?;
-        let text = (!text.is_empty()).then_some(text);
-        let (content, reasoning) = match self.hole {
-            Hole::Content => (text, None),
-            Hole::Reasoning => (None, text),
-        };
-        Some(Item::Delta(Delta {
-            content,
-            reasoning,
-            finish_reason: self.finish_reason.clone().map(Cow::Owned),
-            usage: self.usage,
-            error: self.error.clone(),
-        }))
+        // Some slot kept as literal may have a new value: match the general
+        // form, and let each slot that differs vary from now on.
+        let mut spans = Vec::new();
+        let hole = run(&self.general, data, Some(&mut spans))?;
+        let mut changed = false;
+        for (k, s, e) in spans {
+            if !self.varied[k] && data[s..e] != self.values[k][..] {
+                self.varied[k] = true;
+                changed = true;
+            }
+        }
+        if changed {
+            self.fast = compile(&self.general, &self.values, &self.varied);
+        }
+        Some(hole)
     }
 
-    /// Learns the template of `data` (which fully decoded to `d`), if its
-    /// content or reasoning string can be located and the probe confirms it.
+    /// `apply` without learning which slots vary (for the probes).
+    fn check<'a>(&self, data: &'a [u8]) -> Option<Item<'a>> {
+        Some(self.item(run(&self.general, data, None)?))
+    }
+
+    /// The chunk this template means with `hole` in its hole.
+    #[inline]
+    fn item<'a>(&self, hole: Option<Cow<'a, str>>) -> Item<'a> {
+        let text = hole.filter(|t| !t.is_empty());
+        if self.plain {
+            // Built in place (no move of a whole Delta).
+            match self.hole {
+                Field::Content => {
+                    return Item::Delta(Delta {
+                        content: text,
+                        ..Delta::default()
+                    });
+                }
+                Field::Reasoning => {
+                    return Item::Delta(Delta {
+                        reasoning: text,
+                        ..Delta::default()
+                    });
+                }
+                Field::Refusal => {
+                    return Item::Delta(Delta {
+                        refusal: text,
+                        ..Delta::default()
+                    });
+                }
+                Field::Arguments(_) => {}
+            }
+        }
+        let mut d: Delta<'a> = self.base.clone();
+        // (Learning checked that the base has this field.)
+        if let Some(field) = self.hole.get(&mut d) {
+            *field = text;
+        }
+        Item::Delta(d)
+    }
+
+    /// Learns a template from `data` (which fully decoded to `d`): finds
+    /// the text strings and the free slots, and keeps the first candidate
+    /// hole the probes confirm.
     fn learn(data: &[u8], d: &Delta<'_>) -> Option<Template> {
-        let (hole, keys): (Hole, &[&[u8]]) = if d.reasoning.is_none() {
-            (Hole::Content, &[b"\"content\""])
-        } else if d.content.is_none() {
-            (
-                Hole::Reasoning,
-                &[b"\"reasoning_content\"", b"\"reasoning\""],
-            )
-        } else {
+        let mut walk = Walk {
+            data,
+            holes: Vec::new(),
+            slots: Vec::new(),
+        };
+        let start = walk.ws(0);
+        if data.get(start) != Some(&b'{') {
             return None;
+        }
+        let end = walk.object_at(start, Role::Top, 0)?;
+        if data.len() != walk.ws(end) {
+            return None;
+        }
+        // Candidates whose field has text in this chunk first.
+        let mut holes = walk.holes.clone();
+        holes.sort_by_key(|&(_, _, f)| {
+            let mut d = d.clone();
+            Field::get(f, &mut d).is_none_or(|v| v.is_none())
+        });
+        holes.truncate(MAX_CANDIDATES);
+        holes
+            .into_iter()
+            .find_map(|hole| Template::confirm(data, d, hole, &walk.slots))
+    }
+
+    fn confirm(
+        data: &[u8],
+        d: &Delta<'_>,
+        hole: (usize, usize, Field),
+        slots: &[(usize, usize)],
+    ) -> Option<Template> {
+        let mut spans: Vec<(usize, usize, Gap)> =
+            slots.iter().map(|&(s, e)| (s, e, Gap::Slot)).collect();
+        spans.push((hole.0, hole.1, Gap::Hole));
+        spans.sort_unstable_by_key(|s| s.0);
+        let mut general = Vec::with_capacity(spans.len() + 1);
+        let mut values = Vec::with_capacity(spans.len());
+        let mut at = 0;
+        for &(s, e, gap) in &spans {
+            general.push(Seg {
+                lit: data[at..s].to_vec(),
+                gap: Some(gap),
+            });
+            values.push(data[s..e].to_vec());
+            at = e;
+        }
+        general.push(Seg {
+            lit: data[at..].to_vec(),
+            gap: None,
+        });
+        // A slot must end where a delimiter follows, so that the value
+        // found at match time is the whole value.
+        if general.windows(2).any(|w| {
+            w[0].gap == Some(Gap::Slot)
+                && !matches!(
+                    w[1].lit.first(),
+                    Some(b',' | b'}' | b']' | b' ' | b'\t' | b'\n' | b'\r')
+                )
+        }) {
+            return None;
+        }
+        let render = |hole_text: &str, slot: &[u8]| {
+            let mut out = Vec::new();
+            for seg in &general {
+                out.extend_from_slice(&seg.lit);
+                match seg.gap {
+                    Some(Gap::Hole) => out.extend_from_slice(format!("\"{hole_text}\"").as_bytes()),
+                    Some(Gap::Slot) => out.extend_from_slice(slot),
+                    None => {}
+                }
+            }
+            out
         };
-        let (start, end) = keys.iter().find_map(|k| string_after_key(data, k))?;
-        let template = Template {
-            prefix: data[..start].to_vec(),
-            suffix: data[end..].to_vec(),
-            hole,
-            finish_reason: d.finish_reason.as_deref().map(String::from),
-            usage: d.usage,
-            error: d.error.clone(),
-        };
-        // The probe: the template around a marker must fully decode to the
-        // same chunk with the marker in the hole.
-        let mut probe = template.prefix.clone();
-        probe.extend_from_slice(format!("\"{PROBE}\"").as_bytes());
-        probe.extend_from_slice(&template.suffix);
+        let probe = render(PROBES[0], SLOT_PROBES[0]);
+        let second = render(PROBES[1], SLOT_PROBES[1]);
         let Ok(Item::Delta(full)) = decode(&probe) else {
             return None;
         };
-        let Some(Item::Delta(fast)) = template.apply(&probe) else {
+        let mut base = full.into_owned();
+        let field = hole.2.get(&mut base)?;
+        if field.as_deref() != Some(PROBES[0]) {
             return None;
+        }
+        *field = None;
+        let varied: Vec<bool> = spans.iter().map(|s| s.2 == Gap::Hole).collect();
+        let template = Template {
+            plain: base == Delta::default(),
+            fast: compile(&general, &values, &varied),
+            general,
+            values,
+            varied,
+            hole: hole.2,
+            base,
         };
-        (full == fast).then_some(template)
+        // The same document with other values in the hole and the slots,
+        // and the chunk itself, must decode as the template says.
+        let agree = |doc: &[u8]| match (template.check(doc), decode(doc)) {
+            (Some(fast), Ok(full)) => fast == full,
+            _ => false,
+        };
+        let original_agrees =
+            matches!(template.check(data), Some(Item::Delta(ref fast)) if fast == d);
+        (agree(&probe) && agree(&second) && original_agrees).then_some(template)
     }
 }
 
-/// Finds the only occurrence of `key` as a key token outside strings,
-/// followed by `:` and a string value; returns that string token's span
-/// (quotes included). None if the key occurs twice or not at all.
-fn string_after_key(data: &[u8], key: &[u8]) -> Option<(usize, usize)> {
-    let mut found = None;
-    let mut i = 0;
-    while i < data.len() {
-        match data[i] {
-            b'"' => {
-                let end = string_end(data, i)?;
-                if &data[i..end] == key {
-                    let mut j = end;
-                    while data.get(j).is_some_and(|b| b.is_ascii_whitespace()) {
-                        j += 1;
-                    }
-                    if data.get(j) == Some(&b':') {
-                        if found.is_some() {
-                            return None;
-                        }
-                        j += 1;
-                        while data.get(j).is_some_and(|b| b.is_ascii_whitespace()) {
-                            j += 1;
-                        }
-                        if data.get(j) != Some(&b'"') {
-                            return None;
-                        }
-                        found = Some((j, string_end(data, j)?));
-                    }
-                }
-                i = end;
-            }
-            _ => i += 1,
+/// The fast form of a template: each slot that has not varied becomes its
+/// learned bytes, merged with the literals around it.
+fn compile(general: &[Seg], values: &[Vec<u8>], varied: &[bool]) -> Vec<Seg> {
+    let mut out = Vec::new();
+    let mut lit = Vec::new();
+    for (k, seg) in general.iter().enumerate() {
+        lit.extend_from_slice(&seg.lit);
+        match seg.gap {
+            None => {}
+            Some(Gap::Slot) if !varied[k] => lit.extend_from_slice(&values[k]),
+            Some(gap) => out.push(Seg {
+                lit: std::mem::take(&mut lit),
+                gap: Some(gap),
+            }),
         }
     }
-    found
+    out.push(Seg { lit, gap: None });
+    out
+}
+
+/// Matches `data` against `segs`; the hole's text if it matches. `spans`
+/// collects each slot's (gap index, start, end).
+fn run<'a>(
+    segs: &[Seg],
+    data: &'a [u8],
+    mut spans: Option<&mut Vec<(usize, usize, usize)>>,
+) -> Option<Option<Cow<'a, str>>> {
+    let mut pos = 0;
+    let mut hole = None;
+    for (k, seg) in segs.iter().enumerate() {
+        if !data.get(pos..)?.starts_with(&seg.lit) {
+            return None;
+        }
+        pos += seg.lit.len();
+        match seg.gap {
+            None => {}
+            Some(Gap::Hole) => {
+                let (text, end) = hole_text(data, pos)?;
+                hole = Some(text);
+                pos = end;
+            }
+            Some(Gap::Slot) => {
+                let end = skip_value(data, pos)?;
+                if let Some(spans) = spans.as_deref_mut() {
+                    spans.push((k, pos, end));
+                }
+                pos = end;
+            }
+        }
+    }
+    (pos == data.len()).then_some(hole)
+}
+
+/// The JSON string at `start` as serde reads it, and its end. A string
+/// without escapes or control characters is valid exactly when it is
+/// UTF-8, and serde then borrows it, as here; anything else goes to serde.
+fn hole_text(data: &[u8], start: usize) -> Option<(Cow<'_, str>, usize)> {
+    if data.get(start) != Some(&b'"') {
+        return None;
+    }
+    let body = &data[start + 1..];
+    // Deltas are mostly a few bytes: a plain loop for those, memchr beyond.
+    let head = body.len().min(32);
+    let stop = match body[..head].iter().position(|&b| b == b'"' || b == b'\\') {
+        Some(i) => i,
+        None => head + memchr::memchr2(b'"', b'\\', &body[head..])?,
+    };
+    // (A fold, not `any`, so that the check is vectorised.)
+    let control = body[..stop].iter().fold(false, |c, &b| c | (b < 0x20));
+    if body[stop] == b'"' && !control {
+        let text = std::str::from_utf8(&body[..stop]).ok()?;
+        return Some((Cow::Borrowed(text), start + stop + 2));
+    }
+    let end = string_end(data, start)?;
+    let Text(text) = serde_json::from_slice::<Text<'_>>(&data[start..end]).ok()?;
+    Some((text, end))
+}
+
+/// What the value under a key is to the decoder.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Role {
+    /// The chunk itself (an object).
+    Top,
+    /// The `choices` array, and each choice in it.
+    Choices,
+    Choice,
+    Delta,
+    ToolCalls,
+    ToolCall,
+    Function,
+    /// Read as a whole (`index`, `finish_reason`, `usage`, `error`, `id`,
+    /// `name`): stays literal.
+    Literal,
+    /// A text a hole may be.
+    Text(Field),
+    /// Never read: a free slot.
+    Free,
+}
+
+impl Role {
+    /// The role of the value under `key` inside a value of role `self`.
+    /// Must name every key the wire structs read.
+    fn of(self, key: &[u8]) -> Role {
+        match (self, key) {
+            (_, k) if k.contains(&b'\\') => Role::Literal,
+            (Role::Top, b"choices") => Role::Choices,
+            (Role::Top, b"usage" | b"error") => Role::Literal,
+            (Role::Choice, b"delta") => Role::Delta,
+            (Role::Choice, b"index" | b"finish_reason") => Role::Literal,
+            (Role::Delta, b"content") => Role::Text(Field::Content),
+            (Role::Delta, b"reasoning_content" | b"reasoning") => Role::Text(Field::Reasoning),
+            (Role::Delta, b"refusal") => Role::Text(Field::Refusal),
+            (Role::Delta, b"tool_calls") => Role::ToolCalls,
+            (Role::ToolCall, b"function") => Role::Function,
+            (Role::ToolCall, b"index" | b"id") => Role::Literal,
+            (Role::Function, b"arguments") => Role::Text(Field::Arguments(0)),
+            (Role::Function, b"name") => Role::Literal,
+            (Role::Top | Role::Choice | Role::Delta | Role::ToolCall | Role::Function, _) => {
+                Role::Free
+            }
+            _ => Role::Literal,
+        }
+    }
+}
+
+/// A structural walk of one (valid) chunk, collecting the spans of
+/// candidate holes and of free slots.
+struct Walk<'d> {
+    data: &'d [u8],
+    holes: Vec<(usize, usize, Field)>,
+    slots: Vec<(usize, usize)>,
+}
+
+impl Walk<'_> {
+    fn ws(&self, i: usize) -> usize {
+        ws(self.data, i)
+    }
+
+    /// Walks the value at `i` in `role`; returns its end. `tool` is the
+    /// position of the tool call piece the value is in.
+    fn value(&mut self, i: usize, role: Role, tool: usize) -> Option<usize> {
+        let first = *self.data.get(i)?;
+        match (role, first) {
+            (Role::Top | Role::Choice | Role::Delta | Role::ToolCall | Role::Function, b'{') => {
+                self.object_at(i, role, tool)
+            }
+            (Role::Choices | Role::ToolCalls, b'[') => self.array(i, role),
+            (Role::Text(f), b'"') => {
+                let end = string_end(self.data, i)?;
+                let f = match f {
+                    Field::Arguments(_) => Field::Arguments(tool),
+                    f => f,
+                };
+                self.holes.push((i, end, f));
+                Some(end)
+            }
+            (Role::Free, _) => {
+                let end = value_end(self.data, i)?;
+                self.slots.push((i, end));
+                Some(end)
+            }
+            _ => value_end(self.data, i),
+        }
+    }
+
+    fn array(&mut self, i: usize, role: Role) -> Option<usize> {
+        let inner = if role == Role::Choices {
+            Role::Choice
+        } else {
+            Role::ToolCall
+        };
+        let mut i = self.ws(i + 1);
+        if self.data.get(i) == Some(&b']') {
+            return Some(i + 1);
+        }
+        let mut n = 0;
+        loop {
+            let end = self.value(i, inner, n)?;
+            i = self.ws(end);
+            n += 1;
+            match self.data.get(i)? {
+                b',' => i = self.ws(i + 1),
+                b']' => return Some(i + 1),
+                _ => return None,
+            }
+        }
+    }
+
+    fn object_at(&mut self, i: usize, role: Role, tool: usize) -> Option<usize> {
+        let mut i = self.ws(i + 1);
+        if self.data.get(i) == Some(&b'}') {
+            return Some(i + 1);
+        }
+        loop {
+            if self.data.get(i) != Some(&b'"') {
+                return None;
+            }
+            let key_end = string_end(self.data, i)?;
+            let key = &self.data[i + 1..key_end - 1];
+            i = self.ws(key_end);
+            if self.data.get(i) != Some(&b':') {
+                return None;
+            }
+            i = self.ws(i + 1);
+            let end = self.value(i, role.of(key), tool)?;
+            i = self.ws(end);
+            match self.data.get(i)? {
+                b',' => i = self.ws(i + 1),
+                b'}' => return Some(i + 1),
+                _ => return None,
+            }
+        }
+    }
+}
+
+/// Deepest nesting accepted inside a slot; with the few levels around it
+/// this stays far below serde's recursion limit (128), so a slot value
+/// serde accepts alone it also accepts in place.
+const MAX_SLOT_DEPTH: usize = 64;
+
+/// The end of the JSON value starting at `start`, found by scanning (not
+/// validating): a string, a bracketed value, or a bare token.
+fn value_end(data: &[u8], start: usize) -> Option<usize> {
+    match *data.get(start)? {
+        b'"' => string_end(data, start),
+        b'{' | b'[' => {
+            let mut depth = 0usize;
+            let mut i = start;
+            loop {
+                match *data.get(i)? {
+                    b'"' => i = string_end(data, i)?,
+                    b'{' | b'[' => {
+                        depth += 1;
+                        if depth > MAX_SLOT_DEPTH {
+                            return None;
+                        }
+                        i += 1;
+                    }
+                    b'}' | b']' => {
+                        depth -= 1;
+                        i += 1;
+                        if depth == 0 {
+                            return Some(i);
+                        }
+                    }
+                    _ => i += 1,
+                }
+            }
+        }
+        _ => {
+            let len = data[start..]
+                .iter()
+                .position(|b| b",}] \t\n\r".contains(b))
+                .unwrap_or(data.len() - start);
+            (len > 0).then_some(start + len)
+        }
+    }
+}
+
+/// Skips the value in a free slot, returning its end if it is valid JSON
+/// exactly as serde would accept it there. Values in a plain subset of
+/// JSON are checked here; anything else is handed to serde's own skipping.
+fn skip_value(data: &[u8], start: usize) -> Option<usize> {
+    if let Some(end) = plain_value(data, start) {
+        return Some(end);
+    }
+    let end = value_end(data, start)?;
+    serde_json::from_slice::<serde::de::IgnoredAny>(&data[start..end]).ok()?;
+    Some(end)
+}
+
+fn ws(data: &[u8], mut i: usize) -> usize {
+    while let Some(b' ' | b'\t' | b'\n' | b'\r') = data.get(i) {
+        i += 1;
+    }
+    i
+}
+
+/// The end of the value at `start` if it lies in a plain subset of JSON:
+/// UTF-8 strings without control characters whose escapes are the simple
+/// ones or `\u` outside the surrogates, numbers in JSON's grammar,
+/// literals, and arrays and objects of those, nested at most
+/// `MAX_SLOT_DEPTH`. Everything in the subset is valid JSON, so serde
+/// accepts it too; `None` says only "not plain", not "invalid". One pass,
+/// no recursion: bit k of `objects` says whether the container at depth
+/// k + 1 is an object.
+fn plain_value(data: &[u8], start: usize) -> Option<usize> {
+    const _: () = assert!(MAX_SLOT_DEPTH <= 64);
+    let mut objects: u64 = 0;
+    let mut depth = 0usize;
+    let mut i = start;
+    'value: loop {
+        // A value is expected at `i`.
+        match *data.get(i)? {
+            open @ (b'{' | b'[') => {
+                if depth == MAX_SLOT_DEPTH {
+                    return None;
+                }
+                let object = open == b'{';
+                objects = (objects << 1) | u64::from(object);
+                depth += 1;
+                i = ws(data, i + 1);
+                let close = if object { b'}' } else { b']' };
+                if data.get(i) == Some(&close) {
+                    i += 1;
+                    depth -= 1;
+                    objects >>= 1;
+                } else if object {
+                    i = ws(data, plain_key(data, i)?);
+                    continue 'value;
+                } else {
+                    continue 'value;
+                }
+            }
+            b'"' => i = plain_string(data, i)?,
+            b't' => i = data[i..].starts_with(b"true").then_some(i + 4)?,
+            b'f' => i = data[i..].starts_with(b"false").then_some(i + 5)?,
+            b'n' => i = data[i..].starts_with(b"null").then_some(i + 4)?,
+            b'-' | b'0'..=b'9' => i = plain_number(data, i)?,
+            _ => return None,
+        }
+        // After a value: close containers, or go on to the next value.
+        loop {
+            if depth == 0 {
+                return Some(i);
+            }
+            i = ws(data, i);
+            let object = objects & 1 == 1;
+            match (*data.get(i)?, object) {
+                (b',', true) => {
+                    i = ws(data, plain_key(data, ws(data, i + 1))?);
+                    continue 'value;
+                }
+                (b',', false) => {
+                    i = ws(data, i + 1);
+                    continue 'value;
+                }
+                (b'}', true) | (b']', false) => {
+                    i += 1;
+                    depth -= 1;
+                    objects >>= 1;
+                }
+                _ => return None,
+            }
+        }
+    }
+}
+
+/// A plain key at `i` and its colon; the index after the colon.
+fn plain_key(data: &[u8], i: usize) -> Option<usize> {
+    if data.get(i) != Some(&b'"') {
+        return None;
+    }
+    let j = ws(data, plain_string(data, i)?);
+    (data.get(j) == Some(&b':')).then_some(j + 1)
+}
+
+/// A plain string at `i` (a quote); the index after its closing quote.
+fn plain_string(data: &[u8], i: usize) -> Option<usize> {
+    let mut j = i + 1;
+    let mut ascii = true;
+    loop {
+        match *data.get(j)? {
+            b'"' => break,
+            b'\\' => match *data.get(j + 1)? {
+                b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't' => j += 2,
+                b'u' => {
+                    let hex = data.get(j + 2..j + 6)?;
+                    if !hex.iter().all(u8::is_ascii_hexdigit) {
+                        return None;
+                    }
+                    // Surrogates are left to serde.
+                    if matches!(hex[0], b'd' | b'D')
+                        && matches!(hex[1], b'8'..=b'9' | b'a'..=b'f' | b'A'..=b'F')
+                    {
+                        return None;
+                    }
+                    j += 6;
+                }
+                _ => return None,
+            },
+            0x00..=0x1f => return None,
+            0x80.. => {
+                ascii = false;
+                j += 1;
+            }
+            _ => j += 1,
+        }
+    }
+    if !ascii {
+        std::str::from_utf8(&data[i + 1..j]).ok()?;
+    }
+    Some(j + 1)
+}
+
+/// A number in JSON's grammar at `i`; the index after it.
+fn plain_number(data: &[u8], i: usize) -> Option<usize> {
+    let digits = |mut j: usize| {
+        let from = j;
+        while data.get(j).is_some_and(u8::is_ascii_digit) {
+            j += 1;
+        }
+        (j > from).then_some(j)
+    };
+    let mut j = i + usize::from(data[i] == b'-');
+    j = match data.get(j)? {
+        b'0' => j + 1,
+        b'1'..=b'9' => digits(j)?,
+        _ => return None,
+    };
+    if data.get(j) == Some(&b'.') {
+        j = digits(j + 1)?;
+    }
+    if matches!(data.get(j), Some(b'e' | b'E')) {
+        j += 1;
+        if matches!(data.get(j), Some(b'+' | b'-')) {
+            j += 1;
+        }
+        j = digits(j)?;
+    }
+    Some(j)
 }
 
 /// The index just past the string token starting at `start` (a quote).
@@ -361,23 +1004,54 @@ pub fn error_text(error: &Value) -> Option<String> {
     }
 }
 
-/// A whole (non-stream) chat completion, as far as aix reads it.
+/// A whole (non-stream) chat completion, as far as aix reads it. Empty
+/// texts are `None`, as in a stream.
 #[derive(Debug, Default, PartialEq)]
 pub struct Completion {
     pub content: Option<String>,
     pub reasoning: Option<String>,
+    pub refusal: Option<String>,
+    pub tool_calls: Vec<ToolCall>,
     pub finish_reason: Option<String>,
     pub usage: Option<Usage>,
+}
+
+/// One whole tool call of a non-stream answer.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct ToolCall {
+    pub id: Option<String>,
+    pub name: Option<String>,
+    pub arguments: Option<String>,
 }
 
 /// Reads `choices[0].message` and `usage` from a parsed response.
 pub fn completion(response: &Value) -> Option<Completion> {
     let choice = response.get("choices")?.as_array()?.first()?;
     let message = choice.get("message")?;
-    let text = |v: Option<&Value>| v.and_then(Value::as_str).map(String::from);
+    let text = |v: Option<&Value>| {
+        v.and_then(Value::as_str)
+            .filter(|s| !s.is_empty())
+            .map(String::from)
+    };
+    let tool_calls = message
+        .get("tool_calls")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .map(|call| {
+            let function = call.get("function");
+            ToolCall {
+                id: text(call.get("id")),
+                name: text(function.and_then(|f| f.get("name"))),
+                arguments: text(function.and_then(|f| f.get("arguments"))),
+            }
+        })
+        .collect();
     Some(Completion {
         content: text(message.get("content")),
         reasoning: text(message.get("reasoning_content")).or(text(message.get("reasoning"))),
+        refusal: text(message.get("refusal")),
+        tool_calls,
         finish_reason: text(choice.get("finish_reason")),
         usage: response
             .get("usage")
@@ -448,12 +1122,19 @@ mod tests {
         assert!(decode(b"{\"choices\":[{\"delta\":{\"content\":\"\xff\"}}]}").is_err());
     }
 
+    /// How many shapes `shapes` knows.
+    pub(crate) const SHAPES: usize = 9;
+
     /// Chunk shapes of real servers (llmock/vLLM, Ollama, llama.cpp with a
-    /// ticking `created`, OpenAI with a per-chunk `obfuscation`), with
-    /// contents that need escapes.
-    fn shapes(i: usize, text: &str) -> String {
+    /// ticking `created`, OpenAI with per-chunk `obfuscation`, DeepSeek
+    /// reasoning, OpenAI with logprobs, streamed tool-call arguments, a
+    /// refusal, OpenAI's final usage chunk), with contents that need escapes.
+    pub(crate) fn shapes(i: usize, text: &str) -> String {
         let t = serde_json::to_string(text).unwrap();
-        match i % 5 {
+        let pad: String = (0..4 + i % 9)
+            .map(|k| char::from(b"aZ09xQ"[(i * 7 + k * 3) % 6]))
+            .collect();
+        match i % SHAPES {
             0 => format!(
                 r#"{{"id":"c","object":"chat.completion.chunk","created":1,"model":"m","system_fingerprint":null,"choices":[{{"index":0,"delta":{{"content":{t}}},"logprobs":null,"finish_reason":null}}],"usage":null}}"#
             ),
@@ -465,10 +1146,29 @@ mod tests {
                 i / 50
             ),
             3 => format!(
-                r#"{{"id":"c","choices":[{{"index":0,"delta":{{"content":{t}}},"finish_reason":null}}],"obfuscation":"{}"}}"#,
-                "z".repeat(i % 7)
+                r#"{{"id":"chatcmpl-1","object":"chat.completion.chunk","created":{},"model":"gpt-4o","service_tier":"default","system_fingerprint":"fp_{}","choices":[{{"index":0,"delta":{{"content":{t}}},"logprobs":null,"finish_reason":null}}],"usage":null,"obfuscation":"{pad}"}}"#,
+                i / 30,
+                i % 3
             ),
-            _ => format!(r#"{{"choices":[{{"index":0,"delta":{{"reasoning_content":{t}}}}}]}}"#),
+            4 => format!(
+                r#"{{"id":"d","object":"chat.completion.chunk","created":1,"model":"deepseek-reasoner","choices":[{{"index":0,"delta":{{"content":null,"reasoning_content":{t}}},"logprobs":null,"finish_reason":null}}]}}"#
+            ),
+            5 => format!(
+                r#"{{"id":"c","choices":[{{"index":0,"delta":{{"content":{t}}},"logprobs":{{"content":[{{"token":{t},"logprob":-0.{},"bytes":[{}],"top_logprobs":[{{"token":"{pad}","logprob":-1.5e-3,"bytes":[]}}]}}],"refusal":null}},"finish_reason":null}}],"obfuscation":"{pad}"}}"#,
+                i % 97,
+                i % 256
+            ),
+            6 => format!(
+                r#"{{"id":"c","choices":[{{"index":0,"delta":{{"tool_calls":[{{"index":{},"function":{{"arguments":{t}}}}}]}},"logprobs":null,"finish_reason":null}}],"obfuscation":"{pad}"}}"#,
+                i / 100 % 2
+            ),
+            7 => format!(
+                r#"{{"id":"c","choices":[{{"index":0,"delta":{{"refusal":{t}}},"finish_reason":null}}],"service_tier":"default"}}"#
+            ),
+            _ => format!(
+                r#"{{"id":"c","choices":[],"usage":{{"prompt_tokens":{},"completion_tokens":2,"total_tokens":3}},"obfuscation":"{pad}","note":{t}}}"#,
+                i % 5
+            ),
         }
     }
 
@@ -517,21 +1217,22 @@ mod tests {
         let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
         let mut decoder = Decoder::new();
         let mut checked = 0;
-        for i in 0..60_000 {
+        for i in 0..90_000 {
             // Runs of one server's shape, then stretches of random shapes.
             let shape = if (i / 1000) % 2 == 0 {
-                (i / 200) % 5
+                (i / 200) % SHAPES
             } else {
-                rng.below(5)
+                rng.below(SHAPES)
             };
-            let mut doc = shapes(shape + 5 * (i / 5), texts[rng.below(texts.len())]).into_bytes();
+            let mut doc =
+                shapes(shape + SHAPES * (i / SHAPES), texts[rng.below(texts.len())]).into_bytes();
             // Mutate one chunk in four: flip, insert or delete bytes, often
             // right where the fast path looks (quotes, backslashes, braces).
             if rng.below(4) == 0 {
                 for _ in 0..=rng.below(3) {
                     let at = rng.below(doc.len());
-                    let byte =
-                        [b'"', b'\\', b'}', b',', b' ', b'u', 0xff, b'\n', b'a'][rng.below(9)];
+                    let bytes = b"\"\\},[ u\xff\na0.e-\x7f\x01\xc3:";
+                    let byte = bytes[rng.below(bytes.len())];
                     match rng.below(3) {
                         0 => doc[at] = byte,
                         1 => doc.insert(at, byte),
@@ -550,9 +1251,9 @@ mod tests {
             );
             checked += 1;
         }
-        assert_eq!(checked, 60_000);
+        assert_eq!(checked, 90_000);
         assert!(
-            decoder.fast_hits > 20_000,
+            decoder.fast_hits > 25_000,
             "the fast path is used: {}",
             decoder.fast_hits
         );
@@ -560,26 +1261,142 @@ mod tests {
 
     #[test]
     fn a_stream_that_never_fits_learns_rarely() {
-        // Unique padding per chunk, like OpenAI's "obfuscation" field.
+        // A key that differs per chunk: keys are never slots.
         let mut d = Decoder::new();
         let mut learns = 0;
         for i in 0..10_000u64 {
             let pad = format!("{:x}", i.wrapping_mul(0x9E37_79B9_7F4A_7C15));
-            let doc = format!(
-                r#"{{"choices":[{{"index":0,"delta":{{"content":"x"}}}}],"obfuscation":"{pad}"}}"#
-            );
-            let before = d.template.as_ref().map(|t| t.suffix.clone());
+            let doc =
+                format!(r#"{{"choices":[{{"index":0,"delta":{{"content":"x"}}}}],"k{pad}":1}}"#);
+            let lits = |d: &Decoder| {
+                d.template
+                    .as_ref()
+                    .map(|t| t.general.iter().map(|s| s.lit.clone()).collect::<Vec<_>>())
+            };
+            let before = lits(&d);
             assert_eq!(
                 d.decode(doc.as_bytes()).unwrap(),
                 decode(doc.as_bytes()).unwrap()
             );
-            if d.template.as_ref().map(|t| t.suffix.clone()) != before {
+            if lits(&d) != before {
                 learns += 1;
             }
         }
         assert_eq!(d.fast_hits, 0);
         assert!(learns <= 16, "{learns} learns for 10,000 chunks");
         assert!(d.gap() >= 1024);
+    }
+
+    #[test]
+    fn unread_fields_that_vary_are_free_slots() {
+        // OpenAI: per-chunk obfuscation, a ticking created, fingerprint and
+        // tier; then logprobs and tool-call arguments varying per chunk.
+        for shape in [3, 5, 6] {
+            let mut d = Decoder::new();
+            for i in 0..1000 {
+                let doc = shapes(shape + SHAPES * i, &format!("t{i}\u{e9}\""));
+                assert_eq!(
+                    d.decode(doc.as_bytes()).unwrap(),
+                    decode(doc.as_bytes()).unwrap(),
+                    "{doc}"
+                );
+            }
+            // (Shape 6 switches tool call every ~11 chunks: one miss each.)
+            assert!(d.fast_hits >= 900, "shape {shape}: {} hits", d.fast_hits);
+        }
+    }
+
+    #[test]
+    fn plain_values_are_valid_json() {
+        for ok in [
+            &b"null"[..],
+            b"-0.5e+3",
+            b"\"a\\u00e9\\n\xc3\xa9\"",
+            b"{\"content\":[{\"token\":\"x\",\"logprob\":-0.1,\"bytes\":[1,2],\"top_logprobs\":[]}],\"refusal\":null}",
+            b"[ 1 , { \"a\" : true } ]",
+        ] {
+            assert_eq!(plain_value(ok, 0), Some(ok.len()), "{}", String::from_utf8_lossy(ok));
+        }
+        for not in [
+            &b"01"[..],
+            b"1.",
+            b"-",
+            b"\"\\ud800\"",
+            b"\"\\u12\"",
+            b"\"\x01\"",
+            b"\"\xff\"",
+            b"{\"a\":1,}",
+            b"[1 2]",
+            b"nul",
+        ] {
+            assert_ne!(
+                plain_value(not, 0),
+                Some(not.len()),
+                "{}",
+                String::from_utf8_lossy(not)
+            );
+        }
+        let deep = format!(
+            "{}{}",
+            "[".repeat(MAX_SLOT_DEPTH + 1),
+            "]".repeat(MAX_SLOT_DEPTH + 1)
+        );
+        assert_eq!(plain_value(deep.as_bytes(), 0), None);
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig { cases: 4000, ..Default::default() })]
+
+        /// Whatever the plain check accepts, serde accepts.
+        #[test]
+        fn what_is_plain_serde_accepts(data in proptest::collection::vec(proptest::sample::select(b"{}[]\":, 0123456789.eE+-ntrufals\\/bu\x01\x7f\xc3\xa9\xff\xed\xa0dD8".to_vec()), 0..40)) {
+            if let Some(end) = plain_value(&data, 0) {
+                proptest::prop_assert!(
+                    serde_json::from_slice::<serde::de::IgnoredAny>(&data[..end]).is_ok(),
+                    "{:?}", String::from_utf8_lossy(&data[..end])
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn refusals_and_tool_calls_decode() {
+        let d = delta(
+            r#"{"choices":[{"index":0,"delta":{"role":"assistant","content":null,"refusal":"no"}}]}"#,
+        );
+        assert_eq!(d.refusal.as_deref(), Some("no"));
+        assert_eq!(d.content, None);
+        let d = delta(
+            r#"{"choices":[{"index":0,"delta":{"tool_calls":[{"index":1,"id":"call_9","type":"function","function":{"name":"f","arguments":""}}]}}]}"#,
+        );
+        assert_eq!(
+            d.tool_calls,
+            vec![ToolCallDelta {
+                index: 1,
+                id: Some("call_9".into()),
+                name: Some("f".into()),
+                arguments: None
+            }]
+        );
+        let d = delta(
+            r#"{"choices":[{"index":0,"delta":{"tool_calls":[{"index":1,"function":{"arguments":"{\"a\":"}}]}}]}"#,
+        );
+        assert_eq!(d.tool_calls[0].arguments.as_deref(), Some("{\"a\":"));
+        assert_eq!(d.tool_calls[0].name, None);
+        let v: Value = serde_json::from_str(
+            r#"{"choices":[{"message":{"content":"","refusal":null,"tool_calls":[{"id":"c","function":{"name":"f","arguments":"{}"}}]}}]}"#,
+        )
+        .unwrap();
+        let c = completion(&v).unwrap();
+        assert_eq!(c.content, None);
+        assert_eq!(
+            c.tool_calls,
+            vec![ToolCall {
+                id: Some("c".into()),
+                name: Some("f".into()),
+                arguments: Some("{}".into())
+            }]
+        );
     }
 
     #[test]
@@ -593,13 +1410,16 @@ mod tests {
             );
         }
         assert_eq!(d.fast_hits, 9);
-        // A key that occurs twice cannot be located: no template.
+        // Two choices: the probes pick the hole in the one with index 0.
         let twice = r#"{"choices":[{"index":1,"delta":{"content":"a"}},{"index":0,"delta":{"content":"b"}}]}"#;
         let mut d = Decoder::new();
         for _ in 0..5 {
-            d.decode(twice.as_bytes()).unwrap();
+            let Item::Delta(got) = d.decode(twice.as_bytes()).unwrap() else {
+                panic!()
+            };
+            assert_eq!(got.content.as_deref(), Some("b"));
         }
-        assert_eq!(d.fast_hits, 0);
+        assert_eq!(d.fast_hits, 4);
         // An escaped key is the same key to serde; the probe keeps the
         // template from pointing at the wrong string.
         let escaped = r#"{"choices":[{"index":1,"delta":{"content":"wrong"}},{"index":0,"delta":{"cont\u0065nt":"right"}}]}"#;

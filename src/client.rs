@@ -303,6 +303,20 @@ pub trait Sink {
     fn raw(&mut self, _data: &[u8]) -> io::Result<()> {
         Ok(())
     }
+    /// Text of a refusal: when the model declines, this is its answer.
+    fn refusal(&mut self, text: &str) -> io::Result<()> {
+        self.content(text)
+    }
+    /// A tool call starts: its index among the answer's calls, and its id
+    /// and function name as far as the server sent them.
+    fn tool_call(&mut self, _index: u64, _id: Option<&str>, _name: Option<&str>) -> io::Result<()> {
+        Ok(())
+    }
+    /// A piece of tool call `index`'s arguments, in order (a whole answer
+    /// sends them in one piece).
+    fn tool_arguments(&mut self, _index: u64, _fragment: &str) -> io::Result<()> {
+        Ok(())
+    }
     /// Called after each socket read has been fully handled.
     fn flush(&mut self) -> io::Result<()>;
 }
@@ -313,6 +327,8 @@ pub struct StreamSummary {
     pub usage: Option<Usage>,
     pub finish_reason: Option<String>,
     pub events: u64,
+    /// Whether any content, refusal or tool call came.
+    pub answered: bool,
 }
 
 /// Why a request failed, with what the user needs to act on it.
@@ -801,6 +817,10 @@ impl Client {
         let agent = self.agent(p.timeout, false);
         let resp = self.send(p, &agent).map_err(|e| e.masked(&masker))?;
         sink.started();
+        if !is_event_stream(&resp) {
+            // A server that ignored `stream: true` and answered whole.
+            return whole_answer(resp, p, sink);
+        }
         let mut reader = resp.into_body().into_reader();
         relay(&mut reader, sink, &p.base_url, p.timeout).map_err(|e| {
             let e = match (e, p.max_time) {
@@ -913,7 +933,10 @@ pub fn relay(
     let fed = parser.finish(&mut |ev| state.event(ev));
     state.sink.flush().map_err(ClientError::Output)?;
     fed.map_err(|e| state.feed_error(e))?;
-    if state.done {
+    // The body ended cleanly (a broken one is an error above): without
+    // [DONE] that is still a whole answer once a finish_reason came, as
+    // the OpenAI SDK holds.
+    if state.done || state.summary.finish_reason.is_some() {
         Ok(state.summary)
     } else {
         Err(ClientError::Truncated {
@@ -940,7 +963,10 @@ impl Relay<'_> {
         if ev.event == "error" {
             return Err(ClientError::StreamError(error_message(ev.data).0));
         }
-        let delta = match self.decoder.decode(ev.data) {
+        // Matched in place, not moved out: a Delta is large enough that a
+        // move per chunk shows in the relay's profile.
+        let decoded = self.decoder.decode(ev.data);
+        let delta = match &decoded {
             Ok(Item::Done) => {
                 self.done = true;
                 return Ok(());
@@ -954,17 +980,36 @@ impl Relay<'_> {
             }
         };
         self.sink.raw(ev.data).map_err(ClientError::Output)?;
-        if let Some(e) = delta.error {
-            return Err(ClientError::StreamError(one_line(&e)));
+        if let Some(e) = &delta.error {
+            return Err(ClientError::StreamError(one_line(e)));
         }
         if let Some(r) = &delta.reasoning {
             self.sink.reasoning(r).map_err(ClientError::Output)?;
         }
         if let Some(c) = &delta.content {
             self.sink.content(c).map_err(ClientError::Output)?;
+            self.summary.answered = true;
         }
-        if let Some(f) = delta.finish_reason {
-            self.summary.finish_reason = Some(f.into_owned());
+        if let Some(r) = &delta.refusal {
+            self.sink.refusal(r).map_err(ClientError::Output)?;
+            self.summary.answered = true;
+        }
+        for t in &delta.tool_calls {
+            if t.id.is_some() || t.name.is_some() {
+                self.sink
+                    .tool_call(t.index, t.id.as_deref(), t.name.as_deref())
+                    .map_err(ClientError::Output)?;
+                self.summary.answered = true;
+            }
+            if let Some(a) = &t.arguments {
+                self.sink
+                    .tool_arguments(t.index, a)
+                    .map_err(ClientError::Output)?;
+                self.summary.answered = true;
+            }
+        }
+        if let Some(f) = &delta.finish_reason {
+            self.summary.finish_reason = Some(f.to_string());
         }
         if delta.usage.is_some() {
             self.summary.usage = delta.usage;
@@ -981,6 +1026,95 @@ impl Relay<'_> {
             },
         }
     }
+}
+
+/// Whether a response to a streaming request is an event stream. Only a
+/// JSON content type says otherwise: some servers send events without
+/// naming them.
+fn is_event_stream(resp: &Response) -> bool {
+    let Some(ct) = resp
+        .headers()
+        .get("content-type")
+        .and_then(|c| c.to_str().ok())
+    else {
+        return true;
+    };
+    let media = ct
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    !(media == "application/json" || media.ends_with("+json"))
+}
+
+/// Delivers a whole JSON answer that came to a streaming request, as the
+/// non-stream path would.
+fn whole_answer(
+    resp: Response,
+    p: &Prepared,
+    sink: &mut dyn Sink,
+) -> Result<StreamSummary, ClientError> {
+    let status = resp.status();
+    let bytes = resp
+        .into_body()
+        .into_with_config()
+        .limit(MAX_BODY)
+        .read_to_vec()
+        .map_err(|e| body_error(e, p))?;
+    let v: Value = serde_json::from_slice(&bytes).map_err(|e| ClientError::Protocol {
+        base_url: p.base_url.clone(),
+        detail: format!("the answer is not JSON ({e})"),
+    })?;
+    if v.get("error").is_some_and(|e| !e.is_null()) {
+        let (message, code) = error_message(&bytes);
+        return Err(ClientError::Status {
+            status: status.as_u16(),
+            reason: status.canonical_reason().unwrap_or("").to_string(),
+            message,
+            code,
+        });
+    }
+    let done = chunk::completion(&v).ok_or_else(|| ClientError::Protocol {
+        base_url: p.base_url.clone(),
+        detail: "no choices[0].message in the answer".into(),
+    })?;
+    // For `--json`: the response, on one line as a chunk would be.
+    let line = serde_json::to_vec(&v).expect("a Value always serializes");
+    sink.raw(&line).map_err(ClientError::Output)?;
+    let summary = feed_completion(&done, sink).map_err(ClientError::Output)?;
+    sink.flush().map_err(ClientError::Output)?;
+    Ok(summary)
+}
+
+/// Writes a whole answer to `sink` in the order a stream would bring it,
+/// so a stream and a whole answer show the same.
+pub fn feed_completion(done: &chunk::Completion, sink: &mut dyn Sink) -> io::Result<StreamSummary> {
+    let mut answered = false;
+    if let Some(r) = &done.reasoning {
+        sink.reasoning(r)?;
+    }
+    if let Some(c) = &done.content {
+        sink.content(c)?;
+        answered = true;
+    }
+    if let Some(r) = &done.refusal {
+        sink.refusal(r)?;
+        answered = true;
+    }
+    for (i, call) in (0u64..).zip(&done.tool_calls) {
+        sink.tool_call(i, call.id.as_deref(), call.name.as_deref())?;
+        if let Some(a) = &call.arguments {
+            sink.tool_arguments(i, a)?;
+        }
+        answered = true;
+    }
+    Ok(StreamSummary {
+        usage: done.usage,
+        finish_reason: done.finish_reason.clone(),
+        events: 0,
+        answered,
+    })
 }
 
 /// The wait a `Retry-After` asks for: whole or fractional seconds, capped

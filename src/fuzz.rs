@@ -39,6 +39,28 @@ pub fn sse(data: &[u8]) {
     }
 }
 
+/// Chunk decoding: each line of the input is one event's data, decoded in
+/// order by one [`Decoder`] (so templates learned from earlier lines meet
+/// later ones) and by a full parse; results and error messages must be
+/// equal. Each line is then decoded again, now that the decoder may have
+/// learned its shape.
+pub fn decode(data: &[u8]) {
+    let mut decoder = Decoder::new();
+    let lines: Vec<&[u8]> = data.split(|&b| b == b'\n').collect();
+    for line in lines.iter().chain(lines.iter()) {
+        let fast = decoder.decode(line);
+        let full = chunk::decode(line);
+        match (&fast, &full) {
+            (Ok(a), Ok(b)) => assert_eq!(a, b, "on {:?}", String::from_utf8_lossy(line)),
+            (Err(a), Err(b)) => assert_eq!(a.to_string(), b.to_string()),
+            _ => panic!(
+                "decoder disagrees with a full parse on {:?}: {fast:?} vs {full:?}",
+                String::from_utf8_lossy(line)
+            ),
+        }
+    }
+}
+
 /// Templates: parsing never panics; a parsed template renders with every
 /// placeholder filled, and rendering with values free of braces then
 /// escaping the result gives back a template with no placeholders.
@@ -122,6 +144,7 @@ mod tests {
     #[test]
     fn corpora_replay() {
         replay("sse", sse);
+        replay("decode", decode);
         replay("template", template);
         replay("manifest", manifest);
         replay("header", header);
@@ -143,6 +166,17 @@ mod tests {
         v
     }
 
+    /// Every file of the decode corpus, as mutation seeds.
+    fn decode_seeds() -> Vec<Vec<u8>> {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus/decode");
+        let mut seeds: Vec<Vec<u8>> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| std::fs::read(e.unwrap().path()).unwrap())
+            .collect();
+        seeds.sort();
+        seeds
+    }
+
     const SEEDS: &[&[u8]] = &[
         b"data: {\"choices\":[{\"delta\":{\"content\":\"a\"}}]}\n\ndata: [DONE]\n\n",
         b"Hello {name}, {{literal}} {x-y}\n",
@@ -156,9 +190,23 @@ mod tests {
         #[test]
         fn random_bytes(data in prop::collection::vec(any::<u8>(), 0..256)) {
             sse(&data);
+            decode(&data);
             template(&data);
             manifest(&data);
             header(&data);
+        }
+
+        /// Real chunk shapes, mutated where the fast path looks: in
+        /// strings, numbers, escapes, brackets, and UTF-8.
+        #[test]
+        fn mutated_chunks(which in 0usize..64, edits in prop::collection::vec((any::<usize>(), prop::sample::select(b"{}[]\":,\\ 0123456789.eE+-ntfu\t\x01\x7f\xc3\xa9\xff".to_vec()), any::<u8>()), 1..6)) {
+            let seeds = decode_seeds();
+            let seed = &seeds[which % seeds.len()];
+            // Learn from the seed first, then meet the mutant.
+            let mut data = seed.clone();
+            data.push(b'\n');
+            data.extend_from_slice(&mutate(seed, &edits));
+            decode(&data);
         }
 
         #[test]

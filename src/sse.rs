@@ -127,16 +127,29 @@ impl Parser {
             self.skip_lf = false;
         }
         while let Some(end) = memchr::memchr2(b'\n', b'\r', input) {
+            if let Some(next) = self.whole_event(input, end, on_event)? {
+                input = &input[next..];
+                continue;
+            }
             if self.line.is_empty() {
                 self.process_line(&input[..end], on_event)?;
             } else {
                 self.check_len(self.line.len() + end)?;
                 self.line.extend_from_slice(&input[..end]);
-                let line = std::mem::take(&mut self.line);
-                let result = self.process_line(&line, on_event);
-                self.line = line;
-                self.line.clear();
-                result?;
+                let mut line = std::mem::take(&mut self.line);
+                if !self.has_data && line.starts_with(b"data:") {
+                    // A long data line becomes the event's data in place,
+                    // so it is held once, not twice.
+                    line.drain(..5 + usize::from(line.get(5) == Some(&b' ')));
+                    self.check_len(line.len())?;
+                    self.data = line;
+                    self.has_data = true;
+                } else {
+                    let result = self.process_line(&line, on_event);
+                    self.line = line;
+                    self.line.clear();
+                    result?;
+                }
             }
             let mut next = end + 1;
             if input[end] == b'\r' {
@@ -153,6 +166,37 @@ impl Parser {
             self.line.extend_from_slice(input);
         }
         Ok(())
+    }
+
+    /// The common case without copying: nothing pending, and `input`
+    /// starts with one `data:` line (ending at `end`) and a blank line,
+    /// LF or CRLF. Dispatches that event straight from `input`, exactly as
+    /// the line-by-line path would, and returns how much was consumed.
+    fn whole_event<E>(
+        &mut self,
+        input: &[u8],
+        end: usize,
+        on_event: &mut impl FnMut(Event<'_>) -> Result<(), E>,
+    ) -> Result<Option<usize>, Error<E>> {
+        if !self.line.is_empty() || self.has_data || !self.event.is_empty() {
+            return Ok(None);
+        }
+        let Some(value) = input[..end].strip_prefix(b"data:") else {
+            return Ok(None);
+        };
+        let next = match &input[end..] {
+            [b'\n', b'\n', ..] => end + 2,
+            [b'\r', b'\n', b'\r', b'\n', ..] => end + 4,
+            _ => return Ok(None),
+        };
+        let value = value.strip_prefix(b" ").unwrap_or(value);
+        self.check_len(value.len())?;
+        on_event(Event {
+            event: "message",
+            data: value,
+        })
+        .map_err(Error::Callback)?;
+        Ok(Some(next))
     }
 
     /// Ends the stream: delivers an unterminated last line and event.

@@ -15,6 +15,8 @@ mod repl;
 mod run;
 mod server;
 mod store;
+mod stream_masking;
+mod stream_shapes;
 mod timeouts;
 mod transport;
 mod usability;
