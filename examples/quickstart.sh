@@ -7,7 +7,21 @@
 #
 # Nothing here talks to the network; it only edits $AIX_HOME/config.json.
 set -eu
-: "${AIX:=aix}"
+# Which aix: $AIX, else `aix` on PATH, else where `cargo install` puts it
+# (so the README's set-up command works before ~/.cargo/bin is on PATH).
+if [ -z "${AIX:-}" ]; then
+    if command -v aix >/dev/null 2>&1; then
+        AIX=aix
+    else
+        AIX="${CARGO_INSTALL_ROOT:-${CARGO_HOME:-$HOME/.cargo}}/bin/aix"
+        if [ ! -x "$AIX" ]; then
+            echo "quickstart: aix is not on PATH and not at $AIX; install it with" >&2
+            echo "  cargo install --locked --path .   (or set AIX=/path/to/aix)" >&2
+            exit 1
+        fi
+        echo "quickstart: using $AIX (add its folder to PATH for everyday use)" >&2
+    fi
+fi
 
 "$AIX" provider add ollama http://localhost:11434/v1 --model llama3.2 \
     --header "X-Custom: value"
