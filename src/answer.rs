@@ -170,14 +170,6 @@ const DIM_OFF: &str = "\x1b[0m";
 
 impl Output {
     pub fn new(path: Option<&Path>, show_reasoning: bool) -> Result<Output, Error> {
-        let to_tty = path.is_none() && io::stdout().is_terminal();
-        let reasoning = if to_tty && output::stdout_colour() {
-            ReasoningMode::Dim
-        } else if show_reasoning || to_tty {
-            ReasoningMode::Plain
-        } else {
-            ReasoningMode::Hide
-        };
         let (writer, file): (Box<dyn Write + Send>, _) = match path {
             None => (
                 Box::new(io::BufWriter::with_capacity(64 * 1024, io::stdout())),
@@ -193,6 +185,19 @@ impl Output {
                     Some((dest, path.to_path_buf())),
                 )
             }
+        };
+        // A file that is itself a terminal (`-o /dev/tty`) is treated as
+        // stdout on a terminal: control characters are shown, not acted on.
+        let to_tty = match &file {
+            None => io::stdout().is_terminal(),
+            Some((dest, _)) => dest.is_terminal(),
+        };
+        let reasoning = if to_tty && file.is_none() && output::stdout_colour() {
+            ReasoningMode::Dim
+        } else if show_reasoning || to_tty {
+            ReasoningMode::Plain
+        } else {
+            ReasoningMode::Hide
         };
         Ok(Output {
             writer,

@@ -6,7 +6,7 @@
 //! never`). A closed stdout (`aix provider list | head -1`) ends the process
 //! quietly instead of panicking.
 
-use std::io::{self, Write};
+use std::io::{self, IsTerminal, Write};
 
 use anstyle::{AnsiColor, Style};
 use serde_json::Value;
@@ -40,8 +40,24 @@ pub fn clip_words(text: &str, max: usize) -> String {
         .join(" ")
 }
 
+/// `text` made safe for a terminal when `tty` (see [`TermSafe`]); as it
+/// is otherwise, so pipes and files keep every byte.
+pub fn safe_if(tty: bool, text: &str) -> std::borrow::Cow<'_, str> {
+    if !tty {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    TermSafe::default().finish_after(text)
+}
+
 /// Writes `text` to stdout; a closed pipe exits the process with status 0.
+/// On a terminal, control characters in it are shown instead of acting:
+/// what aix prints may come from a server or a file.
 pub fn print(text: &str) {
+    print_raw(&safe_if(io::stdout().is_terminal(), text));
+}
+
+/// [`print`] without the terminal cleaning, for text aix styled itself.
+fn print_raw(text: &str) {
     let mut out = anstream::stdout().lock();
     let result = out.write_all(text.as_bytes()).and_then(|()| out.flush());
     if let Err(e) = result {
@@ -64,20 +80,28 @@ pub fn json(value: &Value) {
     line(&text);
 }
 
+/// `text` made safe for stderr when that is a terminal.
+fn safe_err(text: &str) -> std::borrow::Cow<'_, str> {
+    safe_if(io::stderr().is_terminal(), text)
+}
+
 fn eprintln_styled(style: Style, label: &str, text: &str) {
+    let text = safe_err(text);
     let mut err = anstream::stderr().lock();
     let _ = writeln!(err, "{style}{label}{style:#} {text}");
 }
 
 /// Writes `text` to stderr as it is (for reports printed before an error).
 pub fn eprint(text: &str) {
-    let _ = anstream::stderr().lock().write_all(text.as_bytes());
+    let _ = anstream::stderr()
+        .lock()
+        .write_all(safe_err(text).as_bytes());
 }
 
 /// A confirmation of what a command did, on stderr.
 pub fn status(text: impl AsRef<str>) {
     let mut err = anstream::stderr().lock();
-    let _ = writeln!(err, "{GOOD}✓{GOOD:#} {}", text.as_ref());
+    let _ = writeln!(err, "{GOOD}✓{GOOD:#} {}", safe_err(text.as_ref()));
 }
 
 /// Something the user should know that is not a problem.
@@ -99,10 +123,17 @@ pub fn error(err: &Error) {
 }
 
 /// Prints rows as aligned columns under a bold header. The last column is
-/// not padded, so lines carry no trailing spaces.
+/// not padded, so lines carry no trailing spaces. On a terminal, control
+/// characters in cells (model ids from a server, names from a file) are
+/// shown instead of acting.
 pub fn table(headers: &[&str], rows: &[Vec<String>]) {
+    let tty = io::stdout().is_terminal();
+    let rows: Vec<Vec<String>> = rows
+        .iter()
+        .map(|r| r.iter().map(|c| safe_if(tty, c).into_owned()).collect())
+        .collect();
     let mut widths: Vec<usize> = headers.iter().map(|h| h.chars().count()).collect();
-    for row in rows {
+    for row in &rows {
         for (w, cell) in widths.iter_mut().zip(row) {
             *w = (*w).max(cell.chars().count());
         }
@@ -124,11 +155,11 @@ pub fn table(headers: &[&str], rows: &[Vec<String>]) {
     let mut text = String::new();
     let header = render(&mut headers.iter().map(|h| h.to_string()));
     text.push_str(&format!("{BOLD}{header}{BOLD:#}\n"));
-    for row in rows {
+    for row in &rows {
         text.push_str(render(&mut row.iter().cloned()).trim_end());
         text.push('\n');
     }
-    print(&text);
+    print_raw(&text);
 }
 
 /// Makes model text safe for a terminal: every control character other
@@ -165,6 +196,15 @@ impl TermSafe {
             }
         }
         std::borrow::Cow::Owned(out)
+    }
+
+    /// `text` cleaned as a whole, with a final lone `\r` shown too.
+    pub fn finish_after<'a>(&mut self, text: &'a str) -> std::borrow::Cow<'a, str> {
+        let clean = self.clean(text);
+        match self.finish() {
+            "" => clean,
+            end => std::borrow::Cow::Owned(format!("{clean}{end}")),
+        }
     }
 
     /// What is still held (a final lone `\r`).

@@ -571,10 +571,22 @@ impl OutputFile {
             .file_name()
             .map(|n| n.to_string_lossy())
             .unwrap_or_default();
+        // The temp file's name means nothing to the user: errors name the
+        // problem, and the caller names the user's path.
         let tmp = tempfile::Builder::new()
             .prefix(&format!(".{name}."))
             .suffix(TEMP_SUFFIX)
-            .tempfile_in(dir)?;
+            .tempfile_in(dir)
+            .map_err(|e| match e.kind() {
+                io::ErrorKind::NotFound => io::Error::new(
+                    io::ErrorKind::NotFound,
+                    format!("the folder {} does not exist", dir.display()),
+                ),
+                kind => match e.raw_os_error() {
+                    Some(code) => io::Error::from_raw_os_error(code),
+                    None => io::Error::from(kind),
+                },
+            })?;
         // A replaced file keeps its mode; a new one is 0600 (tempfile's).
         if let Some(perm) = keep {
             tmp.as_file().set_permissions(perm)?;
@@ -593,6 +605,13 @@ impl OutputFile {
         }
     }
 
+    /// Whether the output is a terminal (`-o /dev/tty`): what goes there is
+    /// made safe for it, as stdout on a terminal is.
+    pub fn is_terminal(&self) -> bool {
+        use std::io::IsTerminal;
+        matches!(self, OutputFile::InPlace(f) if f.is_terminal())
+    }
+
     /// Puts the written file in place (after everything was flushed).
     pub fn commit(self) -> io::Result<()> {
         match self {
@@ -607,10 +626,17 @@ impl OutputFile {
 }
 
 /// Writes `bytes` to a user-named output file by the rules of
-/// [`OutputFile::open`].
+/// [`OutputFile::open`]. A terminal gets its control characters shown
+/// instead of acting.
 pub fn write_output(path: &Path, bytes: &[u8]) -> io::Result<()> {
     let out = OutputFile::open(path)?;
-    out.writer()?.write_all(bytes)?;
+    if out.is_terminal() {
+        let text = String::from_utf8_lossy(bytes);
+        out.writer()?
+            .write_all(crate::output::safe_if(true, &text).as_bytes())?;
+    } else {
+        out.writer()?.write_all(bytes)?;
+    }
     out.commit()
 }
 

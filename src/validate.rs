@@ -97,12 +97,18 @@ impl Report {
                         .ok()
                     });
                 if let Some(line) = text.as_deref().and_then(|t| t.lines().nth(p.at.line - 1)) {
+                    // Snippets are for a terminal: a credential written in
+                    // the line is masked, and control characters (from a
+                    // comment, say) are shown, not acted on.
+                    let in_keys = text.as_deref().is_some_and(|t| in_api_keys(t, p.at.line));
+                    let (line, column) = mask_snippet(line, p.at.column.saturating_sub(1), in_keys);
+                    let line = crate::output::safe_if(true, &line).into_owned();
                     let n = p.at.line.to_string();
                     out.push_str(&format!(" {n} | {line}\n"));
                     out.push_str(&format!(
                         " {} | {}^\n",
                         " ".repeat(n.len()),
-                        " ".repeat(p.at.column.saturating_sub(1))
+                        " ".repeat(column)
                     ));
                 }
             }
@@ -112,6 +118,177 @@ impl Report {
         }
         out
     }
+}
+
+/// Whether a name in a snippet line names a credential (`Authorization`,
+/// `api_key`, `X-Auth-Token`, ...), but not `api_key_env` or `auth_type`.
+fn names_credential(key: &str) -> bool {
+    let k = key.to_ascii_lowercase();
+    !k.ends_with("_env")
+        && k != "auth_type"
+        && (secret::is_sensitive_header(&k) || secret::is_sensitive_key(&k))
+}
+
+/// A source line as a snippet may show it, and the caret column (0-based,
+/// in characters) moved to match: every credential it holds replaced by
+/// `(sensitive)`. A credential is a string value under a name that names
+/// one, a value that starts with `Bearer `/`Basic `, any string value when
+/// `all_values` (an `api_keys` entry), and the user and password of a URL
+/// (`http://user:pw@host`). `${env:VAR}` references are not secrets and
+/// stay.
+fn mask_snippet(line: &str, column: usize, all_values: bool) -> (String, usize) {
+    let chars: Vec<char> = line.chars().collect();
+    // (start, end) char ranges to replace, in order.
+    let mut spans: Vec<(usize, usize)> = Vec::new();
+    // Tokens: quoted strings (content range) and bare words, with the
+    // punctuation between them.
+    let mut last_name: Option<String> = None;
+    let mut after_sep = false;
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        if c == '"' || c == '\'' {
+            let start = i + 1;
+            let mut j = start;
+            while j < chars.len() && chars[j] != c {
+                if c == '"' && chars[j] == '\\' {
+                    j += 1;
+                }
+                j += 1;
+            }
+            let end = j.min(chars.len());
+            let content: String = chars[start..end].iter().collect();
+            if after_sep {
+                let lower = content.to_ascii_lowercase();
+                let secret_like = all_values
+                    || last_name.as_deref().is_some_and(names_credential)
+                    || lower.starts_with("bearer ")
+                    || lower.starts_with("basic ");
+                if secret_like && !content.is_empty() && !secret::is_reference_only(&content) {
+                    spans.push((start, end));
+                }
+                last_name = None;
+                after_sep = false;
+            } else {
+                last_name = Some(content);
+            }
+            i = end + 1;
+            continue;
+        }
+        if c.is_alphanumeric() || c == '_' || c == '-' {
+            let start = i;
+            while i < chars.len()
+                && (chars[i].is_alphanumeric() || chars[i] == '_' || chars[i] == '-')
+            {
+                i += 1;
+            }
+            last_name = Some(chars[start..i].iter().collect());
+            after_sep = false;
+            continue;
+        }
+        if c == '=' || c == ':' {
+            after_sep = last_name.is_some();
+        } else if c == '#' && !after_sep {
+            // A TOML comment: the rest is text, checked for URLs below.
+            break;
+        } else if !c.is_whitespace() {
+            last_name = None;
+            after_sep = false;
+        }
+        i += 1;
+    }
+    // User and password in URLs, anywhere in the line.
+    let mut k = 0;
+    while k + 3 <= chars.len() {
+        if chars[k..k + 3] == [':', '/', '/'] {
+            let start = k + 3;
+            let end = chars[start..]
+                .iter()
+                .position(|c| {
+                    matches!(c, '/' | '"' | '\'' | '?' | '#' | '}' | ',') || c.is_whitespace()
+                })
+                .map_or(chars.len(), |n| start + n);
+            if let Some(at) = chars[start..end].iter().rposition(|&c| c == '@') {
+                spans.push((start, start + at));
+            }
+            k = end;
+        } else {
+            k += 1;
+        }
+    }
+    if spans.is_empty() {
+        return (line.to_string(), column);
+    }
+    spans.sort();
+    let mut out = String::with_capacity(line.len());
+    let mut caret = column;
+    let mut pos = 0;
+    for (start, end) in spans {
+        if start < pos {
+            continue;
+        }
+        out.extend(&chars[pos..start]);
+        out.push_str(secret::MASK);
+        let mask_len = secret::MASK.chars().count();
+        if column >= end {
+            caret = caret + mask_len - (end - start);
+        } else if column >= start {
+            caret = out.chars().count() - mask_len;
+        }
+        pos = end;
+    }
+    out.extend(&chars[pos..]);
+    (out, caret)
+}
+
+/// Whether 1-based `line` of a config.json text lies inside its
+/// `"api_keys"` object, where every value is a key.
+fn in_api_keys(text: &str, line: usize) -> bool {
+    let Some(at) = text.find("\"api_keys\"") else {
+        return false;
+    };
+    let rest = &text[at..];
+    let Some(open) = rest.find('{') else {
+        return false;
+    };
+    // Only `"api_keys"`, spaces and a colon before the brace.
+    if !rest["\"api_keys\"".len()..open]
+        .chars()
+        .all(|c| c == ':' || c.is_whitespace())
+    {
+        return false;
+    }
+    let start = at + open;
+    let mut depth = 0usize;
+    let mut in_string = false;
+    let mut escaped = false;
+    let mut end = text.len();
+    for (i, b) in text[start..].bytes().enumerate() {
+        if in_string {
+            match b {
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                b'"' => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_string = true,
+            b'{' => depth += 1,
+            b'}' => {
+                depth -= 1;
+                if depth == 0 {
+                    end = start + i;
+                    break;
+                }
+            }
+            _ => {}
+        }
+    }
+    let first = text[..start].matches('\n').count() + 1;
+    let last = text[..end].matches('\n').count() + 1;
+    (first..=last).contains(&line)
 }
 
 /// The kind of a file from its extension.
@@ -1085,5 +1262,40 @@ mod tests {
             got,
             ["3:24 Error providers.a: headers: \"x-a\" is given twice (as \"X-A\" too)"]
         );
+    }
+
+    #[test]
+    fn snippets_mask_credentials_and_keep_the_caret() {
+        let m = |line: &str, col: usize| mask_snippet(line, col, false);
+        assert_eq!(
+            m(r#"Authorization = "Bearer SECRET", X = "v""#, 37),
+            (r#"Authorization = "(sensitive)", X = "v""#.to_string(), 35)
+        );
+        assert_eq!(
+            m(r#""X-Api-Key": "k123", "#, 14),
+            (r#""X-Api-Key": "(sensitive)", "#.to_string(), 14)
+        );
+        assert_eq!(
+            m(r#"base_url = "https://u:pw@h/v1""#, 11),
+            (r#"base_url = "https://(sensitive)@h/v1""#.to_string(), 11)
+        );
+        assert_eq!(m(r#"X = "Basic dXNlcg==""#, 0).0, r#"X = "(sensitive)""#);
+        // References, names of variables and harmless values stay.
+        for line in [
+            r#"Authorization = "Bearer ${env:KEY}""#,
+            r#"api_key_env = "OPENAI_API_KEY""#,
+            r#"auth_type = "bearer""#,
+            r#"max_tokens = 100"#,
+            r#"base_url = "http://x/v1""#,
+        ] {
+            assert_eq!(m(line, 3), (line.to_string(), 3), "{line}");
+        }
+        assert_eq!(
+            mask_snippet(r#"    "a": "sk-1", "b": 7"#, 0, true).0,
+            r#"    "a": "(sensitive)", "b": 7"#
+        );
+        let config = "{\n \"x\": 1,\n \"api_keys\": {\n  \"a\": \"k\"\n },\n \"y\": \"z\"\n}\n";
+        let lines: Vec<bool> = (1..=7).map(|l| in_api_keys(config, l)).collect();
+        assert_eq!(lines, [false, false, true, true, true, false, false]);
     }
 }

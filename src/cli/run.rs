@@ -200,11 +200,35 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
 
 fn send(client: &Client, p: &Prepared, args: &Args) -> std::result::Result<(), Failure> {
     if args.json && !p.stream {
-        // The whole response, as the server sent it.
+        // The whole response, as the server sent it. A file named with -o
+        // is opened first, so a bad path fails before anything is sent.
+        let cannot = |path: &std::path::Path, e: io::Error| {
+            Failure::Other(Error::new(format!("cannot write {}: {e}", path.display())))
+        };
+        let dest = match &args.output {
+            Some(path) => Some((
+                crate::store::OutputFile::open(path).map_err(|e| cannot(path, e))?,
+                path,
+            )),
+            None => None,
+        };
         let mut spinner = output::Spinner::start(format!("waiting for {}", p.provider));
         let response = client.chat(p).map_err(Failure::Client)?;
         spinner.stop();
-        output::json(&response);
+        match dest {
+            None => output::json(&response),
+            Some((dest, path)) => {
+                let mut text =
+                    serde_json::to_string_pretty(&response).expect("a Value always serializes");
+                text.push('\n');
+                let text = output::safe_if(dest.is_terminal(), &text);
+                dest.writer()
+                    .and_then(|mut w| w.write_all(text.as_bytes()))
+                    .and_then(|()| dest.commit())
+                    .map_err(|e| cannot(path, e))?;
+                output::status(format!("Wrote the response to {}", path.display()));
+            }
+        }
         return Ok(());
     }
     let mut out =

@@ -149,7 +149,9 @@ impl Helper {
             "stream" => vec!["on".into(), "off".into()],
             _ => Vec::new(),
         };
-        all.retain(|c| c.starts_with(word));
+        // An id with control characters (from a server) is never offered:
+        // completing it would put them on the terminal.
+        all.retain(|c| c.starts_with(word) && !c.chars().any(char::is_control));
         all.sort();
         all.dedup();
         all
@@ -283,6 +285,21 @@ mod tests {
         assert_eq!(got, ["openai", "openrouter"]);
         assert_eq!(complete(&h, "/stream o").1, ["off", "on"]);
         assert!(complete(&h, "hello /pro").1.is_empty());
+    }
+
+    #[test]
+    fn completion_never_offers_ids_with_control_characters() {
+        let (_d, mut h) = helper();
+        MODELS
+            .lock()
+            .unwrap()
+            .get_or_insert_with(HashMap::new)
+            .insert(
+                "local".into(),
+                vec!["esc\u{1b}]52;c;SGVsbG8=\u{7}x".into(), "esm".into()],
+            );
+        h.set_provider(Some("local".into()));
+        assert_eq!(complete(&h, "/model es").1, ["esm"]);
     }
 
     #[test]

@@ -134,6 +134,11 @@ fn interactive(s: &mut Session) -> Result<(), Error> {
         let line = match read_entry(&mut editor, &prompt) {
             Ok(line) => line,
             Err(ReadlineError::Interrupted) => continue,
+            Err(ReadlineError::Io(e)) if e.get_ref().is_some_and(|r| r.to_string() == TOO_LONG) => {
+                s.failures += 1;
+                output::error(&entry_too_long());
+                continue;
+            }
             Err(ReadlineError::Eof) => {
                 println!();
                 return Ok(());
@@ -158,10 +163,24 @@ fn read_entry(
 ) -> Result<String, ReadlineError> {
     let first = editor.readline(prompt)?;
     let mut more = || editor.readline("... ");
-    join_entry(first, &mut more)
+    join_entry(first, &mut more, || {
+        ReadlineError::Io(io::Error::new(io::ErrorKind::InvalidData, TOO_LONG))
+    })
 }
 
-fn join_entry<E>(first: String, more: &mut dyn FnMut() -> Result<String, E>) -> Result<String, E> {
+fn join_entry<E>(
+    first: String,
+    more: &mut dyn FnMut() -> Result<String, E>,
+    too_long: impl Fn() -> E,
+) -> Result<String, E> {
+    let check = |text: String| -> Result<String, E> {
+        if text.len() > MAX_ENTRY {
+            Err(too_long())
+        } else {
+            Ok(text)
+        }
+    };
+    let first = check(first)?;
     if first.trim_start().starts_with("\"\"\"") {
         let mut text = first.trim_start()[3..].to_string();
         if let Some(done) = text.strip_suffix("\"\"\"") {
@@ -174,17 +193,103 @@ fn join_entry<E>(first: String, more: &mut dyn FnMut() -> Result<String, E>) -> 
                     text.push('\n');
                     text.push_str(end);
                 }
-                return Ok(text.trim_start_matches('\n').to_string());
+                return check(text.trim_start_matches('\n').to_string());
             }
             text.push('\n');
             text.push_str(&line);
+            text = check(text)?;
         }
     }
     let mut text = first;
     while let Some(cut) = text.strip_suffix('\\') {
-        text = format!("{cut}\n{}", more()?);
+        text = check(format!("{cut}\n{}", more()?))?;
     }
     Ok(text)
+}
+
+/// The longest entry (a line, or lines joined by `\\` or `"""`) the REPL
+/// takes: the limit on text that goes into a request.
+const MAX_ENTRY: usize = crate::limits::TEXT_INPUT as usize;
+
+/// Marks an interactive entry over [`MAX_ENTRY`].
+const TOO_LONG: &str = "aix: the entry is too long";
+
+fn entry_too_long() -> Error {
+    Error::usage(format!(
+        "the message is longer than the {} limit; nothing was sent",
+        crate::limits::human(crate::limits::TEXT_INPUT)
+    ))
+    .hint("aix refuses inputs that size; see \"Limits\" in README")
+}
+
+/// Why a line of scripted input could not be read.
+enum LineError {
+    Io(io::Error),
+    TooLong,
+    Nul,
+    NotUtf8,
+}
+
+impl LineError {
+    fn at(self, line: usize) -> Error {
+        match self {
+            LineError::Io(e) => Error::new(format!("cannot read input line {line}: {e}")),
+            LineError::TooLong => Error::usage(format!(
+                "input line {line} is longer than the {} limit; nothing more is read",
+                crate::limits::human(crate::limits::TEXT_INPUT)
+            ))
+            .hint("aix refuses inputs that size; see \"Limits\" in README"),
+            LineError::Nul => Error::usage(format!(
+                "input line {line} holds a NUL byte: the REPL reads text; nothing more is read"
+            )),
+            LineError::NotUtf8 => Error::usage(format!(
+                "input line {line} is not UTF-8 text; nothing more is read"
+            )),
+        }
+    }
+}
+
+/// Reads one line (without its `\n` or `\r\n`) of at most `max` bytes;
+/// `None` at the end of input. Memory stays bounded whatever comes: a
+/// longer line is refused once `max` bytes were seen, and a NUL byte (as
+/// from `/dev/zero`) at once.
+fn read_line_capped(input: &mut dyn BufRead, max: usize) -> Result<Option<String>, LineError> {
+    let mut line: Vec<u8> = Vec::new();
+    loop {
+        let buf = match input.fill_buf() {
+            Ok(b) => b,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(LineError::Io(e)),
+        };
+        if buf.is_empty() {
+            if line.is_empty() {
+                return Ok(None);
+            }
+            break;
+        }
+        let (piece, found) = match buf.iter().position(|&b| b == b'\n') {
+            Some(i) => (&buf[..i], true),
+            None => (buf, false),
+        };
+        if piece.contains(&0) {
+            return Err(LineError::Nul);
+        }
+        if line.len() + piece.len() > max {
+            return Err(LineError::TooLong);
+        }
+        line.extend_from_slice(piece);
+        let used = piece.len() + usize::from(found);
+        input.consume(used);
+        if found {
+            break;
+        }
+    }
+    if line.last() == Some(&b'\r') {
+        line.pop();
+    }
+    String::from_utf8(line)
+        .map(Some)
+        .map_err(|_| LineError::NotUtf8)
 }
 
 /// History never keeps lines the user hid (a leading space) or keys.
@@ -211,18 +316,22 @@ fn save_history(editor: &mut rustyline::Editor<helper::Helper, FileHistory>, pat
 
 fn scripted(s: &mut Session) -> Result<(), Error> {
     let stdin = io::stdin();
-    let mut lines = stdin.lock().lines();
-    while let Some(first) = lines.next() {
-        let first = first.map_err(|e| Error::new(format!("cannot read input: {e}")))?;
+    let mut input = stdin.lock();
+    let mut number = 0usize;
+    let mut next = |n: &mut usize| -> Result<Option<String>, Error> {
+        *n += 1;
+        read_line_capped(&mut input, MAX_ENTRY).map_err(|e| e.at(*n))
+    };
+    while let Some(first) = next(&mut number)? {
         let mut more = || -> Result<String, Error> {
-            match lines.next() {
-                Some(l) => l.map_err(|e| Error::new(format!("cannot read input: {e}"))),
+            match next(&mut number)? {
+                Some(l) => Ok(l),
                 None => Err(Error::new(
                     "input ended inside a \"\"\" block or after a trailing \\",
                 )),
             }
         };
-        let line = join_entry(first, &mut more)?;
+        let line = join_entry(first, &mut more, entry_too_long)?;
         if !handle(s, &line) {
             break;
         }
@@ -315,7 +424,12 @@ fn command(s: &mut Session, cmd: &str) -> Result<Flow, Error> {
             show_target(s);
         }
         "models" => {
-            let target = current(s)?;
+            // Listing needs a provider, not a model.
+            let target = Choices {
+                model: Some("-".into()),
+                ..s.choices.clone()
+            }
+            .resolve(&s.store.load()?)?;
             let models = helper::fetch_models(&target)?;
             output::print(&models.iter().map(|m| format!("{m}\n")).collect::<String>());
         }
@@ -620,7 +734,7 @@ mod tests {
     fn join(lines: &[&str]) -> String {
         let mut rest = lines[1..].iter().map(|l| l.to_string());
         let mut more = || -> Result<String, ()> { rest.next().ok_or(()) };
-        join_entry(lines[0].to_string(), &mut more).unwrap()
+        join_entry(lines[0].to_string(), &mut more, || ()).unwrap()
     }
 
     #[test]
@@ -630,6 +744,44 @@ mod tests {
         assert_eq!(join(&["\"\"\"", "a", "  b", "\"\"\""]), "a\n  b");
         assert_eq!(join(&["\"\"\"first", "second\"\"\""]), "first\nsecond");
         assert_eq!(join(&["\"\"\"inline\"\"\""]), "inline");
+    }
+
+    #[test]
+    fn lines_are_read_within_bounds() {
+        let read = |bytes: &[u8], max| {
+            let mut r = io::BufReader::with_capacity(4, bytes);
+            let mut got = Vec::new();
+            loop {
+                match read_line_capped(&mut r, max) {
+                    Ok(Some(l)) => got.push(l),
+                    Ok(None) => return Ok(got),
+                    Err(e) => return Err((got, e)),
+                }
+            }
+        };
+        assert_eq!(
+            read(b"one\r\ntwo\nthree", 5).ok().unwrap(),
+            ["one", "two", "three"]
+        );
+        assert_eq!(read(b"12345\n", 5).ok().unwrap(), ["12345"]);
+        assert!(matches!(read(b"ok\n123456\n", 5), Err((g, LineError::TooLong)) if g == ["ok"]));
+        assert!(matches!(read(b"a\0b\n", 5), Err((_, LineError::Nul))));
+        assert!(matches!(read(b"\xff\n", 5), Err((_, LineError::NotUtf8))));
+        // Endless input is refused without reading it all.
+        let mut zeros = io::BufReader::new(io::repeat(b'z'));
+        assert!(matches!(
+            read_line_capped(&mut zeros, 1 << 16),
+            Err(LineError::TooLong)
+        ));
+    }
+
+    #[test]
+    fn long_entries_are_refused() {
+        let mut lines = vec!["\"\"\"".to_string()];
+        lines.extend(std::iter::repeat_n("x".repeat(1 << 20), 9));
+        let mut rest = lines[1..].iter().cloned();
+        let mut more = || -> Result<String, ()> { Ok(rest.next().unwrap_or_default()) };
+        assert_eq!(join_entry(lines[0].clone(), &mut more, || ()), Err(()));
     }
 
     #[test]
