@@ -216,9 +216,11 @@ fn normalized_base_url(input: &str) -> Result<std::borrow::Cow<'_, str>, String>
             _ => return Err(format!("base URL {s:?} has an invalid port {port:?}")),
         }
     }
-    if path.contains(['?', '#']) {
+    if let Some(at) = path.find(['?', '#']) {
+        // The query may hold a key (`?key=...`): show only what precedes it.
         return Err(format!(
-            "base URL {s:?} has a query or fragment; aix appends /chat/completions to it, so give only the path"
+            "base URL {:?} has a query or fragment; aix appends /chat/completions to it, so give only the path",
+            format!("{scheme}://{authority}{}{}...", &path[..at], &path[at..at + 1])
         ));
     }
     let path = path.trim_end_matches('/');

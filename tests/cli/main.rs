@@ -12,6 +12,7 @@ mod peer;
 mod prompts;
 mod provider;
 mod repl;
+mod review_config;
 mod run;
 mod server;
 mod store;
