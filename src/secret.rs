@@ -190,8 +190,10 @@ fn mask_strings(value: &Value) -> Value {
 }
 
 /// Secrets shorter than this are not searched for in server text: masking
-/// every `a` or `42` in an answer would destroy it and protect nothing.
-pub const MIN_MASKED_LEN: usize = 4;
+/// every `a` or `42` in an answer would destroy it and protect nothing, and
+/// placeholder keys local servers suggest (`fake`, `EMPTY`, `ollama`) are
+/// ordinary words that answers contain.
+pub const MIN_MASKED_LEN: usize = 8;
 
 /// Replaces the secrets a request carried with [`MASK`] in text that came
 /// back from the server (error bodies, stream frames, the answer itself).
