@@ -220,7 +220,11 @@ fn normalized_base_url(input: &str) -> Result<std::borrow::Cow<'_, str>, String>
         // The query may hold a key (`?key=...`): show only what precedes it.
         return Err(format!(
             "base URL {:?} has a query or fragment; aix appends /chat/completions to it, so give only the path",
-            format!("{scheme}://{authority}{}{}...", &path[..at], &path[at..at + 1])
+            format!(
+                "{scheme}://{authority}{}{}...",
+                &path[..at],
+                &path[at..at + 1]
+            )
         ));
     }
     let path = path.trim_end_matches('/');

@@ -443,6 +443,7 @@ pub const KNOWN_KEYS: &[&str] = &[
     "temperature",
     "streaming",
     "timeout_secs",
+    "max_time_secs",
 ];
 
 /// A known key holding the wrong kind of value: where (as a path of
@@ -755,6 +756,13 @@ fn check_setting(key: &str, value: &Value) -> Result<(), Error> {
         "timeout_secs" => match value.as_u64() {
             Some(n) if n > 0 => Ok(()),
             _ => bad("a positive whole number of seconds"),
+        },
+        "max_time_secs" => match value.as_u64() {
+            Some(n) if (1..=crate::client::MAX_MAX_TIME_SECS).contains(&n) => Ok(()),
+            _ => bad(&format!(
+                "a whole number of seconds from 1 to {}",
+                crate::client::MAX_MAX_TIME_SECS
+            )),
         },
         _ => Ok(()),
     }

@@ -5,14 +5,13 @@ use std::time::Duration;
 use serde_json::{Map, Value, json};
 
 use super::Ctx;
+use crate::chat;
 use crate::client::{self, Client};
 use crate::error::{Error, Result};
 use crate::output;
 use crate::provider::{self, AuthType, Provider};
 use crate::secret;
 use crate::state::{self, KeySource, Origin, Owner, Resolved, State};
-
-use client::DEFAULT_TIMEOUT_SECS;
 
 #[derive(Debug, clap::Subcommand)]
 pub enum Command {
@@ -276,11 +275,19 @@ fn list(ctx: &Ctx, args: ListArgs) -> Result<()> {
 fn info(ctx: &Ctx, args: InfoArgs) -> Result<()> {
     let state = ctx.store.load()?;
     let d = describe(&state, &state.resolve(&args.name)?);
+    let p = &d.resolved.provider;
+    // What a run uses when no flag overrides it, and where that came from.
+    let (timeout, timeout_from) = chat::effective_timeout(&state, p);
+    let max_time = chat::effective_max_time(&state, p);
     if args.json {
-        output::json(&d.to_json(ctx.show_secrets));
+        let mut j = d.to_json(ctx.show_secrets);
+        j["effective_timeout_secs"] = json!(timeout);
+        j["timeout_from"] = json!(timeout_from.label());
+        j["effective_max_time_secs"] = json!(max_time.map(|(t, _)| t));
+        j["max_time_from"] = json!(max_time.map(|(_, f)| f.label()));
+        output::json(&j);
         return Ok(());
     }
-    let p = &d.resolved.provider;
     let mut lines: Vec<(&str, String)> = vec![
         ("name", p.name.clone()),
         (
@@ -307,14 +314,11 @@ fn info(ctx: &Ctx, args: InfoArgs) -> Result<()> {
         ),
         (
             "timeout_secs",
-            match p.timeout_secs {
-                Some(t) => t.to_string(),
-                None => format!("{DEFAULT_TIMEOUT_SECS} (default)"),
-            },
+            format!("{timeout} ({})", timeout_from.label()),
         ),
     ];
-    if let Some(t) = p.max_time_secs {
-        lines.push(("max_time_secs", t.to_string()));
+    if let Some((t, from)) = max_time {
+        lines.push(("max_time_secs", format!("{t} ({})", from.label())));
     }
     if p.headers.is_empty() {
         lines.push(("headers", "-".into()));

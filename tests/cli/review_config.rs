@@ -33,7 +33,12 @@ fn refused_base_url_is_not_echoed_by_the_parser() {
         assert!(err.contains("--url"), "{err}");
     }
     let a = sb
-        .run(&["provider", "add", "b", "http://127.0.0.1/v1?key=SUPERSECRETKEY123"])
+        .run(&[
+            "provider",
+            "add",
+            "b",
+            "http://127.0.0.1/v1?key=SUPERSECRETKEY123",
+        ])
         .code(64);
     insta::assert_snapshot!("refused_base_url_query", stderr(&a));
 }
@@ -77,4 +82,69 @@ fn placeholder_keys_do_not_corrupt_answers() {
     server.push(Reply::answer("echo sk-longer-canary"));
     let a = sb.run(&["run", "hi", "-e", "--provider", "o"]).success();
     assert!(!stdout(&a).contains("sk-longer-canary"));
+}
+
+#[test]
+fn config_level_timeouts_show_in_info_and_bound_runs() {
+    let (sb, server) = with_key("sk-longer-canary");
+    let a = sb.run(&["provider", "info", "o"]).success();
+    assert!(
+        stdout(&a).contains("timeout_secs:  300 (default)"),
+        "{}",
+        stdout(&a)
+    );
+    sb.run(&["config", "set", "timeout_secs", "2"]).success();
+    sb.run(&["config", "set", "max_time_secs", "1"]).success();
+    let a = sb.run(&["provider", "info", "o"]).success();
+    assert!(
+        stdout(&a).contains("timeout_secs:  2 (config)\n"),
+        "{}",
+        stdout(&a)
+    );
+    assert!(
+        stdout(&a).contains("max_time_secs: 1 (config)\n"),
+        "{}",
+        stdout(&a)
+    );
+    let a = sb.run(&["provider", "info", "o", "--json"]).success();
+    let j: serde_json::Value = serde_json::from_slice(&a.get_output().stdout).unwrap();
+    assert_eq!(j["effective_timeout_secs"], 2);
+    assert_eq!(j["timeout_from"], "config");
+    assert_eq!(j["effective_max_time_secs"], 1);
+    assert_eq!(j["max_time_from"], "config");
+    // The provider's own value wins and says so.
+    sb.run(&["config", "set", "custom_providers.o.timeout_secs", "7"])
+        .success();
+    let a = sb.run(&["provider", "info", "o"]).success();
+    assert!(
+        stdout(&a).contains("timeout_secs:  7 (provider)"),
+        "{}",
+        stdout(&a)
+    );
+    // The dry run and a real run use config's max_time_secs.
+    let a = sb
+        .run(&["run", "hi", "--provider", "o", "--json"])
+        .success();
+    let j: serde_json::Value = serde_json::from_slice(&a.get_output().stdout).unwrap();
+    assert_eq!(j["max_time_secs"], 1);
+    server.push(crate::server::Reply {
+        steps: vec![crate::server::Step::Stall(std::time::Duration::from_secs(
+            4,
+        ))],
+    });
+    let start = std::time::Instant::now();
+    let a = sb.run(&["run", "hi", "-e", "--provider", "o"]).code(1);
+    assert!(start.elapsed() < std::time::Duration::from_secs(4));
+    assert!(
+        stderr(&a).contains("did not finish within 1 s"),
+        "{}",
+        stderr(&a)
+    );
+    // A bad value is refused like timeout_secs.
+    let a = sb.run(&["config", "set", "max_time_secs", "0"]).failure();
+    assert!(
+        stderr(&a).contains("max_time_secs must be"),
+        "{}",
+        stderr(&a)
+    );
 }
