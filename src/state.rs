@@ -307,6 +307,19 @@ impl State {
         removed
     }
 
+    /// The "not found" error for custom provider `name` (typed as `spec`),
+    /// with a "did you mean" when `spec` is a near miss of a configured or
+    /// built-in name, as every command that takes a provider name gives.
+    pub fn not_found(&self, name: &str, spec: &str) -> Error {
+        let names: Vec<String> = self
+            .provider_entries()
+            .into_iter()
+            .map(|(n, _)| n)
+            .collect();
+        let names: Vec<&str> = names.iter().map(String::as_str).collect();
+        crate::suggest::provider_hint(not_found(name), spec, &names)
+    }
+
     /// Finds the provider a user means by `spec`: `custom:NAME`, a built-in
     /// name, or a bare custom name.
     pub fn resolve(&self, spec: &str) -> Result<Resolved, Error> {
@@ -316,15 +329,7 @@ impl State {
                     provider,
                     origin: Origin::Custom,
                 }),
-                None => {
-                    let names: Vec<String> = self
-                        .provider_entries()
-                        .into_iter()
-                        .map(|(n, _)| n)
-                        .collect();
-                    let names: Vec<&str> = names.iter().map(String::as_str).collect();
-                    Err(crate::suggest::provider_hint(not_found(name), spec, &names))
-                }
+                None => Err(self.not_found(name, spec)),
             }
         };
         if spec
@@ -770,11 +775,19 @@ fn check_setting(key: &str, value: &Value) -> Result<(), Error> {
 
 /// The standard "not found" error with its hints.
 pub fn not_found(name: &str) -> Error {
-    Error::new(format!("Custom provider '{name}' not found"))
-        .hint("see the configured providers with `aix provider list`")
-        .hint(format!(
+    let err = Error::new(format!("Custom provider '{name}' not found"))
+        .hint("see the configured providers with `aix provider list`");
+    if provider::parse_name(name).is_ok() {
+        err.hint(format!(
             "custom providers are addressed as custom:NAME or by their bare name; add one with `aix provider add {name} BASE_URL`"
         ))
+    } else {
+        // `custom:custom:x` or another name no provider can have: do not
+        // suggest adding it.
+        err.hint(format!(
+            "'{name}' is not a valid provider name (1-64 of A-Z a-z 0-9 . _ -); write custom:NAME with the prefix once"
+        ))
+    }
 }
 
 #[cfg(test)]

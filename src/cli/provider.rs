@@ -357,7 +357,7 @@ fn remove(ctx: &Ctx, args: RemoveArgs) -> Result<()> {
                     "remove its stored key with `aix api-key {name} --remove`"
                 )));
             }
-            return Err(state::not_found(&name));
+            return Err(s.not_found(&name, &args.name));
         }
         let owner = s.owner(&name);
         s.remove_provider(&name);
@@ -416,7 +416,7 @@ fn update(ctx: &Ctx, args: UpdateArgs) -> Result<()> {
                     "add your own with `aix provider add {name} BASE_URL` and address it as custom:{name}"
                 )));
             }
-            return Err(state::not_found(&name));
+            return Err(s.not_found(&name, &args.name));
         };
         let owner = s.owner(&name);
         if owner == Owner::Manifest && !args.force {

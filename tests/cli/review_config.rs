@@ -148,3 +148,34 @@ fn config_level_timeouts_show_in_info_and_bound_runs() {
         stderr(&a)
     );
 }
+
+#[test]
+fn remove_and_update_suggest_near_names() {
+    let sb = Sandbox::new();
+    sb.run(&["provider", "add", "ollama", "http://127.0.0.1:11434/v1"])
+        .success();
+    sb.run(&["provider", "add", "work", "http://127.0.0.1:9/v1"])
+        .success();
+    let a = sb.run(&["provider", "remove", "OLLAMA"]).failure();
+    insta::assert_snapshot!("remove_suggests", stderr(&a));
+    let a = sb.run(&["provider", "update", "Work", "-m", "x"]).failure();
+    let err = stderr(&a);
+    assert!(err.contains("did you mean 'work'?"), "{err}");
+    assert!(!err.contains("provider add"), "{err}");
+    // A doubled prefix is not offered as a name to add.
+    sb.run(&["create", "hi", "Say hi"]).success();
+    let a = sb
+        .run(&["run", "hi", "--provider", "custom:custom:ollama"])
+        .failure();
+    let err = stderr(&a);
+    assert!(!err.contains("provider add custom:ollama"), "{err}");
+    assert!(err.contains("did you mean 'ollama'?"), "{err}");
+    let a = sb
+        .run(&["run", "hi", "--provider", "custom:custom:zzzzzzzzzz"])
+        .failure();
+    let err = stderr(&a);
+    assert!(!err.contains("provider add custom:"), "{err}");
+    assert!(err.contains("not a valid provider name"), "{err}");
+    // Both providers are still there.
+    assert!(sb.config()["custom_providers"]["ollama"].is_object());
+}
