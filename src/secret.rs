@@ -168,12 +168,22 @@ fn leaf_is_secret(trail: &[String], key: &str, value: &Value) -> bool {
     let names_a_provider = (trail.len() == 1 && trail[0] == "custom_providers")
         || (trail.len() == 2 && trail[0] == "aix_manifest" && trail[1] == "providers");
     match value {
-        Value::String(s) => is_sensitive_key(key) && !is_reference_only(s),
+        Value::String(s) => names_a_secret(key) && !is_reference_only(s),
         // Everything under a secret-named key (`api_key.ollama`, a
         // tool's `credentials` object) is masked.
-        Value::Object(_) | Value::Array(_) => !names_a_provider && is_sensitive_key(key),
+        Value::Object(_) | Value::Array(_) => !names_a_provider && names_a_secret(key),
         _ => false,
     }
+}
+
+/// Whether a config.json key names a secret: a secret-looking name, or a
+/// credential header's name (`Authorization`, `cookie`) wherever it is
+/// stored. aix's own `auth_type` field names a scheme, not a credential.
+fn names_a_secret(key: &str) -> bool {
+    let lower = key.to_ascii_lowercase();
+    is_sensitive_key(key)
+        || (lower != "auth_type" && !lower.ends_with("_env") && is_sensitive_header(key))
+        || lower.contains("cookie")
 }
 
 fn mask_strings(value: &Value) -> Value {

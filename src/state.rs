@@ -519,7 +519,8 @@ pub fn near_miss(key: &str) -> Option<&'static str> {
     if KNOWN_KEYS.contains(&key) {
         return None;
     }
-    crate::suggest::closest(key, KNOWN_KEYS)
+    // `API_KEYS` is as much a near miss as `api_key`.
+    crate::suggest::closest(&key.to_ascii_lowercase(), KNOWN_KEYS)
 }
 
 /// How deep config.json may nest (serde_json reads up to 128 levels).

@@ -179,3 +179,89 @@ fn remove_and_update_suggest_near_names() {
     // Both providers are still there.
     assert!(sb.config()["custom_providers"]["ollama"].is_object());
 }
+
+#[test]
+fn config_get_and_list_mask_credential_header_names() {
+    let sb = Sandbox::new();
+    sb.run(&[
+        "config",
+        "set",
+        "my_tool.Authorization",
+        "Bearer SECRETBEARER",
+    ])
+    .success();
+    sb.run(&["config", "set", "my_tool.cookie", "session=SECRETCOOKIE"])
+        .success();
+    sb.run(&["config", "set", "my_tool.cookies", "[\"SECRETJAR\"]"])
+        .success();
+    sb.run(&[
+        "config",
+        "set",
+        "my_tool.Proxy-Authorization",
+        "Basic SECRETPROXY",
+    ])
+    .success();
+    sb.run(&["config", "set", "my_tool.auth_ref", "${env:TOOL_TOKEN}"])
+        .success();
+    sb.run(&[
+        "provider",
+        "add",
+        "p",
+        "http://127.0.0.1:9/v1",
+        "--auth-type",
+        "api-key",
+        "-H",
+        "X-K:${env:K}",
+    ])
+    .success();
+    for args in [
+        vec!["config", "list"],
+        vec!["config", "list", "--json"],
+        vec!["config", "get", "my_tool"],
+        vec!["config", "get", "my_tool.Authorization"],
+        vec!["config", "get", "my_tool.cookie"],
+        vec!["config", "get", "my_tool.cookies"],
+    ] {
+        let out = stdout(&sb.run(&args).success());
+        for s in ["SECRETBEARER", "SECRETCOOKIE", "SECRETJAR", "SECRETPROXY"] {
+            assert!(!out.contains(s), "{args:?}: {out}");
+        }
+    }
+    let out = stdout(&sb.run(&["config", "list"]).success());
+    assert!(
+        out.contains("my_tool.Authorization = \"(sensitive)\""),
+        "{out}"
+    );
+    // A reference and aix's own auth_type stay readable.
+    assert!(
+        out.contains("my_tool.auth_ref = \"${env:TOOL_TOKEN}\""),
+        "{out}"
+    );
+    assert!(
+        out.contains("custom_providers.p.auth_type = \"api-key\""),
+        "{out}"
+    );
+    let out = stdout(
+        &sb.run(&["--show-secrets", "config", "get", "my_tool.Authorization"])
+            .success(),
+    );
+    assert_eq!(out.trim(), "Bearer SECRETBEARER");
+}
+
+#[test]
+fn near_misses_of_known_keys_ignore_case() {
+    let sb = Sandbox::new();
+    let a = sb
+        .run(&["config", "set", "API_KEYS.ollama", "sk-near-miss-canary"])
+        .success();
+    let err = stderr(&a);
+    assert!(err.contains("did you mean api_keys?"), "{err}");
+    assert!(!err.contains("sk-near-miss-canary"), "{err}");
+    let a = sb.run(&["validate"]);
+    let out = format!("{}{}", stdout(&a), stderr(&a));
+    assert!(
+        out.contains("API_KEYS") && out.contains("api_keys"),
+        "{out}"
+    );
+    assert!(!out.contains("sk-near-miss-canary"), "{out}");
+}
