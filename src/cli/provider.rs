@@ -709,7 +709,7 @@ fn export(ctx: &Ctx, args: ExportArgs) -> Result<()> {
             let name = name.strip_prefix("custom:").unwrap_or(name);
             match state.provider(name)? {
                 Some(p) => providers.push(p),
-                None => return Err(state::not_found(name)),
+                None => return Err(state.not_found(name, name)),
             }
         }
     }

@@ -265,3 +265,56 @@ fn near_misses_of_known_keys_ignore_case() {
     );
     assert!(!out.contains("sk-near-miss-canary"), "{out}");
 }
+
+#[test]
+fn export_never_reuses_a_variable_a_provider_already_reads() {
+    let sb = Sandbox::new();
+    sb.run(&[
+        "provider",
+        "add",
+        "d",
+        "http://127.0.0.1:9/v1",
+        "-H",
+        "Authorization:Bearer ${env:AIX_C_X_KEY}",
+    ])
+    .success();
+    sb.run(&[
+        "provider",
+        "add",
+        "c",
+        "http://127.0.0.1:8/v1",
+        "--auth-type",
+        "api-key",
+        "-H",
+        "X-Key:literal-export-canary",
+    ])
+    .success();
+    sb.run(&[
+        "provider",
+        "add",
+        "e",
+        "http://127.0.0.1:7/v1",
+        "--api-key-env",
+        "AIX_E_AUTHORIZATION",
+        "-H",
+        "Authorization:Bearer literal-two-canary",
+    ])
+    .success();
+    let a = sb.run(&["provider", "export"]).success();
+    let out = stdout(&a);
+    assert!(!out.contains("canary"), "{out}");
+    let doc: toml::Value = toml::from_str(&out).unwrap();
+    let c = doc["providers"]["c"]["headers"]["X-Key"].as_str().unwrap();
+    assert_eq!(c, "${env:AIX_C_X_KEY_2}", "{out}");
+    assert_eq!(
+        doc["providers"]["d"]["headers"]["Authorization"].as_str(),
+        Some("Bearer ${env:AIX_C_X_KEY}")
+    );
+    let e = doc["providers"]["e"]["headers"]["Authorization"]
+        .as_str()
+        .unwrap();
+    assert_eq!(e, "${env:AIX_E_AUTHORIZATION_2}", "{out}");
+    let err = stderr(&a);
+    assert!(err.contains("AIX_C_X_KEY_2"), "{err}");
+    assert!(err.contains("AIX_C_X_KEY is taken by d"), "{err}");
+}
