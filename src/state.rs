@@ -159,6 +159,26 @@ impl State {
         }
     }
 
+    /// Removes header `header` (exactly that spelling) from provider
+    /// `name`'s stored entry when the entry also holds it in another case,
+    /// the one repair such a broken entry needs. Whether it did.
+    pub fn remove_duplicate_header(&mut self, name: &str, header: &str) -> bool {
+        let Some(headers) = self
+            .doc
+            .get_mut(PROVIDERS)
+            .and_then(|p| p.get_mut(name))
+            .and_then(|e| e.get_mut("headers"))
+            .and_then(Value::as_object_mut)
+        else {
+            return false;
+        };
+        let twins = headers
+            .keys()
+            .filter(|k| k.eq_ignore_ascii_case(header))
+            .count();
+        twins > 1 && headers.shift_remove(header).is_some()
+    }
+
     pub fn has_provider(&self, name: &str) -> bool {
         self.object(PROVIDERS).is_some_and(|p| p.contains_key(name))
     }
@@ -537,10 +557,43 @@ fn depth(v: &Value) -> usize {
 /// Parses a stored entry; a broken one gets hints on how to repair it.
 fn parse_entry(name: &str, entry: &Value) -> Result<Provider, Error> {
     entry_problem(name, entry).map_err(|(at, message)| {
-        Error::new(format!("config.json: {at}: {message}")).hint(format!(
+        let err = Error::new(format!("config.json: {at}: {message}"));
+        // A header given twice in different cases: setting either one
+        // leaves the pair, so the repair is to drop one.
+        if let Some(header) = duplicate_header(entry, &at) {
+            let path = format!("{PROVIDERS}.{}.headers.{}", quoted(name), quoted(header));
+            return err
+                .hint(format!("remove one with `aix config unset {path}`"))
+                .hint(format!(
+                    "or `aix provider update {name} --remove-header {header}` (removes exactly that spelling)"
+                ));
+        }
+        err.hint(format!(
             "fix it with `aix config set {at} VALUE`, or remove the provider with `aix provider remove {name}`"
         ))
     })
+}
+
+/// The header named at `at` (`custom_providers.P.headers.H`) when `entry`
+/// holds it more than once in different cases.
+fn duplicate_header<'a>(entry: &'a Value, at: &str) -> Option<&'a str> {
+    let headers = entry.get("headers")?.as_object()?;
+    headers
+        .keys()
+        .find(|k| {
+            at.ends_with(&format!(".headers.{k}"))
+                && headers.keys().filter(|o| o.eq_ignore_ascii_case(k)).count() > 1
+        })
+        .map(String::as_str)
+}
+
+/// A key path segment as `aix config` reads it.
+fn quoted(segment: &str) -> String {
+    if segment.contains(['.', '"']) {
+        format!("{segment:?}")
+    } else {
+        segment.to_string()
+    }
 }
 
 /// Parses an entry; on failure, the dotted path of the bad field and why.

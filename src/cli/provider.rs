@@ -11,7 +11,7 @@ use crate::error::{Error, Result};
 use crate::output;
 use crate::provider::{self, AuthType, Provider};
 use crate::secret;
-use crate::state::{self, KeySource, Origin, Owner, Resolved, State};
+use crate::state::{KeySource, Origin, Owner, Resolved, State};
 
 #[derive(Debug, clap::Subcommand)]
 pub enum Command {
@@ -407,6 +407,13 @@ fn update(ctx: &Ctx, args: UpdateArgs) -> Result<()> {
         ));
     }
     let (changed, owner) = ctx.store.update(|s| {
+        // A header stored twice in different cases makes the entry
+        // unreadable; removing one spelling is the repair.
+        let repaired: Vec<&String> = args
+            .remove_headers
+            .iter()
+            .filter(|gone| s.remove_duplicate_header(&name, gone))
+            .collect();
         let Some(mut p) = s.provider(&name)? else {
             if provider::builtin(&name).is_some() {
                 return Err(Error::new(format!(
@@ -436,6 +443,9 @@ fn update(ctx: &Ctx, args: UpdateArgs) -> Result<()> {
             p.default_model = None;
         }
         for gone in &args.remove_headers {
+            if repaired.contains(&gone) {
+                continue;
+            }
             let len = p.headers.len();
             p.headers.retain(|(k, _)| !k.eq_ignore_ascii_case(gone));
             if p.headers.len() == len {
@@ -462,7 +472,7 @@ fn update(ctx: &Ctx, args: UpdateArgs) -> Result<()> {
         }
         p.validate()
             .map_err(|e| super::usage(format!("invalid provider '{name}': {e}")))?;
-        let changed = p != before;
+        let changed = p != before || !repaired.is_empty();
         if changed {
             s.put_provider(&p);
         }

@@ -318,3 +318,38 @@ fn export_never_reuses_a_variable_a_provider_already_reads() {
     assert!(err.contains("AIX_C_X_KEY_2"), "{err}");
     assert!(err.contains("AIX_C_X_KEY is taken by d"), "{err}");
 }
+
+const TWICE: &str = r#"{"custom_providers":{"p":{"base_url":"http://127.0.0.1:9/v1","headers":{"X-A":"1","x-a":"2"},"vendor":7}}}"#;
+
+#[test]
+fn a_header_given_twice_gets_a_hint_that_works() {
+    let sb = Sandbox::new();
+    sb.write_config(TWICE);
+    let a = sb.run(&["provider", "info", "p"]).failure();
+    insta::assert_snapshot!("header_twice_hint", stderr(&a));
+    // The hinted command repairs it.
+    sb.run(&["config", "unset", "custom_providers.p.headers.x-a"])
+        .success();
+    let a = sb.run(&["provider", "info", "p"]).success();
+    assert!(stdout(&a).contains("  X-A: 1"), "{}", stdout(&a));
+}
+
+#[test]
+fn remove_header_repairs_a_header_given_twice() {
+    let sb = Sandbox::new();
+    sb.write_config(TWICE);
+    sb.run(&["provider", "update", "p", "--remove-header", "x-a"])
+        .success();
+    let c = sb.config();
+    assert_eq!(c["custom_providers"]["p"]["headers"], json!({"X-A": "1"}));
+    assert_eq!(c["custom_providers"]["p"]["vendor"], 7);
+    sb.run(&["provider", "info", "p"]).success();
+    // Once repaired, the same flag removes the remaining header as usual.
+    sb.run(&["provider", "update", "p", "--remove-header", "x-a"])
+        .success();
+    assert!(
+        sb.config()["custom_providers"]["p"]
+            .get("headers")
+            .is_none_or(|h| h == &json!({}))
+    );
+}
