@@ -780,6 +780,16 @@ pub fn check_key_text(key: &str) -> Result<(), String> {
     if key.len() > 8 * 1024 {
         return Err("the API key is longer than 8 KiB".into());
     }
+    // Pasted from a curl line: the wire would get "Bearer Bearer ...".
+    if key
+        .get(..7)
+        .is_some_and(|p| p.eq_ignore_ascii_case("bearer "))
+    {
+        return Err(
+            "the API key starts with \"Bearer \"; aix adds that scheme itself, so give the key alone (without \"Bearer \")"
+                .into(),
+        );
+    }
     Ok(())
 }
 

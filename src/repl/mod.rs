@@ -189,7 +189,12 @@ fn join_entry<E>(first: String, more: &mut dyn FnMut() -> Result<String, E>) -> 
 
 /// History never keeps lines the user hid (a leading space) or keys.
 fn keep_in_history(line: &str) -> bool {
-    !line.trim().is_empty() && !line.starts_with(' ') && !line.trim_start().starts_with("/key")
+    !line.trim().is_empty()
+        && !line.starts_with(' ')
+        && !line
+            .trim_start()
+            .get(..4)
+            .is_some_and(|c| c.eq_ignore_ascii_case("/key"))
 }
 
 fn save_history(editor: &mut rustyline::Editor<helper::Helper, FileHistory>, path: &Path) {
@@ -638,6 +643,8 @@ mod tests {
         assert!(keep_in_history("/model x"));
         assert!(!keep_in_history(" secret thought"));
         assert!(!keep_in_history("/key sk-canary"));
+        assert!(!keep_in_history("/KEY sk-canary"));
+        assert!(!keep_in_history("  /Key sk-canary"));
         assert!(!keep_in_history("   "));
     }
 }

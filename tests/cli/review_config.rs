@@ -353,3 +353,39 @@ fn remove_header_repairs_a_header_given_twice() {
             .is_none_or(|h| h == &json!({}))
     );
 }
+
+#[test]
+fn api_key_refuses_two_lines_and_a_bearer_prefix() {
+    let sb = Sandbox::new();
+    sb.run(&["provider", "add", "a", "http://127.0.0.1:9/v1"])
+        .success();
+    let a = sb
+        .aix()
+        .args(["api-key", "a"])
+        .write_stdin("sk-first-canary\nsk-second-canary\n")
+        .assert()
+        .code(64);
+    let err = stderr(&a);
+    assert!(err.contains("more than one non-empty line"), "{err}");
+    assert!(!err.contains("canary"), "{err}");
+    assert!(sb.config()["api_keys"].get("a").is_none());
+    // Trailing blank lines are fine.
+    sb.aix()
+        .args(["api-key", "a"])
+        .write_stdin("sk-only-canary\n\n  \n")
+        .assert()
+        .success();
+    assert_eq!(sb.config()["api_keys"]["a"], "sk-only-canary");
+    for pasted in ["Bearer sk-pasted-canary\n", "bearer sk-pasted-canary"] {
+        let a = sb
+            .aix()
+            .args(["api-key", "a"])
+            .write_stdin(pasted)
+            .assert()
+            .failure();
+        let err = stderr(&a);
+        assert!(!err.contains("canary"), "{err}");
+        insta::assert_snapshot!("api_key_bearer", err);
+    }
+    assert_eq!(sb.config()["api_keys"]["a"], "sk-only-canary");
+}
