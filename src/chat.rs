@@ -94,6 +94,20 @@ impl Choices {
     /// the prompt's, else config's `default_model` (only with the default
     /// provider, whose model it is), else an error asking for one.
     pub fn resolve(&self, state: &State) -> Result<Target, Error> {
+        // Settings this run takes from config.json must be valid there:
+        // `temperature: 9` is refused, not sent.
+        let from_config = [
+            ("max_tokens", self.max_tokens.is_none()),
+            ("temperature", self.temperature.is_none()),
+            ("streaming", self.stream.is_none()),
+            ("timeout_secs", self.timeout_secs.is_none()),
+            ("max_time_secs", true),
+        ];
+        for (key, used) in from_config {
+            if used {
+                state.checked_setting(key)?;
+            }
+        }
         let spec = self
             .provider
             .clone()

@@ -310,6 +310,23 @@ impl State {
         self.doc.get(key).filter(|v| !v.is_null())
     }
 
+    /// [`State::setting`] for a run that is about to use it: a value of
+    /// the wrong type or range (written by hand) is an error naming it,
+    /// as `aix config set` would have refused it, never used as it is.
+    pub fn checked_setting(&self, key: &str) -> Result<Option<&Value>, Error> {
+        let Some(value) = self.setting(key) else {
+            return Ok(None);
+        };
+        check_setting(key, value).map_err(|e| {
+            Error::new(format!("config.json: {}", e.message()))
+                .hint(format!(
+                    "fix it with `aix config set {key} VALUE`, or remove it with `aix config unset {key}`"
+                ))
+                .hint("`aix validate` checks the whole file")
+        })?;
+        Ok(Some(value))
+    }
+
     pub fn set_api_key(&mut self, name: &str, key: &Secret) {
         self.object_mut(API_KEYS)
             .insert(name.to_string(), Value::from(key.expose()));

@@ -74,7 +74,7 @@ pub struct AddArgs {
     #[arg(value_parser = provider::parse_name)]
     name: String,
     /// Base URL; requests go to BASE_URL/chat/completions
-    #[arg(value_parser = provider::normalize_base_url)]
+    #[arg(value_parser = provider::parse_base_url_arg)]
     base_url: String,
     /// Model used when a run names none
     #[arg(long, short = 'm', value_name = "MODEL", value_parser = provider::parse_model)]
@@ -129,7 +129,7 @@ pub struct UpdateArgs {
     /// Custom provider: NAME or custom:NAME
     name: String,
     /// New base URL
-    #[arg(long, value_name = "URL", value_parser = provider::normalize_base_url)]
+    #[arg(long, value_name = "URL", value_parser = provider::parse_base_url_arg)]
     url: Option<String>,
     /// New default model
     #[arg(long, short = 'm', value_name = "MODEL", value_parser = provider::parse_model)]

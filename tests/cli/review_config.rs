@@ -389,3 +389,86 @@ fn api_key_refuses_two_lines_and_a_bearer_prefix() {
     }
     assert_eq!(sb.config()["api_keys"]["a"], "sk-only-canary");
 }
+
+#[test]
+fn a_base_url_with_an_endpoint_is_refused_with_the_base() {
+    let sb = Sandbox::new();
+    let a = sb
+        .run(&["provider", "add", "x", "http://h/v1/chat/completions"])
+        .code(64);
+    insta::assert_snapshot!("base_url_with_endpoint", stderr(&a));
+    sb.run(&["provider", "add", "x", "http://h/v1/models/"])
+        .code(64);
+    assert!(sb.config_bytes().is_none());
+    sb.run(&["provider", "add", "x", "http://h/v1"]).success();
+    let a = sb
+        .run(&[
+            "provider",
+            "update",
+            "x",
+            "--url",
+            "http://h/v2/chat/completions",
+        ])
+        .code(64);
+    assert!(stderr(&a).contains("http://h/v2"), "{}", stderr(&a));
+    assert_eq!(
+        sb.config()["custom_providers"]["x"]["base_url"],
+        "http://h/v1"
+    );
+}
+
+#[test]
+fn a_parameter_given_twice_is_a_usage_error() {
+    let sb = Sandbox::new();
+    sb.run(&["provider", "add", "x", "http://127.0.0.1:9/v1", "-m", "m"])
+        .success();
+    sb.run(&["create", "t", "About {topic}"]).success();
+    let a = sb
+        .run(&[
+            "run",
+            "t",
+            "--provider",
+            "x",
+            "-p",
+            "topic=a",
+            "-p",
+            "topic=b",
+        ])
+        .code(64);
+    let err = stderr(&a);
+    assert!(
+        err.contains("parameter topic is given more than once"),
+        "{err}"
+    );
+    // The REPL's /prompt says the same.
+    let a = sb
+        .aix()
+        .args(["repl", "--provider", "x"])
+        .write_stdin("/prompt t topic=a topic=b\n")
+        .assert();
+    let out = format!("{}{}", stdout(&a), stderr(&a));
+    assert!(
+        out.contains("parameter topic is given more than once"),
+        "{out}"
+    );
+}
+
+#[test]
+fn run_refuses_an_invalid_setting_from_config() {
+    let (sb, server) = with_key("sk-longer-canary");
+    let mut doc = sb.config();
+    doc["temperature"] = json!(9);
+    sb.write_config(&doc.to_string());
+    let a = sb.run(&["run", "hi", "-e", "--provider", "o"]).failure();
+    insta::assert_snapshot!("run_bad_temperature", stderr(&a));
+    assert!(server.requests().is_empty());
+    // A flag that overrides it makes the run fine.
+    server.push(Reply::answer("ok"));
+    sb.run(&["run", "hi", "-e", "--provider", "o", "--temperature", "0.5"])
+        .success();
+    doc["temperature"] = json!(1);
+    doc["max_tokens"] = json!(0);
+    sb.write_config(&doc.to_string());
+    let a = sb.run(&["run", "hi", "--provider", "o"]).failure();
+    assert!(stderr(&a).contains("max_tokens must be"), "{}", stderr(&a));
+}
