@@ -205,6 +205,24 @@ fn mask_strings(value: &Value) -> Value {
 /// ordinary words that answers contain.
 pub const MIN_MASKED_LEN: usize = 8;
 
+/// Placeholder keys local servers document for "no key needed": long
+/// enough to pass [`MIN_MASKED_LEN`] but no secret, and masking them would
+/// garble answers that mention them. Compared ignoring case.
+const PLACEHOLDER_KEYS: &[&str] = &[
+    "sk-no-key-required",
+    "no-key-required",
+    "not-needed",
+    "placeholder",
+];
+
+/// Whether `value` is worth searching for in server text.
+fn worth_masking(value: &str) -> bool {
+    value.len() >= MIN_MASKED_LEN
+        && !PLACEHOLDER_KEYS
+            .iter()
+            .any(|p| p.eq_ignore_ascii_case(value))
+}
+
 /// Replaces the secrets a request carried with [`MASK`] in text that came
 /// back from the server (error bodies, stream frames, the answer itself).
 ///
@@ -230,7 +248,7 @@ impl Masker {
     pub fn new<'a>(values: impl IntoIterator<Item = &'a str>) -> Masker {
         let mut secrets: Vec<String> = values
             .into_iter()
-            .filter(|v| v.len() >= MIN_MASKED_LEN)
+            .filter(|v| worth_masking(v))
             .map(String::from)
             .collect();
         secrets.sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
@@ -396,6 +414,21 @@ mod tests {
         let j = m.mask_json(&json!({"error": {"message": "bad sk-canary-123", "n": 1}}));
         assert_eq!(j, json!({"error": {"message": "bad (sensitive)", "n": 1}}));
         assert_eq!(Masker::none().mask("sk-canary-123"), "sk-canary-123");
+    }
+
+    #[test]
+    fn placeholders_and_short_values_are_not_masked() {
+        let m = Masker::new([
+            "fake",
+            "EMPTY",
+            "ollama",
+            "sk-no-key-required",
+            "sk-real-secret",
+        ]);
+        assert_eq!(
+            m.mask("fake EMPTY ollama sk-no-key-required sk-real-secret"),
+            format!("fake EMPTY ollama sk-no-key-required {MASK}")
+        );
     }
 
     #[test]
