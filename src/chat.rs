@@ -33,6 +33,51 @@ pub struct Target {
     pub max_tokens: Option<u64>,
     pub temperature: Option<f64>,
     pub timeout: Duration,
+    /// The whole answer's deadline: the provider's `max_time_secs`, else
+    /// config.json's, else none (`--max-time` overrides it later).
+    pub max_time: Option<Duration>,
+}
+
+/// Where an effective setting came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    Provider,
+    Config,
+    Default,
+}
+
+impl Source {
+    pub fn label(self) -> &'static str {
+        match self {
+            Source::Provider => "provider",
+            Source::Config => "config",
+            Source::Default => "default",
+        }
+    }
+}
+
+/// The answer timeout a run with no `--timeout` uses for `p`: the
+/// provider's `timeout_secs`, else config.json's, else the default.
+pub fn effective_timeout(state: &State, p: &crate::provider::Provider) -> (u64, Source) {
+    if let Some(t) = p.timeout_secs {
+        return (t, Source::Provider);
+    }
+    match state.setting("timeout_secs").and_then(|v| v.as_u64()) {
+        Some(t) => (t, Source::Config),
+        None => (client::DEFAULT_TIMEOUT_SECS, Source::Default),
+    }
+}
+
+/// The whole-answer deadline a run with no `--max-time` uses for `p`: the
+/// provider's `max_time_secs`, else config.json's, else none.
+pub fn effective_max_time(state: &State, p: &crate::provider::Provider) -> Option<(u64, Source)> {
+    if let Some(t) = p.max_time_secs {
+        return Some((t, Source::Provider));
+    }
+    state
+        .setting("max_time_secs")
+        .and_then(|v| v.as_u64())
+        .map(|t| (t, Source::Config))
 }
 
 fn setting_str(state: &State, key: &str) -> Option<String> {
@@ -49,6 +94,20 @@ impl Choices {
     /// the prompt's, else config's `default_model` (only with the default
     /// provider, whose model it is), else an error asking for one.
     pub fn resolve(&self, state: &State) -> Result<Target, Error> {
+        // Settings this run takes from config.json must be valid there:
+        // `temperature: 9` is refused, not sent.
+        let from_config = [
+            ("max_tokens", self.max_tokens.is_none()),
+            ("temperature", self.temperature.is_none()),
+            ("streaming", self.stream.is_none()),
+            ("timeout_secs", self.timeout_secs.is_none()),
+            ("max_time_secs", true),
+        ];
+        for (key, used) in from_config {
+            if used {
+                state.checked_setting(key)?;
+            }
+        }
         let spec = self
             .provider
             .clone()
@@ -84,10 +143,9 @@ impl Choices {
         });
         let timeout = Duration::from_secs(
             self.timeout_secs
-                .or(p.timeout_secs)
-                .or_else(|| state.setting("timeout_secs").and_then(|v| v.as_u64()))
-                .unwrap_or(client::DEFAULT_TIMEOUT_SECS),
+                .unwrap_or_else(|| effective_timeout(state, p).0),
         );
+        let max_time = effective_max_time(state, p).map(|(t, _)| Duration::from_secs(t));
         Ok(Target {
             key: state.api_key(&resolved),
             model,
@@ -99,6 +157,7 @@ impl Choices {
                 .temperature
                 .or_else(|| state.setting("temperature").and_then(|v| v.as_f64())),
             timeout,
+            max_time,
             resolved,
         })
     }
@@ -117,12 +176,14 @@ impl Target {
 
     /// The request prepared for this provider (see [`client::prepare`]).
     pub fn prepare(&self, req: &ChatRequest, env: EnvRefs) -> Result<Prepared, Error> {
-        client::prepare(
+        let mut prepared = client::prepare(
             &self.resolved.provider,
             self.key.as_ref(),
             req,
             self.timeout,
             env,
-        )
+        )?;
+        prepared.max_time = self.max_time;
+        Ok(prepared)
     }
 }

@@ -265,7 +265,25 @@ pub fn render(providers: &[Provider]) -> (String, Vec<(String, String)>) {
                 .map(|(k, _)| (p.name.as_str(), k.as_str()))
         })
         .collect();
-    let mut vars = env_var_names(&secret_headers).into_iter();
+    // A generated name must not be one a provider already reads: the
+    // literal's value would replace what that provider sends.
+    let mut in_use: std::collections::HashMap<String, String> = Default::default();
+    for p in providers {
+        let mut note = |var: &str| {
+            in_use
+                .entry(var.to_string())
+                .or_insert_with(|| format!("{} (which already reads it)", p.name));
+        };
+        if let Some(v) = &p.api_key_env {
+            note(v);
+        }
+        for (_, v) in &p.headers {
+            for var in referenced_vars(v) {
+                note(&var);
+            }
+        }
+    }
+    let mut vars = env_var_names_avoiding(&secret_headers, &in_use).into_iter();
     for p in providers {
         out.push_str(&format!("\n[providers.{}]\n", toml_key(&p.name)));
         out.push_str(&format!("base_url = {}\n", toml_str(&p.base_url)));
@@ -333,16 +351,26 @@ pub fn env_var_for(provider: &str, header: &str) -> String {
 /// the others get `_2`, `_3`, ... (skipping any name already in use). Each
 /// renamed pair also gets the `provider: header NAME` that kept the name.
 pub fn env_var_names(pairs: &[(&str, &str)]) -> Vec<(String, Option<String>)> {
+    env_var_names_avoiding(pairs, &Default::default())
+}
+
+/// [`env_var_names`] that also avoids the names in `in_use` (variable →
+/// who uses it): a pair whose name is in use is numbered even when first.
+pub fn env_var_names_avoiding(
+    pairs: &[(&str, &str)],
+    in_use: &std::collections::HashMap<String, String>,
+) -> Vec<(String, Option<String>)> {
     use std::collections::{HashMap, HashSet};
     let bases: Vec<String> = pairs.iter().map(|(p, h)| env_var_for(p, h)).collect();
     let mut taken: HashSet<String> = bases.iter().cloned().collect();
+    taken.extend(in_use.keys().cloned());
     let mut first: HashMap<&str, usize> = HashMap::new();
     bases
         .iter()
         .enumerate()
         .map(|(i, base)| {
             let owner = *first.entry(base.as_str()).or_insert(i);
-            if owner == i {
+            if owner == i && !in_use.contains_key(base) {
                 return (base.clone(), None);
             }
             let mut n = 2usize;
@@ -353,10 +381,26 @@ pub fn env_var_names(pairs: &[(&str, &str)]) -> Vec<(String, Option<String>)> {
                 }
                 n += 1;
             };
-            let (p, h) = pairs[owner];
-            (name, Some(format!("{p}: header {h}")))
+            let by = match in_use.get(base) {
+                Some(user) => user.clone(),
+                None => {
+                    let (p, h) = pairs[owner];
+                    format!("{p}: header {h}")
+                }
+            };
+            (name, Some(by))
         })
         .collect()
+}
+
+/// The variables `${env:...}` references in `value` name.
+fn referenced_vars(value: &str) -> Vec<String> {
+    let found = std::cell::RefCell::new(Vec::new());
+    let _ = crate::envref::resolve_with(value, |n| {
+        found.borrow_mut().push(n.to_string());
+        Some(String::new())
+    });
+    found.into_inner()
 }
 
 fn toml_str(s: &str) -> String {

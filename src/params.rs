@@ -66,6 +66,15 @@ pub fn bind(
     pairs: &[(String, String)],
     flag: &str,
 ) -> Result<BTreeMap<String, String>, Error> {
+    // The last of two values silently winning hides a mistake.
+    for (i, (key, _)) in pairs.iter().enumerate() {
+        if pairs[..i].iter().any(|(k, _)| k == key) {
+            return Err(
+                Error::usage(format!("parameter {key} is given more than once"))
+                    .hint(format!("give each parameter once: {flag}{key}=VALUE")),
+            );
+        }
+    }
     let unknown: Vec<&str> = pairs
         .iter()
         .map(|(k, _)| k.as_str())
@@ -123,5 +132,14 @@ mod tests {
         assert!(e.message().contains("unknown parameter topc"), "{e:?}");
         let ok = bind("p", &["topic"], &[("topic".into(), "@@x".into())], "").unwrap();
         assert_eq!(ok["topic"], "@x");
+        let twice = vec![
+            ("topic".to_string(), "a".to_string()),
+            ("topic".to_string(), "b".to_string()),
+        ];
+        let e = bind("p", &["topic"], &twice, "--param ").unwrap_err();
+        assert!(
+            e.message().contains("topic is given more than once"),
+            "{e:?}"
+        );
     }
 }

@@ -136,6 +136,27 @@ pub fn normalize_base_url(input: &str) -> Result<String, String> {
     normalized_base_url(input).map(std::borrow::Cow::into_owned)
 }
 
+/// [`normalize_base_url`] for a base URL typed on the command line, which
+/// also refuses one that already ends in an endpoint aix appends
+/// (`/chat/completions`, `/models`): requests would go to
+/// `.../chat/completions/chat/completions`.
+pub fn parse_base_url_arg(input: &str) -> Result<String, String> {
+    let url = normalize_base_url(input)?;
+    for endpoint in ["/chat/completions", "/models"] {
+        if let Some(base) = url.strip_suffix(endpoint)
+            && base.contains("://")
+            && base
+                .split_once("://")
+                .is_some_and(|(_, rest)| !rest.is_empty())
+        {
+            return Err(format!(
+                "the base URL ends in {endpoint}, which aix appends itself; give the part before it: {base}"
+            ));
+        }
+    }
+    Ok(url)
+}
+
 /// [`normalize_base_url`] without allocating when `input` is already in
 /// normal form (the common case when reading config.json or a manifest).
 fn normalized_base_url(input: &str) -> Result<std::borrow::Cow<'_, str>, String> {
@@ -216,9 +237,15 @@ fn normalized_base_url(input: &str) -> Result<std::borrow::Cow<'_, str>, String>
             _ => return Err(format!("base URL {s:?} has an invalid port {port:?}")),
         }
     }
-    if path.contains(['?', '#']) {
+    if let Some(at) = path.find(['?', '#']) {
+        // The query may hold a key (`?key=...`): show only what precedes it.
         return Err(format!(
-            "base URL {s:?} has a query or fragment; aix appends /chat/completions to it, so give only the path"
+            "base URL {:?} has a query or fragment; aix appends /chat/completions to it, so give only the path",
+            format!(
+                "{scheme}://{authority}{}{}...",
+                &path[..at],
+                &path[at..at + 1]
+            )
         ));
     }
     let path = path.trim_end_matches('/');

@@ -130,6 +130,9 @@ pub struct ConfigDoc {
     /// Default answer timeout in seconds.
     #[schemars(range(min = 1))]
     timeout_secs: Option<u64>,
+    /// Default whole-answer deadline in seconds.
+    #[schemars(range(min = 1, max = 86400))]
+    max_time_secs: Option<u64>,
     /// The editor the earlier AIX opened templates in.
     editor: Option<String>,
     /// Written by `aix apply`: which providers the manifest owns.

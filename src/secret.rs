@@ -168,12 +168,22 @@ fn leaf_is_secret(trail: &[String], key: &str, value: &Value) -> bool {
     let names_a_provider = (trail.len() == 1 && trail[0] == "custom_providers")
         || (trail.len() == 2 && trail[0] == "aix_manifest" && trail[1] == "providers");
     match value {
-        Value::String(s) => is_sensitive_key(key) && !is_reference_only(s),
+        Value::String(s) => names_a_secret(key) && !is_reference_only(s),
         // Everything under a secret-named key (`api_key.ollama`, a
         // tool's `credentials` object) is masked.
-        Value::Object(_) | Value::Array(_) => !names_a_provider && is_sensitive_key(key),
+        Value::Object(_) | Value::Array(_) => !names_a_provider && names_a_secret(key),
         _ => false,
     }
+}
+
+/// Whether a config.json key names a secret: a secret-looking name, or a
+/// credential header's name (`Authorization`, `cookie`) wherever it is
+/// stored. aix's own `auth_type` field names a scheme, not a credential.
+fn names_a_secret(key: &str) -> bool {
+    let lower = key.to_ascii_lowercase();
+    is_sensitive_key(key)
+        || (lower != "auth_type" && !lower.ends_with("_env") && is_sensitive_header(key))
+        || lower.contains("cookie")
 }
 
 fn mask_strings(value: &Value) -> Value {
@@ -190,8 +200,28 @@ fn mask_strings(value: &Value) -> Value {
 }
 
 /// Secrets shorter than this are not searched for in server text: masking
-/// every `a` or `42` in an answer would destroy it and protect nothing.
-pub const MIN_MASKED_LEN: usize = 4;
+/// every `a` or `42` in an answer would destroy it and protect nothing, and
+/// placeholder keys local servers suggest (`fake`, `EMPTY`, `ollama`) are
+/// ordinary words that answers contain.
+pub const MIN_MASKED_LEN: usize = 8;
+
+/// Placeholder keys local servers document for "no key needed": long
+/// enough to pass [`MIN_MASKED_LEN`] but no secret, and masking them would
+/// garble answers that mention them. Compared ignoring case.
+const PLACEHOLDER_KEYS: &[&str] = &[
+    "sk-no-key-required",
+    "no-key-required",
+    "not-needed",
+    "placeholder",
+];
+
+/// Whether `value` is worth searching for in server text.
+fn worth_masking(value: &str) -> bool {
+    value.len() >= MIN_MASKED_LEN
+        && !PLACEHOLDER_KEYS
+            .iter()
+            .any(|p| p.eq_ignore_ascii_case(value))
+}
 
 /// Replaces the secrets a request carried with [`MASK`] in text that came
 /// back from the server (error bodies, stream frames, the answer itself).
@@ -218,7 +248,7 @@ impl Masker {
     pub fn new<'a>(values: impl IntoIterator<Item = &'a str>) -> Masker {
         let mut secrets: Vec<String> = values
             .into_iter()
-            .filter(|v| v.len() >= MIN_MASKED_LEN)
+            .filter(|v| worth_masking(v))
             .map(String::from)
             .collect();
         secrets.sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
@@ -384,6 +414,21 @@ mod tests {
         let j = m.mask_json(&json!({"error": {"message": "bad sk-canary-123", "n": 1}}));
         assert_eq!(j, json!({"error": {"message": "bad (sensitive)", "n": 1}}));
         assert_eq!(Masker::none().mask("sk-canary-123"), "sk-canary-123");
+    }
+
+    #[test]
+    fn placeholders_and_short_values_are_not_masked() {
+        let m = Masker::new([
+            "fake",
+            "EMPTY",
+            "ollama",
+            "sk-no-key-required",
+            "sk-real-secret",
+        ]);
+        assert_eq!(
+            m.mask("fake EMPTY ollama sk-no-key-required sk-real-secret"),
+            format!("fake EMPTY ollama sk-no-key-required {MASK}")
+        );
     }
 
     #[test]

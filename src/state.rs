@@ -159,6 +159,26 @@ impl State {
         }
     }
 
+    /// Removes header `header` (exactly that spelling) from provider
+    /// `name`'s stored entry when the entry also holds it in another case,
+    /// the one repair such a broken entry needs. Whether it did.
+    pub fn remove_duplicate_header(&mut self, name: &str, header: &str) -> bool {
+        let Some(headers) = self
+            .doc
+            .get_mut(PROVIDERS)
+            .and_then(|p| p.get_mut(name))
+            .and_then(|e| e.get_mut("headers"))
+            .and_then(Value::as_object_mut)
+        else {
+            return false;
+        };
+        let twins = headers
+            .keys()
+            .filter(|k| k.eq_ignore_ascii_case(header))
+            .count();
+        twins > 1 && headers.shift_remove(header).is_some()
+    }
+
     pub fn has_provider(&self, name: &str) -> bool {
         self.object(PROVIDERS).is_some_and(|p| p.contains_key(name))
     }
@@ -290,6 +310,23 @@ impl State {
         self.doc.get(key).filter(|v| !v.is_null())
     }
 
+    /// [`State::setting`] for a run that is about to use it: a value of
+    /// the wrong type or range (written by hand) is an error naming it,
+    /// as `aix config set` would have refused it, never used as it is.
+    pub fn checked_setting(&self, key: &str) -> Result<Option<&Value>, Error> {
+        let Some(value) = self.setting(key) else {
+            return Ok(None);
+        };
+        check_setting(key, value).map_err(|e| {
+            Error::new(format!("config.json: {}", e.message()))
+                .hint(format!(
+                    "fix it with `aix config set {key} VALUE`, or remove it with `aix config unset {key}`"
+                ))
+                .hint("`aix validate` checks the whole file")
+        })?;
+        Ok(Some(value))
+    }
+
     pub fn set_api_key(&mut self, name: &str, key: &Secret) {
         self.object_mut(API_KEYS)
             .insert(name.to_string(), Value::from(key.expose()));
@@ -307,6 +344,19 @@ impl State {
         removed
     }
 
+    /// The "not found" error for custom provider `name` (typed as `spec`),
+    /// with a "did you mean" when `spec` is a near miss of a configured or
+    /// built-in name, as every command that takes a provider name gives.
+    pub fn not_found(&self, name: &str, spec: &str) -> Error {
+        let names: Vec<String> = self
+            .provider_entries()
+            .into_iter()
+            .map(|(n, _)| n)
+            .collect();
+        let names: Vec<&str> = names.iter().map(String::as_str).collect();
+        crate::suggest::provider_hint(not_found(name), spec, &names)
+    }
+
     /// Finds the provider a user means by `spec`: `custom:NAME`, a built-in
     /// name, or a bare custom name.
     pub fn resolve(&self, spec: &str) -> Result<Resolved, Error> {
@@ -316,15 +366,7 @@ impl State {
                     provider,
                     origin: Origin::Custom,
                 }),
-                None => {
-                    let names: Vec<String> = self
-                        .provider_entries()
-                        .into_iter()
-                        .map(|(n, _)| n)
-                        .collect();
-                    let names: Vec<&str> = names.iter().map(String::as_str).collect();
-                    Err(crate::suggest::provider_hint(not_found(name), spec, &names))
-                }
+                None => Err(self.not_found(name, spec)),
             }
         };
         if spec
@@ -443,6 +485,7 @@ pub const KNOWN_KEYS: &[&str] = &[
     "temperature",
     "streaming",
     "timeout_secs",
+    "max_time_secs",
 ];
 
 /// A known key holding the wrong kind of value: where (as a path of
@@ -513,7 +556,8 @@ pub fn near_miss(key: &str) -> Option<&'static str> {
     if KNOWN_KEYS.contains(&key) {
         return None;
     }
-    crate::suggest::closest(key, KNOWN_KEYS)
+    // `API_KEYS` is as much a near miss as `api_key`.
+    crate::suggest::closest(&key.to_ascii_lowercase(), KNOWN_KEYS)
 }
 
 /// How deep config.json may nest (serde_json reads up to 128 levels).
@@ -530,10 +574,43 @@ fn depth(v: &Value) -> usize {
 /// Parses a stored entry; a broken one gets hints on how to repair it.
 fn parse_entry(name: &str, entry: &Value) -> Result<Provider, Error> {
     entry_problem(name, entry).map_err(|(at, message)| {
-        Error::new(format!("config.json: {at}: {message}")).hint(format!(
+        let err = Error::new(format!("config.json: {at}: {message}"));
+        // A header given twice in different cases: setting either one
+        // leaves the pair, so the repair is to drop one.
+        if let Some(header) = duplicate_header(entry, &at) {
+            let path = format!("{PROVIDERS}.{}.headers.{}", quoted(name), quoted(header));
+            return err
+                .hint(format!("remove one with `aix config unset {path}`"))
+                .hint(format!(
+                    "or `aix provider update {name} --remove-header {header}` (removes exactly that spelling)"
+                ));
+        }
+        err.hint(format!(
             "fix it with `aix config set {at} VALUE`, or remove the provider with `aix provider remove {name}`"
         ))
     })
+}
+
+/// The header named at `at` (`custom_providers.P.headers.H`) when `entry`
+/// holds it more than once in different cases.
+fn duplicate_header<'a>(entry: &'a Value, at: &str) -> Option<&'a str> {
+    let headers = entry.get("headers")?.as_object()?;
+    headers
+        .keys()
+        .find(|k| {
+            at.ends_with(&format!(".headers.{k}"))
+                && headers.keys().filter(|o| o.eq_ignore_ascii_case(k)).count() > 1
+        })
+        .map(String::as_str)
+}
+
+/// A key path segment as `aix config` reads it.
+fn quoted(segment: &str) -> String {
+    if segment.contains(['.', '"']) {
+        format!("{segment:?}")
+    } else {
+        segment.to_string()
+    }
 }
 
 /// Parses an entry; on failure, the dotted path of the bad field and why.
@@ -720,6 +797,16 @@ pub fn check_key_text(key: &str) -> Result<(), String> {
     if key.len() > 8 * 1024 {
         return Err("the API key is longer than 8 KiB".into());
     }
+    // Pasted from a curl line: the wire would get "Bearer Bearer ...".
+    if key
+        .get(..7)
+        .is_some_and(|p| p.eq_ignore_ascii_case("bearer "))
+    {
+        return Err(
+            "the API key starts with \"Bearer \"; aix adds that scheme itself, so give the key alone (without \"Bearer \")"
+                .into(),
+        );
+    }
     Ok(())
 }
 
@@ -756,17 +843,32 @@ fn check_setting(key: &str, value: &Value) -> Result<(), Error> {
             Some(n) if n > 0 => Ok(()),
             _ => bad("a positive whole number of seconds"),
         },
+        "max_time_secs" => match value.as_u64() {
+            Some(n) if (1..=crate::client::MAX_MAX_TIME_SECS).contains(&n) => Ok(()),
+            _ => bad(&format!(
+                "a whole number of seconds from 1 to {}",
+                crate::client::MAX_MAX_TIME_SECS
+            )),
+        },
         _ => Ok(()),
     }
 }
 
 /// The standard "not found" error with its hints.
 pub fn not_found(name: &str) -> Error {
-    Error::new(format!("Custom provider '{name}' not found"))
-        .hint("see the configured providers with `aix provider list`")
-        .hint(format!(
+    let err = Error::new(format!("Custom provider '{name}' not found"))
+        .hint("see the configured providers with `aix provider list`");
+    if provider::parse_name(name).is_ok() {
+        err.hint(format!(
             "custom providers are addressed as custom:NAME or by their bare name; add one with `aix provider add {name} BASE_URL`"
         ))
+    } else {
+        // `custom:custom:x` or another name no provider can have: do not
+        // suggest adding it.
+        err.hint(format!(
+            "'{name}' is not a valid provider name (1-64 of A-Z a-z 0-9 . _ -); write custom:NAME with the prefix once"
+        ))
+    }
 }
 
 #[cfg(test)]

@@ -45,10 +45,11 @@ pub fn closest_ignoring_case<'a>(word: &str, options: &[&'a str]) -> Option<&'a 
 /// name in `custom` or of a built-in; `err` unchanged otherwise. A typo
 /// then gets no hint to add a provider of the mistyped name.
 pub fn provider_hint(err: crate::Error, spec: &str, custom: &[&str]) -> crate::Error {
-    let bare = match spec.get(..7) {
-        Some(p) if p.eq_ignore_ascii_case("custom:") => &spec[7..],
-        _ => spec,
-    };
+    let mut bare = spec;
+    // `custom:custom:NAME` too: every prefix is stripped.
+    while let Some(p) = bare.get(..7).filter(|p| p.eq_ignore_ascii_case("custom:")) {
+        bare = &bare[p.len()..];
+    }
     let builtins: Vec<&str> = crate::provider::BUILTINS.iter().map(|b| b.name).collect();
     let hint = if let Some(near) = closest_ignoring_case(bare, custom) {
         format!("did you mean '{near}'? (names are case-sensitive)")

@@ -84,6 +84,22 @@ fn read_key(name: &str) -> Result<Secret> {
             ))
             .hint("pipe the key alone, on one line"));
         }
+        // A second key after the first is a mistake (which one was
+        // meant?): refuse rather than store the first silently.
+        let mut rest = Vec::new();
+        stdin
+            .lock()
+            .take(limits::KEY + 1)
+            .read_to_end(&mut rest)
+            .map_err(|e| Error::new(format!("cannot read the key from standard input: {e}")))?;
+        if rest.iter().any(|b| !b.is_ascii_whitespace()) {
+            return Err(Error::usage(
+                "standard input holds more than one non-empty line; nothing was changed",
+            )
+            .hint(format!(
+                "pipe one key alone: `printf %s \"$KEY\" | aix api-key {name}`"
+            )));
+        }
         String::from_utf8(line).map_err(|_| {
             Error::new("cannot read the key from standard input: it is not UTF-8 text")
         })?

@@ -216,7 +216,9 @@ fn color_flag(args: &[OsString]) -> Option<ColorWhen> {
 /// Arguments whose values may be secrets (header values, key material):
 /// when their value parser rejects one, the error names the argument and
 /// the problem but never repeats the value.
-const SECRET_ARGS: &[&str] = &["headers", "api_key_env", "params"];
+/// Base URLs are among them: a refused one may carry `user:key@` or a
+/// `?key=` query.
+const SECRET_ARGS: &[&str] = &["headers", "api_key_env", "params", "base_url", "url"];
 
 fn without_rejected_value(e: clap::Error, cmd: &mut clap::Command) -> clap::Error {
     use clap::error::{ContextKind, ContextValue, ErrorKind};
@@ -243,7 +245,8 @@ fn without_rejected_value(e: clap::Error, cmd: &mut clap::Command) -> clap::Erro
                     .get_long()
                     .is_some_and(|l| arg.starts_with(&format!("--{l}")))
                     || a.get_short()
-                        .is_some_and(|s| arg.starts_with(&format!("-{s}"))))
+                        .is_some_and(|s| arg.starts_with(&format!("-{s}")))
+                    || (a.is_positional() && positional_shown_as(a, &arg)))
         });
     if !secret {
         return e;
@@ -259,6 +262,16 @@ fn without_rejected_value(e: clap::Error, cmd: &mut clap::Command) -> clap::Erro
     );
     out = out.with_cmd(cmd);
     out
+}
+
+/// Whether clap's error names positional `a` as `arg` (`<BASE_URL>`).
+fn positional_shown_as(a: &clap::Arg, arg: &str) -> bool {
+    let inner = arg.trim_start_matches('<').trim_end_matches(['>', '.']);
+    let inner = inner.trim_end_matches('>');
+    match a.get_value_names() {
+        Some(names) => names.iter().any(|n| n.as_str() == inner),
+        None => a.get_id().as_str().eq_ignore_ascii_case(inner),
+    }
 }
 
 fn man(args: &ManArgs) -> Result<()> {

@@ -5,14 +5,13 @@ use std::time::Duration;
 use serde_json::{Map, Value, json};
 
 use super::Ctx;
+use crate::chat;
 use crate::client::{self, Client};
 use crate::error::{Error, Result};
 use crate::output;
 use crate::provider::{self, AuthType, Provider};
 use crate::secret;
-use crate::state::{self, KeySource, Origin, Owner, Resolved, State};
-
-use client::DEFAULT_TIMEOUT_SECS;
+use crate::state::{KeySource, Origin, Owner, Resolved, State};
 
 #[derive(Debug, clap::Subcommand)]
 pub enum Command {
@@ -75,7 +74,7 @@ pub struct AddArgs {
     #[arg(value_parser = provider::parse_name)]
     name: String,
     /// Base URL; requests go to BASE_URL/chat/completions
-    #[arg(value_parser = provider::normalize_base_url)]
+    #[arg(value_parser = provider::parse_base_url_arg)]
     base_url: String,
     /// Model used when a run names none
     #[arg(long, short = 'm', value_name = "MODEL", value_parser = provider::parse_model)]
@@ -130,7 +129,7 @@ pub struct UpdateArgs {
     /// Custom provider: NAME or custom:NAME
     name: String,
     /// New base URL
-    #[arg(long, value_name = "URL", value_parser = provider::normalize_base_url)]
+    #[arg(long, value_name = "URL", value_parser = provider::parse_base_url_arg)]
     url: Option<String>,
     /// New default model
     #[arg(long, short = 'm', value_name = "MODEL", value_parser = provider::parse_model)]
@@ -276,11 +275,19 @@ fn list(ctx: &Ctx, args: ListArgs) -> Result<()> {
 fn info(ctx: &Ctx, args: InfoArgs) -> Result<()> {
     let state = ctx.store.load()?;
     let d = describe(&state, &state.resolve(&args.name)?);
+    let p = &d.resolved.provider;
+    // What a run uses when no flag overrides it, and where that came from.
+    let (timeout, timeout_from) = chat::effective_timeout(&state, p);
+    let max_time = chat::effective_max_time(&state, p);
     if args.json {
-        output::json(&d.to_json(ctx.show_secrets));
+        let mut j = d.to_json(ctx.show_secrets);
+        j["effective_timeout_secs"] = json!(timeout);
+        j["timeout_from"] = json!(timeout_from.label());
+        j["effective_max_time_secs"] = json!(max_time.map(|(t, _)| t));
+        j["max_time_from"] = json!(max_time.map(|(_, f)| f.label()));
+        output::json(&j);
         return Ok(());
     }
-    let p = &d.resolved.provider;
     let mut lines: Vec<(&str, String)> = vec![
         ("name", p.name.clone()),
         (
@@ -307,14 +314,11 @@ fn info(ctx: &Ctx, args: InfoArgs) -> Result<()> {
         ),
         (
             "timeout_secs",
-            match p.timeout_secs {
-                Some(t) => t.to_string(),
-                None => format!("{DEFAULT_TIMEOUT_SECS} (default)"),
-            },
+            format!("{timeout} ({})", timeout_from.label()),
         ),
     ];
-    if let Some(t) = p.max_time_secs {
-        lines.push(("max_time_secs", t.to_string()));
+    if let Some((t, from)) = max_time {
+        lines.push(("max_time_secs", format!("{t} ({})", from.label())));
     }
     if p.headers.is_empty() {
         lines.push(("headers", "-".into()));
@@ -353,7 +357,7 @@ fn remove(ctx: &Ctx, args: RemoveArgs) -> Result<()> {
                     "remove its stored key with `aix api-key {name} --remove`"
                 )));
             }
-            return Err(state::not_found(&name));
+            return Err(s.not_found(&name, &args.name));
         }
         let owner = s.owner(&name);
         s.remove_provider(&name);
@@ -403,6 +407,13 @@ fn update(ctx: &Ctx, args: UpdateArgs) -> Result<()> {
         ));
     }
     let (changed, owner) = ctx.store.update(|s| {
+        // A header stored twice in different cases makes the entry
+        // unreadable; removing one spelling is the repair.
+        let repaired: Vec<&String> = args
+            .remove_headers
+            .iter()
+            .filter(|gone| s.remove_duplicate_header(&name, gone))
+            .collect();
         let Some(mut p) = s.provider(&name)? else {
             if provider::builtin(&name).is_some() {
                 return Err(Error::new(format!(
@@ -412,7 +423,7 @@ fn update(ctx: &Ctx, args: UpdateArgs) -> Result<()> {
                     "add your own with `aix provider add {name} BASE_URL` and address it as custom:{name}"
                 )));
             }
-            return Err(state::not_found(&name));
+            return Err(s.not_found(&name, &args.name));
         };
         let owner = s.owner(&name);
         if owner == Owner::Manifest && !args.force {
@@ -432,6 +443,9 @@ fn update(ctx: &Ctx, args: UpdateArgs) -> Result<()> {
             p.default_model = None;
         }
         for gone in &args.remove_headers {
+            if repaired.contains(&gone) {
+                continue;
+            }
             let len = p.headers.len();
             p.headers.retain(|(k, _)| !k.eq_ignore_ascii_case(gone));
             if p.headers.len() == len {
@@ -458,7 +472,7 @@ fn update(ctx: &Ctx, args: UpdateArgs) -> Result<()> {
         }
         p.validate()
             .map_err(|e| super::usage(format!("invalid provider '{name}': {e}")))?;
-        let changed = p != before;
+        let changed = p != before || !repaired.is_empty();
         if changed {
             s.put_provider(&p);
         }
@@ -705,7 +719,7 @@ fn export(ctx: &Ctx, args: ExportArgs) -> Result<()> {
             let name = name.strip_prefix("custom:").unwrap_or(name);
             match state.provider(name)? {
                 Some(p) => providers.push(p),
-                None => return Err(state::not_found(name)),
+                None => return Err(state.not_found(name, name)),
             }
         }
     }

@@ -58,7 +58,7 @@ pub struct Args {
     #[arg(long, value_name = "SECS", value_parser = provider::parse_timeout)]
     timeout: Option<u64>,
     /// Most seconds the whole answer may take, streaming or not (default:
-    /// the provider's max_time_secs, else no limit)
+    /// the provider's max_time_secs, else config's, else no limit)
     #[arg(long, value_name = "SECS", value_parser = provider::parse_timeout)]
     max_time: Option<u64>,
     /// Show the request and token usage on stderr

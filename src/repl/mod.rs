@@ -294,7 +294,12 @@ fn read_line_capped(input: &mut dyn BufRead, max: usize) -> Result<Option<String
 
 /// History never keeps lines the user hid (a leading space) or keys.
 fn keep_in_history(line: &str) -> bool {
-    !line.trim().is_empty() && !line.starts_with(' ') && !line.trim_start().starts_with("/key")
+    !line.trim().is_empty()
+        && !line.starts_with(' ')
+        && !line
+            .trim_start()
+            .get(..4)
+            .is_some_and(|c| c.eq_ignore_ascii_case("/key"))
 }
 
 fn save_history(editor: &mut rustyline::Editor<helper::Helper, FileHistory>, path: &Path) {
@@ -790,6 +795,8 @@ mod tests {
         assert!(keep_in_history("/model x"));
         assert!(!keep_in_history(" secret thought"));
         assert!(!keep_in_history("/key sk-canary"));
+        assert!(!keep_in_history("/KEY sk-canary"));
+        assert!(!keep_in_history("  /Key sk-canary"));
         assert!(!keep_in_history("   "));
     }
 }

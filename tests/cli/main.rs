@@ -12,6 +12,7 @@ mod peer;
 mod prompts;
 mod provider;
 mod repl;
+mod review_config;
 mod review_output;
 mod run;
 mod server;
