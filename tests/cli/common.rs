@@ -83,3 +83,29 @@ pub fn stderr(a: &assert_cmd::assert::Assert) -> String {
 /// A config.json holding a provider plus keys other tools own, written
 /// compactly so any rewrite would show.
 pub const FOREIGN: &str = r#"{"zeta_tool":{"x":[1,2,{"y":null}]},"default_provider":"openai","custom_providers":{"keep":{"base_url":"http://keep.local/v1","vendor_field":7}},"api_keys":{"keep":"sk-keep-canary"},"alpha":1.5}"#;
+
+/// A sandbox with provider `local` at `base` (default model `m`, and the
+/// key `key` when given) and a saved prompt `greet` ("Hello").
+pub fn with_local_provider(base: &str, key: Option<&str>) -> Sandbox {
+    let sb = Sandbox::new();
+    sb.run(&["provider", "add", "local", base, "--model", "m"])
+        .success();
+    if let Some(key) = key {
+        sb.aix()
+            .args(["api-key", "local"])
+            .write_stdin(format!("{key}\n"))
+            .assert()
+            .success();
+    }
+    sb.run(&["create", "greet", "Hello"]).success();
+    sb
+}
+
+/// `aix run greet --provider local -e ARGS...`, stdin empty.
+pub fn run_greet(sb: &Sandbox, args: &[&str]) -> assert_cmd::assert::Assert {
+    sb.aix()
+        .args(["run", "greet", "--provider", "local", "-e"])
+        .args(args)
+        .write_stdin("")
+        .assert()
+}

@@ -30,34 +30,13 @@ fn events(field: &str) -> Vec<String> {
 
 #[test]
 fn a_key_split_across_json_stream_events_is_masked_in_every_field() {
-    let sb = Sandbox::new();
     let server = Server::start();
-    sb.run(&["provider", "add", "local", &server.base(), "--model", "m"])
-        .success();
-    sb.aix()
-        .args(["api-key", "local"])
-        .write_stdin(format!("{KEY}\n"))
-        .assert()
-        .success();
-    sb.run(&["create", "greet", "Hello"]).success();
+    let sb = with_local_provider(&server.base(), Some(KEY));
     for field in ["content", "refusal", "tool"] {
         let pieces = events(field);
         let pieces: Vec<&str> = pieces.iter().map(String::as_str).collect();
         server.push(Reply::sse_pieces(&pieces));
-        let a = sb
-            .aix()
-            .args([
-                "run",
-                "greet",
-                "--provider",
-                "local",
-                "-e",
-                "--stream",
-                "--json",
-            ])
-            .write_stdin("")
-            .assert()
-            .success();
+        let a = run_greet(&sb, &["--stream", "--json"]).success();
         let out = stdout(&a);
         // Put the shown pieces of the field back together.
         let mut joined = String::new();
@@ -82,11 +61,8 @@ fn all(a: &assert_cmd::assert::Assert) -> String {
 
 #[test]
 fn malformed_usage_is_ignored_streamed_as_whole() {
-    let sb = Sandbox::new();
     let server = Server::start();
-    sb.run(&["provider", "add", "local", &server.base(), "--model", "m"])
-        .success();
-    sb.run(&["create", "greet", "Hello"]).success();
+    let sb = with_local_provider(&server.base(), None);
     for usage in [
         json!({"prompt_tokens": 3, "completion_tokens": 5, "total_tokens": null}),
         json!({"prompt_tokens": "3", "completion_tokens": -5}),
@@ -95,37 +71,13 @@ fn malformed_usage_is_ignored_streamed_as_whole() {
         let text = json!({"choices": [{"index": 0, "delta": {"content": "hi"}, "finish_reason": "stop"}], "usage": usage});
         let first = format!("data: {text}\n\n");
         server.push(Reply::sse_pieces(&[&first, "data: [DONE]\n\n"]));
-        let a = sb
-            .aix()
-            .args([
-                "run",
-                "greet",
-                "--provider",
-                "local",
-                "-e",
-                "--stream",
-                "-v",
-            ])
-            .write_stdin("")
-            .assert()
-            .success();
+        let a = run_greet(&sb, &["--stream", "-v"]).success();
         assert_eq!(stdout(&a), "hi\n", "{usage}");
         server.push(Reply::json(
             200,
             &json!({"choices": [{"message": {"content": "hi"}, "finish_reason": "stop"}], "usage": usage}),
         ));
-        sb.aix()
-            .args([
-                "run",
-                "greet",
-                "--provider",
-                "local",
-                "-e",
-                "--no-stream",
-                "-v",
-            ])
-            .write_stdin("")
-            .assert()
+        run_greet(&sb, &["--no-stream", "-v"])
             .success()
             .stdout("hi\n");
     }

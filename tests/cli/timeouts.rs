@@ -29,48 +29,17 @@ fn slow_json(pause: Duration, pieces: usize) -> Reply {
 
 #[test]
 fn timeout_is_per_pause_for_a_whole_answer_too() {
-    let sb = Sandbox::new();
     let server = Server::start();
-    sb.run(&["provider", "add", "local", &server.base(), "--model", "m"])
-        .success();
-    sb.run(&["create", "greet", "Hello"]).success();
+    let sb = with_local_provider(&server.base(), None);
     // 8 pieces 0.5 s apart: 4 s in all, never a pause of 2 s.
     server.push(slow_json(Duration::from_millis(500), 8));
     let start = Instant::now();
-    let a = sb
-        .aix()
-        .args([
-            "run",
-            "greet",
-            "--provider",
-            "local",
-            "-e",
-            "--no-stream",
-            "--timeout",
-            "2",
-        ])
-        .write_stdin("")
-        .assert()
-        .success();
+    let a = run_greet(&sb, &["--no-stream", "--timeout", "2"]).success();
     assert!(start.elapsed() >= Duration::from_millis(3500));
     assert_eq!(stdout(&a), "all of it\n");
     // A pause longer than --timeout ends it, with the usual words.
     server.push(slow_json(Duration::from_millis(2500), 2));
-    let a = sb
-        .aix()
-        .args([
-            "run",
-            "greet",
-            "--provider",
-            "local",
-            "-e",
-            "--no-stream",
-            "--timeout",
-            "1",
-        ])
-        .write_stdin("")
-        .assert()
-        .code(1);
+    let a = run_greet(&sb, &["--no-stream", "--timeout", "1"]).code(1);
     assert!(
         stderr(&a).contains(&format!("Request to {} timed out after 1 s", server.base())),
         "{}",
@@ -111,19 +80,11 @@ fn framing_headers_are_refused_with_a_reason() {
 
 #[test]
 fn a_reset_after_sending_is_not_called_a_connection_failure() {
-    let sb = Sandbox::new();
     let server = Server::start();
-    sb.run(&["provider", "add", "local", &server.base(), "--model", "m"])
-        .success();
-    sb.run(&["create", "greet", "Hello"]).success();
+    let sb = with_local_provider(&server.base(), None);
     // The server reads the request, then closes without a byte.
     server.push(Reply { steps: vec![] });
-    let a = sb
-        .aix()
-        .args(["run", "greet", "--provider", "local", "-e", "--no-stream"])
-        .write_stdin("")
-        .assert()
-        .code(1);
+    let a = run_greet(&sb, &["--no-stream"]).code(1);
     let err = stderr(&a);
     assert!(
         err.contains(&format!(
