@@ -109,3 +109,30 @@ pub fn run_greet(sb: &Sandbox, args: &[&str]) -> assert_cmd::assert::Assert {
         .write_stdin("")
         .assert()
 }
+
+impl Sandbox {
+    /// `aix args...` for a pseudo-terminal (rexpect): PATH, HOME, AIX_HOME
+    /// and `TERM=xterm`, run in the sandbox's root. Colour stays allowed;
+    /// callers that want none add `NO_COLOR`.
+    pub fn tty_command(&self, args: &[&str]) -> std::process::Command {
+        let mut cmd = std::process::Command::new(BIN);
+        cmd.env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", &self.root)
+            .env("AIX_HOME", &self.home)
+            .env("TERM", "xterm")
+            .current_dir(&self.root)
+            .args(args);
+        cmd
+    }
+}
+
+/// The bytes rexpect read: it hands back one char per byte.
+pub fn tty_bytes(seen: &str) -> Vec<u8> {
+    seen.chars().map(|c| c as u32 as u8).collect()
+}
+
+/// [`tty_bytes`] as text, invalid UTF-8 shown as U+FFFD.
+pub fn tty_text(seen: &str) -> String {
+    String::from_utf8_lossy(&tty_bytes(seen)).into_owned()
+}

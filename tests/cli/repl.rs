@@ -200,14 +200,8 @@ mod pty {
     use rexpect::session::{PtySession, spawn_command};
 
     fn spawn(sb: &Sandbox) -> PtySession {
-        let mut cmd = std::process::Command::new(BIN);
-        cmd.env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env("HOME", &sb.root)
-            .env("AIX_HOME", &sb.home)
-            .env("NO_COLOR", "1")
-            .env("TERM", "xterm")
-            .args(["repl", "--provider", "local"]);
+        let mut cmd = sb.tty_command(&["repl", "--provider", "local"]);
+        cmd.env("NO_COLOR", "1");
         spawn_command(cmd, Some(15_000)).unwrap()
     }
 

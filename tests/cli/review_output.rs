@@ -41,15 +41,8 @@ fn setup() -> (Sandbox, Server) {
 /// Runs `aix args` on a pseudo-terminal, colour allowed (so nothing but
 /// aix itself cleans the output), with `input` typed; all it printed.
 fn on_tty(sb: &Sandbox, args: &[&str], input: &[&str]) -> String {
-    let mut cmd = std::process::Command::new(BIN);
-    cmd.env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("HOME", &sb.root)
-        .env("AIX_HOME", &sb.home)
-        .env("AIX_RETRY_BASE_MS", "5")
-        .env("TERM", "xterm")
-        .current_dir(&sb.root)
-        .args(args);
+    let mut cmd = sb.tty_command(args);
+    cmd.env("AIX_RETRY_BASE_MS", "5");
     let mut p = spawn_command(cmd, Some(15_000)).unwrap();
     let mut seen = String::new();
     for line in input {
@@ -61,9 +54,7 @@ fn on_tty(sb: &Sandbox, args: &[&str], input: &[&str]) -> String {
         }
     }
     seen.push_str(&p.exp_eof().unwrap());
-    // rexpect gives each byte as one char: decode them as UTF-8.
-    let bytes: Vec<u8> = seen.chars().map(|c| c as u32 as u8).collect();
-    String::from_utf8_lossy(&bytes).into_owned()
+    tty_text(&seen)
 }
 
 fn models_reply() -> Reply {

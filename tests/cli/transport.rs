@@ -213,18 +213,10 @@ fn terminal_escapes_are_shown_not_obeyed_on_a_terminal() {
     server.push(Reply::stream(&[&EVIL[..5], &EVIL[5..17], &EVIL[17..]]));
     server.push(Reply::answer(EVIL));
     for mode in ["--stream", "--no-stream"] {
-        let mut cmd = std::process::Command::new(BIN);
-        cmd.env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env("HOME", &sb.root)
-            .env("AIX_HOME", &sb.home)
-            .env("NO_COLOR", "1")
-            .env("TERM", "xterm")
-            .args(["run", "greet", "--provider", "local", "-e", mode]);
+        let mut cmd = sb.tty_command(&["run", "greet", "--provider", "local", "-e", mode]);
+        cmd.env("NO_COLOR", "1");
         let mut p = spawn_command(cmd, Some(15_000)).unwrap();
-        // rexpect hands back one char per byte: decode the bytes as UTF-8.
-        let raw: Vec<u8> = p.exp_eof().unwrap().chars().map(|c| c as u8).collect();
-        let seen = String::from_utf8(raw).unwrap();
+        let seen = String::from_utf8(tty_bytes(&p.exp_eof().unwrap())).unwrap();
         assert!(
             seen.contains("a␛]52;c;aGVsbG8=␇b␛[2J␛[Hc\u{FFFD}31md␍e"),
             "{mode}: {seen:?}"

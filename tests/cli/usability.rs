@@ -470,13 +470,7 @@ mod tty {
     use rexpect::session::{PtySession, spawn_command};
 
     fn spawn(sb: &Sandbox, args: &[&str], no_color: bool) -> PtySession {
-        let mut cmd = std::process::Command::new(BIN);
-        cmd.env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env("HOME", &sb.root)
-            .env("AIX_HOME", &sb.home)
-            .env("TERM", "xterm")
-            .args(args);
+        let mut cmd = sb.tty_command(args);
         if no_color {
             cmd.env("NO_COLOR", "1");
         }
