@@ -21,7 +21,7 @@ use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
 use crate::error::Error;
-use crate::provider::{self, AuthType, Provider};
+use crate::provider::{self, Provider, fields};
 
 /// Where something is in a manifest file (1-based line and column).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -217,17 +217,6 @@ impl Manifest {
     }
 }
 
-/// The fields of a provider entry, in manifests and config.json alike.
-pub const FIELDS: &[&str] = &[
-    "base_url",
-    "default_model",
-    "headers",
-    "auth_type",
-    "api_key_env",
-    "timeout_secs",
-    "max_time_secs",
-];
-
 /// Reads one manifest file's text into its providers, refusing it on the
 /// first problem `aix validate` would call an error (the same rules and
 /// words). `aix plan` uses [`crate::validate::load_manifests`], which
@@ -254,14 +243,12 @@ pub fn render(providers: &[Provider]) -> (String, Vec<(String, String)>) {
     let mut replaced = Vec::new();
     // Every literal credential gets its own variable, even when two
     // providers' names would map to the same one.
-    let secret_headers: Vec<(&str, &str)> = providers
+    let secret_entries: Vec<(&str, &str)> = providers
         .iter()
         .flat_map(|p| {
             p.headers
                 .iter()
-                .filter(|(k, v)| {
-                    crate::secret::display_header_value(k, v, false) == crate::secret::MASK
-                })
+                .filter(|(k, v)| headers_field().entry_is_secret(k, v))
                 .map(|(k, _)| (p.name.as_str(), k.as_str()))
         })
         .collect();
@@ -283,50 +270,41 @@ pub fn render(providers: &[Provider]) -> (String, Vec<(String, String)>) {
             }
         }
     }
-    let mut vars = env_var_names_avoiding(&secret_headers, &in_use).into_iter();
+    let mut vars = env_var_names_avoiding(&secret_entries, &in_use).into_iter();
     for p in providers {
         out.push_str(&format!("\n[providers.{}]\n", toml_key(&p.name)));
-        out.push_str(&format!("base_url = {}\n", toml_str(&p.base_url)));
-        if let Some(m) = &p.default_model {
-            out.push_str(&format!("default_model = {}\n", toml_str(m)));
-        }
-        if p.auth_type != AuthType::Bearer {
-            out.push_str(&format!("auth_type = {}\n", toml_str(p.auth_type.as_str())));
-        }
-        if let Some(v) = &p.api_key_env {
-            out.push_str(&format!("api_key_env = {}\n", toml_str(v)));
-        }
-        if let Some(t) = p.timeout_secs {
-            out.push_str(&format!("timeout_secs = {t}\n"));
-        }
-        if let Some(t) = p.max_time_secs {
-            out.push_str(&format!("max_time_secs = {t}\n"));
-        }
-        if !p.headers.is_empty() {
+        for f in fields::display_order() {
+            let Some(value) = f.value(p) else { continue };
+            if f.default.is_some_and(|d| value == d) {
+                continue;
+            }
+            let Value::Object(entries) = &value else {
+                out.push_str(&format!("{} = {}\n", f.name, toml_value(&value)));
+                continue;
+            };
             let mut items = Vec::new();
-            for (k, v) in &p.headers {
-                let shown =
-                    if crate::secret::display_header_value(k, v, false) == crate::secret::MASK {
-                        let (var, clash) = vars
-                            .next()
-                            .unwrap_or_else(|| (env_var_for(&p.name, k), None));
-                        let value = format!("${{env:{var}}}");
-                        let what = match clash {
-                            Some(first) => format!(
-                                "{}: header {k} ({} is taken by {first}, so this one is numbered)",
-                                p.name,
-                                env_var_for(&p.name, k)
-                            ),
-                            None => format!("{}: header {k}", p.name),
-                        };
-                        replaced.push((var, what));
-                        value
-                    } else {
-                        v.clone()
+            for (k, v) in entries {
+                let v = v.as_str().unwrap_or_default();
+                let shown = if f.entry_is_secret(k, v) {
+                    let (var, clash) = vars
+                        .next()
+                        .unwrap_or_else(|| (env_var_for(&p.name, k), None));
+                    let what = match clash {
+                        Some(first) => format!(
+                            "{}: header {k} ({} is taken by {first}, so this one is numbered)",
+                            p.name,
+                            env_var_for(&p.name, k)
+                        ),
+                        None => format!("{}: header {k}", p.name),
                     };
+                    replaced.push((var.clone(), what));
+                    format!("${{env:{var}}}")
+                } else {
+                    v.to_string()
+                };
                 items.push(format!("{} = {}", toml_key(k), toml_str(&shown)));
             }
-            out.push_str(&format!("headers = {{ {} }}\n", items.join(", ")));
+            out.push_str(&format!("{} = {{ {} }}\n", f.name, items.join(", ")));
         }
     }
     (out, replaced)
@@ -403,6 +381,18 @@ fn referenced_vars(value: &str) -> Vec<String> {
     found.into_inner()
 }
 
+fn headers_field() -> &'static fields::Field {
+    fields::field("headers").expect("headers is a provider field")
+}
+
+/// A JSON value (a field's config.json form) as TOML text.
+fn toml_value(v: &Value) -> String {
+    match v {
+        Value::String(s) => toml_str(s),
+        other => other.to_string(),
+    }
+}
+
 fn toml_str(s: &str) -> String {
     toml::Value::String(s.to_string()).to_string()
 }
@@ -455,7 +445,7 @@ base_url = "http://localhost:11434/v1"
         );
         let w = &e[1].provider;
         assert_eq!(w.base_url, "https://llm.example.com/v1");
-        assert_eq!(w.auth_type, AuthType::ApiKey);
+        assert_eq!(w.auth_type, crate::provider::AuthType::ApiKey);
         assert_eq!(w.timeout_secs, Some(60));
         assert_eq!(w.headers.len(), 2);
         assert!(parse_str("").unwrap().is_empty());

@@ -18,7 +18,7 @@ use serde_json::{Value, json};
 
 use crate::manifest::{Location, Manifest};
 use crate::provider::Provider;
-use crate::secret;
+use crate::provider::fields::{self, Field};
 use crate::state::{self, Origin, Owned, State};
 
 /// What happens to one provider.
@@ -133,22 +133,9 @@ pub struct Options {
     pub prune_unowned: bool,
 }
 
-/// Equal as definitions: every field, headers in any order.
+/// Equal as definitions: every declared field, map entries in any order.
 fn same(a: &Provider, b: &Provider) -> bool {
-    fn sorted(p: &Provider) -> Vec<&(String, String)> {
-        let mut h: Vec<&(String, String)> = p.headers.iter().collect();
-        h.sort_unstable();
-        h
-    }
-    a.name == b.name
-        && a.base_url == b.base_url
-        && a.default_model == b.default_model
-        && a.auth_type == b.auth_type
-        && a.api_key_env == b.api_key_env
-        && a.timeout_secs == b.timeout_secs
-        && a.max_time_secs == b.max_time_secs
-        && a.headers.len() == b.headers.len()
-        && sorted(a) == sorted(b)
+    fields::same(a, b)
 }
 
 /// Computes what applying `manifest` to `state` would do.
@@ -363,121 +350,83 @@ impl Plan {
 }
 
 fn provider_json(p: &Provider, show: bool) -> Value {
-    let mut v = p.to_json(None);
-    if let Some(Value::Object(h)) = v.get_mut("headers") {
-        for (k, val) in h.iter_mut() {
-            if let Value::String(s) = val {
-                *s = secret::display_header_value(k, s, show).to_string();
-            }
-        }
-    }
-    v
+    fields::shown_json(p, show)
 }
 
-/// Scalar fields as `(name, value)`, present ones only.
+/// The single-valued fields as `(name, value)`, present ones only.
 fn scalars(p: &Provider) -> Vec<(&'static str, String)> {
-    let q = |s: &str| format!("{s:?}");
-    let mut out = vec![("base_url", q(&p.base_url))];
-    if let Some(m) = &p.default_model {
-        out.push(("default_model", q(m)));
-    }
-    out.push(("auth_type", q(p.auth_type.as_str())));
-    if let Some(v) = &p.api_key_env {
-        out.push(("api_key_env", q(v)));
-    }
-    if let Some(t) = p.timeout_secs {
-        out.push(("timeout_secs", t.to_string()));
-    }
-    if let Some(t) = p.max_time_secs {
-        out.push(("max_time_secs", t.to_string()));
-    }
-    out
+    fields::display_order()
+        .filter(|f| !f.is_map())
+        .filter_map(|f| f.value(p).map(|v| (f.name, f.text(&v, true))))
+        .collect()
 }
 
-fn header_text(p: Option<&Provider>) -> String {
-    let mut lines: Vec<String> = p
-        .map(|p| {
-            p.headers
-                .iter()
-                .map(|(k, v)| format!("{k}: {v}\n"))
-                .collect()
-        })
-        .unwrap_or_default();
+/// A map field's entries as sorted `KEY: VALUE` lines, for a line diff.
+fn entry_text(f: &Field, p: &Provider) -> String {
+    let mut lines: Vec<String> = match f.value(p) {
+        Some(Value::Object(m)) => m
+            .iter()
+            .map(|(k, v)| format!("{k}: {}\n", v.as_str().unwrap_or_default()))
+            .collect(),
+        _ => Vec::new(),
+    };
     lines.sort();
     lines.concat()
 }
 
 /// The names of the fields that differ.
 fn changed_fields(c: &Change) -> Vec<&'static str> {
-    let (Some(a), Some(b)) = (&c.before, &c.after) else {
-        return Vec::new();
-    };
-    let mut out: Vec<&'static str> = [
-        "base_url",
-        "default_model",
-        "auth_type",
-        "api_key_env",
-        "timeout_secs",
-        "max_time_secs",
-    ]
-    .into_iter()
-    .filter(|f| {
-        let get = |p: &Provider| scalars(p).into_iter().find(|(k, _)| k == f).map(|(_, v)| v);
-        get(a) != get(b)
-    })
-    .collect();
-    if header_text(Some(a)) != header_text(Some(b)) {
-        out.push("headers");
+    match (&c.before, &c.after) {
+        (Some(a), Some(b)) => fields::changed(a, b),
+        _ => Vec::new(),
     }
-    out
 }
 
 /// The lines under a change: every field for a create, `old -> new` for
-/// each changed field of an update, a line diff (via `similar`) for headers.
+/// each changed field of an update, a line diff (via `similar`) for maps.
 fn field_lines(c: &Change, show: bool) -> Vec<String> {
     let mut out = Vec::new();
+    let maps = || fields::display_order().filter(|f| f.is_map());
     match (c.action, &c.before, &c.after) {
         (Action::Create, _, Some(p)) | (Action::Update, None, Some(p)) => {
-            let fields = scalars(p);
-            let width = fields.iter().map(|(k, _)| k.len()).max().unwrap_or(0) + 1;
-            for (k, v) in fields {
+            let values = scalars(p);
+            let width = values.iter().map(|(k, _)| k.len()).max().unwrap_or(0) + 1;
+            for (k, v) in values {
                 out.push(format!("{:width$} {v}", format!("{k}:")));
             }
-            if !p.headers.is_empty() {
-                out.push("headers:".into());
-                for (k, v) in &p.headers {
-                    out.push(format!(
-                        "  + {k}: {}",
-                        secret::display_header_value(k, v, show)
-                    ));
+            for f in maps() {
+                let Some(Value::Object(m)) = f.value(p) else {
+                    continue;
+                };
+                out.push(format!("{}:", f.name));
+                for (k, v) in &m {
+                    let v = v.as_str().unwrap_or_default();
+                    out.push(format!("  + {k}: {}", f.entry_text(k, v, show)));
                 }
             }
         }
         (Action::Update, Some(a), Some(b)) => {
             let old: BTreeMap<_, _> = scalars(a).into_iter().collect();
             let new: BTreeMap<_, _> = scalars(b).into_iter().collect();
-            for field in [
-                "base_url",
-                "default_model",
-                "auth_type",
-                "api_key_env",
-                "timeout_secs",
-                "max_time_secs",
-            ] {
-                let (o, n) = (old.get(field), new.get(field));
+            for f in fields::display_order().filter(|f| !f.is_map()) {
+                let (o, n) = (old.get(f.name), new.get(f.name));
                 if o != n {
                     let none = "(none)".to_string();
                     out.push(format!(
-                        "{field}: {} -> {}",
+                        "{}: {} -> {}",
+                        f.name,
                         o.unwrap_or(&none),
                         n.unwrap_or(&none)
                     ));
                 }
             }
-            let (ho, hn) = (header_text(Some(a)), header_text(Some(b)));
-            if ho != hn {
-                out.push("headers:".into());
-                let diff = similar::TextDiff::from_lines(&ho, &hn);
+            for f in maps() {
+                let (eo, en) = (entry_text(f, a), entry_text(f, b));
+                if eo == en {
+                    continue;
+                }
+                out.push(format!("{}:", f.name));
+                let diff = similar::TextDiff::from_lines(&eo, &en);
                 for change in diff.iter_all_changes() {
                     let sign = match change.tag() {
                         similar::ChangeTag::Delete => '-',
@@ -486,10 +435,7 @@ fn field_lines(c: &Change, show: bool) -> Vec<String> {
                     };
                     let line = change.value().trim_end_matches('\n');
                     let (k, v) = line.split_once(": ").unwrap_or((line, ""));
-                    out.push(format!(
-                        "  {sign} {k}: {}",
-                        secret::display_header_value(k, v, show)
-                    ));
+                    out.push(format!("  {sign} {k}: {}", f.entry_text(k, v, show)));
                 }
             }
         }

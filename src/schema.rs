@@ -34,65 +34,37 @@ pub struct ManifestDoc {
     providers: Option<BTreeMap<String, ProviderDoc>>,
 }
 
-/// How a provider authenticates.
-#[derive(JsonSchema)]
-#[allow(dead_code)]
-pub enum AuthTypeDoc {
-    /// Send `Authorization: Bearer <key>` when a key is known (the default).
-    #[schemars(rename = "bearer")]
-    Bearer,
-    /// Send no automatic auth; the provider's headers carry the credential.
-    #[schemars(rename = "api-key")]
-    ApiKey,
-}
+/// A provider entry: its schema is built from the field declarations
+/// ([`crate::provider::fields::FIELDS`]), so the schema, `aix validate`,
+/// the store and the manifest describe the same fields with the same rules.
+pub struct ProviderDoc;
 
-/// An OpenAI-compatible endpoint: any server that answers
-/// `POST {base_url}/chat/completions`.
-#[derive(JsonSchema)]
-#[schemars(deny_unknown_fields)]
-#[allow(dead_code)]
-pub struct ProviderDoc {
-    /// Absolute `http://` or `https://` URL, without query, fragment or
-    /// credentials. Requests go to `{base_url}/chat/completions` and
-    /// `{base_url}/models`.
-    #[schemars(
-        regex(pattern = r"^[Hh][Tt][Tt][Pp][Ss]?://[^\s/?#@]+(/[^\s?#]*)?$"),
-        extend("examples" = ["http://localhost:11434/v1", "https://openrouter.ai/api/v1"])
-    )]
-    base_url: String,
-    /// Model used when a run names none.
-    #[schemars(length(min = 1, max = 256), extend("examples" = ["llama3.2"]))]
-    default_model: Option<String>,
-    /// Extra headers sent with every request. A value may be or contain
-    /// `${env:VAR}`, read from the environment when a request is made, so
-    /// secrets need not be written here.
-    #[schemars(
-        extend("propertyNames" = {"pattern": HEADER_NAME_PATTERN}),
-        extend("examples" = [{"X-API-Key": "${env:WORK_LLM_KEY}"}])
-    )]
-    headers: Option<BTreeMap<String, HeaderValueDoc>>,
-    /// `bearer` (default) or `api-key`.
-    auth_type: Option<AuthTypeDoc>,
-    /// Environment variable holding the API key when config.json has none.
-    #[schemars(regex(pattern = "^[A-Za-z_][A-Za-z0-9_]*$"), extend("examples" = ["OPENROUTER_API_KEY"]))]
-    api_key_env: Option<String>,
-    /// Seconds to wait for an answer, and for each pause in a stream
-    /// (default 300).
-    #[schemars(range(min = 1, max = 86400))]
-    timeout_secs: Option<u64>,
-    /// Seconds the whole answer may take, streaming or not (default: no
-    /// limit).
-    #[schemars(range(min = 1, max = 86400))]
-    max_time_secs: Option<u64>,
-}
+impl JsonSchema for ProviderDoc {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "ProviderDoc".into()
+    }
 
-/// A header value: one line, no control characters except tab.
-#[derive(JsonSchema)]
-#[schemars(transparent)]
-#[allow(dead_code)]
-pub struct HeaderValueDoc(
-    #[schemars(regex(pattern = "^[^\\u0000-\\u0008\\u000A-\\u001F\\u007F]*$"))] String,
-);
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        use crate::provider::fields::FIELDS;
+        let properties: serde_json::Map<String, Value> = FIELDS
+            .iter()
+            .map(|f| (f.name.to_string(), f.schema()))
+            .collect();
+        let required: Vec<&str> = FIELDS
+            .iter()
+            .filter(|f| f.required)
+            .map(|f| f.name)
+            .collect();
+        let schema = serde_json::json!({
+            "description": "An OpenAI-compatible endpoint: any server that answers\n`POST {base_url}/chat/completions`.",
+            "type": "object",
+            "properties": properties,
+            "additionalProperties": false,
+            "required": required,
+        });
+        schemars::Schema::try_from(schema).expect("an object is a schema")
+    }
+}
 
 /// aix's live state (`~/.prompts/config.json`). Keys other than these are
 /// allowed: other tools and the earlier AIX keep settings here, and aix

@@ -46,42 +46,10 @@ pub struct Owned {
     pub source: Option<String>,
 }
 
-/// A stable fingerprint of a provider's definition: FNV-1a 64 over its
-/// fields in a fixed order (headers sorted), each tagged and NUL-separated.
-/// The same on every machine and Rust version, so drift is detected
-/// wherever the state travels; cheap enough to take for 10,000 providers.
+/// A stable fingerprint of a provider's definition (see
+/// [`crate::provider::fields::fingerprint`]).
 pub fn fingerprint(p: &Provider) -> String {
-    struct Fnv(u64);
-    impl Fnv {
-        fn feed(&mut self, tag: &str, value: &str) {
-            for b in tag.bytes().chain([0]).chain(value.bytes()).chain([0]) {
-                self.0 ^= u64::from(b);
-                self.0 = self.0.wrapping_mul(0x0100_0000_01b3);
-            }
-        }
-    }
-    let mut h = Fnv(0xcbf2_9ce4_8422_2325);
-    h.feed("base_url", &p.base_url);
-    if let Some(m) = &p.default_model {
-        h.feed("default_model", m);
-    }
-    h.feed("auth_type", p.auth_type.as_str());
-    if let Some(v) = &p.api_key_env {
-        h.feed("api_key_env", v);
-    }
-    if let Some(t) = p.timeout_secs {
-        h.feed("timeout_secs", &t.to_string());
-    }
-    if let Some(t) = p.max_time_secs {
-        h.feed("max_time_secs", &t.to_string());
-    }
-    let mut headers: Vec<&(String, String)> = p.headers.iter().collect();
-    headers.sort();
-    for (k, v) in headers {
-        h.feed("header", k);
-        h.feed("value", v);
-    }
-    format!("{:016x}", h.0)
+    crate::provider::fields::fingerprint(p)
 }
 
 /// Where a provider's definition comes from.
@@ -735,7 +703,7 @@ fn check_new_fields(name: &str, entry: &Value, before: Option<&Value>) -> Result
         return Ok(());
     };
     for field in fields.keys() {
-        if crate::manifest::FIELDS.contains(&field.as_str())
+        if crate::provider::fields::field(field).is_some()
             || before.is_some_and(|b| b.get(field).is_some())
         {
             continue;
@@ -744,13 +712,13 @@ fn check_new_fields(name: &str, entry: &Value, before: Option<&Value>) -> Result
             "refused: {PROVIDERS}.{name}.{field}: unknown provider field `{field}`"
         ));
         return Err(
-            match crate::suggest::closest(field, crate::manifest::FIELDS) {
+            match crate::suggest::closest(field, &crate::provider::fields::names()) {
                 Some(near) => err.hint(format!(
                     "did you mean {near}? aix config set {PROVIDERS}.{name}.{near} VALUE"
                 )),
                 None => err.hint(format!(
                     "a provider's fields are: {}",
-                    crate::manifest::FIELDS.join(", ")
+                    crate::provider::fields::names().join(", ")
                 )),
             },
         );
@@ -839,17 +807,14 @@ fn check_setting(key: &str, value: &Value) -> Result<(), Error> {
             Value::Bool(_) => Ok(()),
             _ => bad("true or false"),
         },
-        "timeout_secs" => match value.as_u64() {
-            Some(n) if n > 0 => Ok(()),
-            _ => bad("a positive whole number of seconds"),
-        },
-        "max_time_secs" => match value.as_u64() {
-            Some(n) if (1..=crate::client::MAX_MAX_TIME_SECS).contains(&n) => Ok(()),
-            _ => bad(&format!(
-                "a whole number of seconds from 1 to {}",
-                crate::client::MAX_MAX_TIME_SECS
-            )),
-        },
+        // The defaults of provider fields follow the fields' own rule, so
+        // `config set timeout_secs N` accepts what `--timeout N` does.
+        key if crate::provider::fields::field(key).is_some_and(|f| f.config_fallback) => {
+            match crate::provider::fields::field(key).map(|f| f.check(value)) {
+                Some(Err(p)) => Err(Error::new(format!("{key} {}", p[0].message))),
+                _ => Ok(()),
+            }
+        }
         _ => Ok(()),
     }
 }

@@ -19,7 +19,7 @@ use serde_json::{Value, json};
 use crate::error::Error;
 use crate::limits::{self, Accept};
 use crate::manifest::{self, Document, Location, Manifest};
-use crate::provider::{self, AuthType};
+use crate::provider::{self, fields};
 use crate::schema::{self, Kind};
 use crate::secret;
 use crate::suggest;
@@ -548,21 +548,12 @@ fn schema_problems(kind: Kind, instance: &Value, semantic: &[Found]) -> Vec<Foun
 }
 
 fn manifest_fields() -> Vec<&'static str> {
-    vec![
-        "base_url",
-        "default_model",
-        "headers",
-        "auth_type",
-        "api_key_env",
-        "timeout_secs",
-        "max_time_secs",
-    ]
+    fields::names()
 }
 
-/// A check of one string field, with the words `provider add` uses.
-type FieldCheck = fn(&str) -> Result<(), String>;
-
-/// Semantic checks of one provider object (manifest or config entry).
+/// Semantic checks of one provider object (manifest or config entry):
+/// the rules of [`fields::FIELDS`], the same `provider add` and the store
+/// apply, plus a warning for literal credentials in a manifest.
 fn provider_problems(
     base: &[String],
     name: &str,
@@ -571,9 +562,9 @@ fn provider_problems(
     env_names: &BTreeMap<(String, String), String>,
     out: &mut Vec<Found>,
 ) {
-    let at = |field: &[&str]| -> Vec<String> {
+    let at = |path: &[String]| -> Vec<String> {
         let mut p = base.to_vec();
-        p.extend(field.iter().map(|s| s.to_string()));
+        p.extend(path.iter().cloned());
         p
     };
     if let Err(m) = provider::validate_name(name) {
@@ -584,46 +575,34 @@ fn provider_problems(
     }
     let Value::Object(obj) = entry else { return };
     let here = dotted(base);
-    // Each string field through the check `provider add` uses for it.
-    let checks: [(&str, FieldCheck); 4] = [
-        ("base_url", |v| provider::normalize_base_url(v).map(drop)),
-        ("default_model", |v| provider::parse_model(v).map(drop)),
-        ("auth_type", |v| AuthType::parse(v).map(drop)),
-        ("api_key_env", |v| provider::parse_env_var(v).map(drop)),
-    ];
-    for (field, check) in checks {
-        if let Some(Value::String(v)) = obj.get(field)
-            && let Err(e) = check(v)
-        {
-            out.push(Found::err(at(&[field]), format!("{here}: {field}: {e}")));
+    let problems = fields::check_entry(obj);
+    let bad: Vec<Vec<String>> = problems.iter().map(|p| p.path.clone()).collect();
+    for problem in problems {
+        // A missing required field is the schema's to say (with a "did
+        // you mean" when a key beside it misspells it).
+        if problem.message == "is missing" {
+            continue;
         }
+        out.push(Found {
+            at_key: problem.at_key,
+            hint: problem.hint,
+            ..Found::err(
+                at(&problem.path),
+                format!("{here}: {}: {}", problem.field, problem.message),
+            )
+        });
     }
-    if let Some(Value::Object(headers)) = obj.get("headers") {
-        let mut seen: HashMap<String, &str> = HashMap::new();
-        for (k, v) in headers {
-            let p = at(&["headers", k]);
-            if let Some(first) = seen.insert(k.to_ascii_lowercase(), k) {
-                out.push(Found {
-                    at_key: true,
-                    hint: Some("HTTP header names ignore case: keep one of them".into()),
-                    ..Found::err(
-                        p,
-                        format!("{here}: headers: {k:?} is given twice (as {first:?} too)"),
-                    )
-                });
-                continue;
-            }
-            if let Err(m) = provider::validate_header_name(k) {
-                out.push(Found {
-                    at_key: true,
-                    ..Found::err(p.clone(), format!("{here}: headers: {m}"))
-                });
-                continue;
-            }
+    if !in_manifest {
+        return;
+    }
+    for f in fields::FIELDS.iter().filter(|f| f.is_map()) {
+        let Some(Value::Object(entries)) = obj.get(f.name) else {
+            continue;
+        };
+        for (k, v) in entries {
             let Value::String(v) = v else { continue };
-            if let Err(m) = provider::validate_header_value(k, v) {
-                out.push(Found::err(p, format!("{here}: headers: {m}")));
-            } else if in_manifest && secret::display_header_value(k, v, false) == secret::MASK {
+            let path = vec![f.name.to_string(), k.clone()];
+            if f.entry_is_secret(k, v) && !bad.contains(&path) {
                 out.push(Found {
                     severity: Severity::Warning,
                     hint: Some(format!(
@@ -633,7 +612,10 @@ fn provider_problems(
                             .cloned()
                             .unwrap_or_else(|| manifest::env_var_for(name, k))
                     )),
-                    ..Found::err(p, format!("{here}: headers.{k} holds a literal credential"))
+                    ..Found::err(
+                        at(&path),
+                        format!("{here}: {}.{k} holds a literal credential", f.name),
+                    )
                 });
             }
         }
@@ -756,10 +738,10 @@ fn check_config(path: &Path, text: &str) -> Vec<Problem> {
             // Fields aix does not know are kept (other tools add their
             // own); one that resembles a known field is most likely a typo.
             for field in o.keys() {
-                if manifest::FIELDS.contains(&field.as_str()) {
+                if fields::field(field).is_some() {
                     continue;
                 }
-                let Some(near) = suggest::closest(field, manifest::FIELDS) else {
+                let Some(near) = suggest::closest(field, &manifest_fields()) else {
                     continue;
                 };
                 let mut p = base.clone();
@@ -1098,7 +1080,7 @@ mod tests {
         let want = [
             "2:1 Error providers.a: unknown key `base_ur`",
             "5:12 Error providers.b: base_url: base URL \"ftp://x\" uses ftp://; only http:// and https:// are supported",
-            "6:16 Error providers.b.timeout_secs: 0 is less than the minimum of 1",
+            "6:16 Error providers.b: timeout_secs: must be a whole number of seconds from 1 to 86400, not 0",
             "7:13 Error providers.b: auth_type: must be \"bearer\" or \"api-key\", not \"basic\"",
             "8:29 Warning providers.b: headers.Authorization holds a literal credential",
             "10:1 Error providers.c: \"base_url\" is a required property",

@@ -44,7 +44,7 @@ fn broken_manifests_point_at_the_place() {
     let cases: &[(&str, &str)] = &[
         (
             "[providers.a]\nbase_url = 5\n",
-            ":2:12: error: providers.a.base_url: 5 is not of type \"string\"",
+            ":2:12: error: providers.a: base_url: must be a string, not a number",
         ),
         (
             "[providers.a]\nbase_url = \"http://x\"\ndefualt_model = \"m\"\n",
@@ -68,7 +68,7 @@ fn broken_manifests_point_at_the_place() {
         ),
         (
             "[providers.a]\nbase_url = \"http://x\"\ntimeout_secs = 100000\n",
-            ":3:16: error: providers.a.timeout_secs: 100000 is greater than the maximum of 86400",
+            ":3:16: error: providers.a: timeout_secs: must be a whole number of seconds from 1 to 86400, not 100000",
         ),
         (
             "[providers]\na = 1\n",

@@ -12,6 +12,8 @@ use serde_json::{Map, Value};
 
 use crate::envref;
 
+pub mod fields;
+
 /// How a provider authenticates.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
 pub enum AuthType {
@@ -73,13 +75,14 @@ pub struct Provider {
     pub max_time_secs: Option<u64>,
 }
 
-/// A field that failed validation: `field` is a path inside one provider
-/// (`base_url`, `headers.X-Key`); callers add the provider and file.
+/// A field that failed validation: `field` is the field's name (or a path
+/// inside one provider); callers add the provider and file.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{field}: {message}")]
 pub struct Invalid {
     pub field: String,
     pub message: String,
+    pub hint: Option<String>,
 }
 
 impl Invalid {
@@ -87,6 +90,17 @@ impl Invalid {
         Invalid {
             field: field.into(),
             message: message.into(),
+            hint: None,
+        }
+    }
+}
+
+impl From<&fields::Problem> for Invalid {
+    fn from(p: &fields::Problem) -> Self {
+        Invalid {
+            field: p.path.join("."),
+            message: p.message.clone(),
+            hint: p.hint.clone(),
         }
     }
 }
@@ -94,7 +108,7 @@ impl Invalid {
 pub const MAX_NAME_LEN: usize = 64;
 const MAX_HEADER_VALUE_LEN: usize = 8 * 1024;
 const MAX_MODEL_LEN: usize = 256;
-const MAX_TIMEOUT_SECS: u64 = 24 * 60 * 60;
+pub const MAX_TIMEOUT_SECS: u64 = 24 * 60 * 60;
 
 /// Checks a provider name: 1–64 chars of `A-Z a-z 0-9 . _ -`.
 pub fn validate_name(name: &str) -> Result<(), String> {
@@ -371,14 +385,9 @@ pub fn parse_model(model: &str) -> Result<String, String> {
     Ok(model.to_string())
 }
 
-/// Checks a timeout in seconds.
+/// Checks a timeout in seconds (the rule of every `*_secs` field).
 pub fn parse_timeout(secs: &str) -> Result<u64, String> {
-    match secs.parse::<u64>() {
-        Ok(n) if (1..=MAX_TIMEOUT_SECS).contains(&n) => Ok(n),
-        _ => Err(format!(
-            "timeout must be a whole number of seconds from 1 to {MAX_TIMEOUT_SECS}, not {secs:?}"
-        )),
-    }
+    fields::check_secs(secs.parse().ok(), &format!("{secs:?}"))
 }
 
 impl Provider {
@@ -399,54 +408,57 @@ impl Provider {
     /// Checks every field; the first problem is returned.
     pub fn validate(&self) -> Result<(), Invalid> {
         validate_name(&self.name).map_err(|m| Invalid::new("name", m))?;
-        let normalized =
-            normalized_base_url(&self.base_url).map_err(|m| Invalid::new("base_url", m))?;
-        if *normalized != *self.base_url {
-            return Err(Invalid::new(
-                "base_url",
-                format!("must be written as {normalized:?}"),
-            ));
-        }
-        if let Some(m) = &self.default_model {
-            parse_model(m).map_err(|e| Invalid::new("default_model", e))?;
-        }
-        let mut seen: Vec<String> = Vec::new();
-        for (name, value) in &self.headers {
-            let field = format!("headers.{name}");
-            validate_header_name(name).map_err(|m| Invalid::new(&field, m))?;
-            validate_header_value(name, value).map_err(|m| Invalid::new(&field, m))?;
-            let lower = name.to_ascii_lowercase();
-            if seen.contains(&lower) {
-                return Err(Invalid::new(
-                    field,
-                    format!("header {name:?} is given twice (names ignore case)"),
-                ));
+        for f in fields::FIELDS {
+            let Some(value) = (f.get)(self) else {
+                if f.required {
+                    return Err(Invalid::new(f.name, "is missing"));
+                }
+                continue;
+            };
+            match f.check(&value) {
+                Err(problems) => return Err(Invalid::from(&problems[0])),
+                // Values are kept in normal form; one that is not was not
+                // checked by the path that built this provider.
+                Ok(normal) if *normal != value => {
+                    return Err(Invalid::new(
+                        f.name,
+                        format!("must be written as {}", f.text(&normal, true)),
+                    ));
+                }
+                Ok(_) => {}
             }
-            seen.push(lower);
-        }
-        if let Some(var) = &self.api_key_env {
-            parse_env_var(var).map_err(|m| Invalid::new("api_key_env", m))?;
-        }
-        if let Some(t) = self.timeout_secs {
-            parse_timeout(&t.to_string()).map_err(|m| Invalid::new("timeout_secs", m))?;
-        }
-        if let Some(t) = self.max_time_secs {
-            parse_timeout(&t.to_string()).map_err(|m| Invalid::new("max_time_secs", m))?;
         }
         Ok(())
     }
 
-    /// Reads a config.json `custom_providers` entry. Unknown fields are
-    /// ignored here and preserved by [`Provider::to_json`].
+    /// Reads a config.json `custom_providers` entry, checking every field
+    /// with the rules of [`fields::FIELDS`]. Unknown fields are ignored
+    /// here and preserved by [`Provider::to_json`].
     pub fn from_json(name: &str, entry: &Value) -> Result<Provider, Invalid> {
-        let provider = Provider::from_json_typed(name, entry)?;
-        provider.validate()?;
-        Ok(provider)
+        validate_name(name).map_err(|m| Invalid::new("name", m))?;
+        if let Value::Object(obj) = entry {
+            for f in fields::FIELDS {
+                let Some(value) = obj.get(f.name).filter(|v| !v.is_null()) else {
+                    continue;
+                };
+                match f.check(value) {
+                    Err(problems) => return Err(Invalid::from(&problems[0])),
+                    Ok(normal) if *normal != *value => {
+                        return Err(Invalid::new(
+                            f.name,
+                            format!("must be written as {}", f.text(&normal, true)),
+                        ));
+                    }
+                    Ok(_) => {}
+                }
+            }
+        }
+        Provider::from_json_typed(name, entry)
     }
 
-    /// [`Provider::from_json`] without [`Provider::validate`], for entries
-    /// whose values were already checked with the same rules (a manifest
-    /// after `validate`): only the types are checked here.
+    /// [`Provider::from_json`] without the value checks, for entries whose
+    /// values were already checked with the same rules (a manifest after
+    /// `validate`): only the types are checked here.
     pub fn from_json_typed(name: &str, entry: &Value) -> Result<Provider, Invalid> {
         let Value::Object(obj) = entry else {
             return Err(Invalid::new(
@@ -454,71 +466,21 @@ impl Provider {
                 format!("must be an object, not {}", type_name(entry)),
             ));
         };
-        let string = |key: &str| -> Result<Option<String>, Invalid> {
-            match obj.get(key) {
-                None | Some(Value::Null) => Ok(None),
-                Some(Value::String(s)) => Ok(Some(s.clone())),
-                Some(other) => Err(Invalid::new(
-                    key,
-                    format!("must be a string, not {}", type_name(other)),
-                )),
+        let mut p = Provider::new(name, "");
+        for f in fields::FIELDS {
+            let value = obj.get(f.name).filter(|v| !v.is_null());
+            match value {
+                None if f.required => return Err(Invalid::new(f.name, "is missing")),
+                None => {}
+                Some(v) => {
+                    if let Some(problem) = fields::type_problem(f, v) {
+                        return Err(Invalid::from(&problem));
+                    }
+                }
             }
-        };
-        let base_url = string("base_url")?.ok_or_else(|| Invalid::new("base_url", "is missing"))?;
-        let auth_type = match string("auth_type")? {
-            None => AuthType::Bearer,
-            Some(s) => AuthType::parse(&s).map_err(|m| Invalid::new("auth_type", m))?,
-        };
-        let headers = match obj.get("headers") {
-            None | Some(Value::Null) => Vec::new(),
-            Some(Value::Object(h)) => h
-                .iter()
-                .map(|(k, v)| match v {
-                    Value::String(s) => Ok((k.clone(), s.clone())),
-                    other => Err(Invalid::new(
-                        format!("headers.{k}"),
-                        format!("must be a string, not {}", type_name(other)),
-                    )),
-                })
-                .collect::<Result<_, _>>()?,
-            Some(other) => {
-                return Err(Invalid::new(
-                    "headers",
-                    format!("must be an object of strings, not {}", type_name(other)),
-                ));
-            }
-        };
-        let timeout_secs = match obj.get("timeout_secs") {
-            None | Some(Value::Null) => None,
-            Some(Value::Number(n)) if n.as_u64().is_some() => n.as_u64(),
-            Some(other) => {
-                return Err(Invalid::new(
-                    "timeout_secs",
-                    format!("must be a whole number of seconds, not {other}"),
-                ));
-            }
-        };
-        let max_time_secs = match obj.get("max_time_secs") {
-            None | Some(Value::Null) => None,
-            Some(Value::Number(n)) if n.as_u64().is_some() => n.as_u64(),
-            Some(other) => {
-                return Err(Invalid::new(
-                    "max_time_secs",
-                    format!("must be a whole number of seconds, not {other}"),
-                ));
-            }
-        };
-        let provider = Provider {
-            name: name.to_string(),
-            base_url,
-            default_model: string("default_model")?,
-            headers,
-            auth_type,
-            api_key_env: string("api_key_env")?,
-            timeout_secs,
-            max_time_secs,
-        };
-        Ok(provider)
+            (f.set)(&mut p, value);
+        }
+        Ok(p)
     }
 
     /// The config.json entry for this provider. Fields that other tools
@@ -528,67 +490,21 @@ impl Provider {
             Some(Value::Object(o)) => o.clone(),
             _ => Map::new(),
         };
-        fn put(obj: &mut Map<String, Value>, key: &str, value: Option<Value>) {
-            match value {
+        for f in fields::FIELDS {
+            match f.value(self) {
                 Some(v) => {
-                    obj.insert(key.to_string(), v);
+                    obj.insert(f.name.to_string(), v);
                 }
                 None => {
-                    obj.remove(key);
+                    obj.remove(f.name);
                 }
             }
         }
-        put(
-            &mut obj,
-            "base_url",
-            Some(Value::from(self.base_url.clone())),
-        );
-        put(
-            &mut obj,
-            "default_model",
-            self.default_model.clone().map(Value::from),
-        );
-        let headers: Map<String, Value> = self
-            .headers
-            .iter()
-            .map(|(k, v)| (k.clone(), Value::from(v.clone())))
-            .collect();
-        put(
-            &mut obj,
-            "headers",
-            (!headers.is_empty()).then_some(Value::Object(headers)),
-        );
-        put(
-            &mut obj,
-            "auth_type",
-            Some(Value::from(self.auth_type.as_str())),
-        );
-        put(
-            &mut obj,
-            "api_key_env",
-            self.api_key_env.clone().map(Value::from),
-        );
-        put(&mut obj, "timeout_secs", self.timeout_secs.map(Value::from));
-        put(
-            &mut obj,
-            "max_time_secs",
-            self.max_time_secs.map(Value::from),
-        );
         Value::Object(obj)
     }
 }
 
-/// A JSON type's name, for messages.
-pub fn type_name(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
-}
+pub use fields::type_name;
 
 /// A well-known OpenAI-compatible service, addressed without `custom:`.
 #[derive(Debug)]
@@ -827,7 +743,7 @@ mod tests {
             ),
             (
                 json!({"base_url": "http://x", "headers": {"A": 1}}),
-                "headers.A: must be a string",
+                "headers.A: the value of header \"A\" must be a string",
             ),
             (
                 json!({"base_url": "http://x", "headers": {"A": "1", "a": "2"}}),

@@ -1,0 +1,695 @@
+//! Every provider field, declared once.
+//!
+//! A field's name, documentation, type, default, validation, secrecy and
+//! rendering live in one [`Field`] entry of [`FIELDS`]. Everything that
+//! handles provider fields reads this table instead of listing the fields
+//! again: config.json (read and write), the manifest, `aix validate` (after
+//! the JSON Schema), the planner (equality, fingerprint, diff lines),
+//! `provider info`, `provider export`, the `provider add`/`update` flags and
+//! the JSON Schema itself. Adding a field is one entry here, a member of
+//! [`Provider`], and the code that uses it (the request builder).
+//!
+//! Values cross this table as `serde_json::Value` in their config.json form
+//! (a string, a whole number, an object of strings); [`Field::get`] reads
+//! one off a provider and [`Field::set`] stores one that [`Field::check`]
+//! accepted.
+
+use std::borrow::Cow;
+
+use serde_json::{Map, Value, json};
+
+use super::{AuthType, Provider};
+use crate::secret;
+
+/// One problem with one field of one provider, with where it is inside
+/// the provider's entry (`["headers", "X-Key"]`) so that callers can point
+/// at the line and column.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    /// Path inside the provider entry.
+    pub path: Vec<String>,
+    /// Whether the problem is the key itself (a header name) rather than
+    /// its value.
+    pub at_key: bool,
+    /// The field's name, as messages start with it (`headers: ...`).
+    pub field: &'static str,
+    pub message: String,
+    pub hint: Option<String>,
+}
+
+impl Problem {
+    fn new(field: &'static str, message: impl Into<String>) -> Self {
+        Problem {
+            path: vec![field.to_string()],
+            at_key: false,
+            field,
+            message: message.into(),
+            hint: None,
+        }
+    }
+}
+
+/// What a field holds, which decides how it is checked, compared,
+/// fingerprinted, shown and described in the schema.
+#[derive(Debug, Clone, Copy)]
+pub enum Kind {
+    /// A string, checked (and possibly normalised) by `check`.
+    Text {
+        check: fn(&str) -> Result<Cow<'_, str>, String>,
+    },
+    /// One of a fixed set of strings, each with its documentation.
+    Choice {
+        values: &'static [(&'static str, &'static str)],
+        parse: fn(&str) -> Result<(), String>,
+    },
+    /// A whole number of seconds from 1 to [`super::MAX_TIMEOUT_SECS`].
+    Secs,
+    /// An object of strings, set with `--FLAG KEY:VALUE`.
+    Map {
+        /// Checks a key (`Err` is the message).
+        key: fn(&str) -> Result<(), String>,
+        /// Checks a value given its key.
+        value: fn(&str, &str) -> Result<(), String>,
+        /// Whether keys that differ only in case are the same key.
+        fold_case: bool,
+        /// The fingerprint tag of each key (its value is tagged `value`).
+        entry_tag: &'static str,
+        /// What one entry is called in messages ("header").
+        noun: &'static str,
+    },
+}
+
+/// How a field is shown when it holds a secret.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Secrecy {
+    /// Never secret.
+    Plain,
+    /// A map whose entries are secret by their key's name or value shape
+    /// (`Authorization`, `X-API-Key`, a literal `Bearer` token): see
+    /// [`secret::display_header_value`].
+    ByEntry,
+}
+
+/// A command-line flag that sets a field in `provider add` and
+/// `provider update`.
+#[derive(Debug, Clone, Copy)]
+pub struct Flag {
+    pub long: &'static str,
+    pub short: Option<char>,
+    pub value_name: &'static str,
+    pub help: &'static str,
+}
+
+/// One provider field.
+#[derive(Debug, Clone, Copy)]
+pub struct Field {
+    /// Its key in config.json and providers.toml.
+    pub name: &'static str,
+    /// What it means, for the schema and `--help`.
+    pub doc: &'static str,
+    pub kind: Kind,
+    pub required: bool,
+    /// The value used when it is unset, in config.json form. A field with
+    /// a default is always written and always shown; `export` leaves it
+    /// out when it equals the default.
+    pub default: Option<&'static str>,
+    /// What `provider info` says when it is unset.
+    pub unset: &'static str,
+    /// Whether config.json's top-level setting of the same name is the
+    /// fallback when the provider leaves it unset.
+    pub config_fallback: bool,
+    pub secrecy: Secrecy,
+    /// The flag that sets it (`None`: positional or not settable).
+    pub flag: Option<Flag>,
+    /// Extra JSON Schema keywords (pattern, examples) for editors.
+    pub schema_extra: fn() -> Value,
+    /// Reads the field off a provider (`None` when unset).
+    pub get: fn(&Provider) -> Option<Value>,
+    /// Stores a value [`Field::check`] accepted (`None` unsets it).
+    pub set: fn(&mut Provider, Option<&Value>),
+}
+
+fn no_extra() -> Value {
+    json!({})
+}
+
+fn string(v: Option<&Value>) -> Option<String> {
+    v.and_then(Value::as_str).map(String::from)
+}
+
+fn secs(v: Option<&Value>) -> Option<u64> {
+    v.and_then(Value::as_u64)
+}
+
+fn opt_str(s: &Option<String>) -> Option<Value> {
+    s.as_ref().map(|s| Value::from(s.as_str()))
+}
+
+fn check_url(s: &str) -> Result<Cow<'_, str>, String> {
+    super::normalized_base_url(s)
+}
+
+fn check_model(s: &str) -> Result<Cow<'_, str>, String> {
+    super::parse_model(s).map(|_| Cow::Borrowed(s))
+}
+
+fn check_env_var(s: &str) -> Result<Cow<'_, str>, String> {
+    super::parse_env_var(s).map(|_| Cow::Borrowed(s))
+}
+
+/// The provider fields, in the order config.json stores them.
+pub static FIELDS: &[Field] = &[
+    Field {
+        name: "base_url",
+        doc: "Absolute `http://` or `https://` URL, without query, fragment or\ncredentials. Requests go to `{base_url}/chat/completions` and\n`{base_url}/models`.",
+        kind: Kind::Text { check: check_url },
+        required: true,
+        default: None,
+        unset: "-",
+        config_fallback: false,
+        secrecy: Secrecy::Plain,
+        flag: Some(Flag {
+            long: "url",
+            short: None,
+            value_name: "URL",
+            help: "New base URL",
+        }),
+        schema_extra: || {
+            json!({
+                "pattern": r"^[Hh][Tt][Tt][Pp][Ss]?://[^\s/?#@]+(/[^\s?#]*)?$",
+                "examples": ["http://localhost:11434/v1", "https://openrouter.ai/api/v1"]
+            })
+        },
+        get: |p| Some(Value::from(p.base_url.as_str())),
+        set: |p, v| p.base_url = string(v).unwrap_or_default(),
+    },
+    Field {
+        name: "default_model",
+        doc: "Model used when a run names none.",
+        kind: Kind::Text { check: check_model },
+        required: false,
+        default: None,
+        unset: "(none: runs need --model)",
+        config_fallback: false,
+        secrecy: Secrecy::Plain,
+        flag: Some(Flag {
+            long: "model",
+            short: Some('m'),
+            value_name: "MODEL",
+            help: "Model used when a run names none",
+        }),
+        schema_extra: || json!({"minLength": 1, "maxLength": 256, "examples": ["llama3.2"]}),
+        get: |p| opt_str(&p.default_model),
+        set: |p, v| p.default_model = string(v),
+    },
+    Field {
+        name: "headers",
+        doc: "Extra headers sent with every request. A value may be or contain\n`${env:VAR}`, read from the environment when a request is made, so\nsecrets need not be written here.",
+        kind: Kind::Map {
+            key: super::validate_header_name,
+            value: super::validate_header_value,
+            fold_case: true,
+            entry_tag: "header",
+            noun: "header",
+        },
+        required: false,
+        default: None,
+        unset: "-",
+        config_fallback: false,
+        secrecy: Secrecy::ByEntry,
+        flag: Some(Flag {
+            long: "header",
+            short: Some('H'),
+            value_name: "KEY:VALUE",
+            help: "Extra header sent with every request (repeatable); the value may be ${env:VAR}",
+        }),
+        schema_extra: || {
+            json!({
+                "propertyNames": {"pattern": crate::schema::HEADER_NAME_PATTERN},
+                "additionalProperties": {
+                    "description": "A header value: one line, no control characters except tab.",
+                    "type": "string",
+                    "pattern": "^[^\\u0000-\\u0008\\u000A-\\u001F\\u007F]*$"
+                },
+                "examples": [{"X-API-Key": "${env:WORK_LLM_KEY}"}]
+            })
+        },
+        get: |p| {
+            (!p.headers.is_empty()).then(|| {
+                Value::Object(
+                    p.headers
+                        .iter()
+                        .map(|(k, v)| (k.clone(), Value::from(v.as_str())))
+                        .collect(),
+                )
+            })
+        },
+        set: |p, v| p.headers = pairs(v),
+    },
+    Field {
+        name: "auth_type",
+        doc: "How the key is sent: `bearer` (the default) or `api-key`.",
+        kind: Kind::Choice {
+            values: &[
+                (
+                    "bearer",
+                    "Send `Authorization: Bearer <key>` when a key is known (the default).",
+                ),
+                (
+                    "api-key",
+                    "Send no automatic auth; the provider's headers carry the credential.",
+                ),
+            ],
+            parse: |s| AuthType::parse(s).map(drop),
+        },
+        required: false,
+        default: Some("bearer"),
+        unset: "bearer",
+        config_fallback: false,
+        secrecy: Secrecy::Plain,
+        flag: Some(Flag {
+            long: "auth-type",
+            short: None,
+            value_name: "TYPE",
+            help: "bearer sends \"Authorization: Bearer KEY\"; api-key sends no automatic auth",
+        }),
+        schema_extra: no_extra,
+        get: |p| Some(Value::from(p.auth_type.as_str())),
+        set: |p, v| {
+            p.auth_type = v
+                .and_then(Value::as_str)
+                .and_then(|s| AuthType::parse(s).ok())
+                .unwrap_or_default();
+        },
+    },
+    Field {
+        name: "api_key_env",
+        doc: "Environment variable holding the API key when config.json has none.",
+        kind: Kind::Text {
+            check: check_env_var,
+        },
+        required: false,
+        default: None,
+        unset: "-",
+        config_fallback: false,
+        secrecy: Secrecy::Plain,
+        flag: Some(Flag {
+            long: "api-key-env",
+            short: None,
+            value_name: "VAR",
+            help: "Environment variable holding the key when config.json has none",
+        }),
+        schema_extra: || json!({"pattern": "^[A-Za-z_][A-Za-z0-9_]*$", "examples": ["OPENROUTER_API_KEY"]}),
+        get: |p| opt_str(&p.api_key_env),
+        set: |p, v| p.api_key_env = string(v),
+    },
+    Field {
+        name: "timeout_secs",
+        doc: "Seconds to wait for an answer, and for each pause in a stream\n(default 300).",
+        kind: Kind::Secs,
+        required: false,
+        default: None,
+        unset: "-",
+        config_fallback: true,
+        secrecy: Secrecy::Plain,
+        flag: Some(Flag {
+            long: "timeout",
+            short: None,
+            value_name: "SECS",
+            help: "Seconds to wait for an answer, and for each pause in a stream (default 300)",
+        }),
+        schema_extra: no_extra,
+        get: |p| p.timeout_secs.map(Value::from),
+        set: |p, v| p.timeout_secs = secs(v),
+    },
+    Field {
+        name: "max_time_secs",
+        doc: "Seconds the whole answer may take, streaming or not (default: no\nlimit).",
+        kind: Kind::Secs,
+        required: false,
+        default: None,
+        unset: "-",
+        config_fallback: true,
+        secrecy: Secrecy::Plain,
+        flag: Some(Flag {
+            long: "max-time",
+            short: None,
+            value_name: "SECS",
+            help: "Seconds the whole answer may take, retries included (default: no limit)",
+        }),
+        schema_extra: no_extra,
+        get: |p| p.max_time_secs.map(Value::from),
+        set: |p, v| p.max_time_secs = secs(v),
+    },
+];
+
+fn pairs(v: Option<&Value>) -> Vec<(String, String)> {
+    match v {
+        Some(Value::Object(m)) => m
+            .iter()
+            .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string()))
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// The field called `name`.
+pub fn field(name: &str) -> Option<&'static Field> {
+    FIELDS.iter().find(|f| f.name == name)
+}
+
+/// Every field's name, in config.json order.
+pub fn names() -> Vec<&'static str> {
+    FIELDS.iter().map(|f| f.name).collect()
+}
+
+/// The fields in the order people read them: single values first, then
+/// maps (plans, `info` and `export` list them so).
+pub fn display_order() -> impl Iterator<Item = &'static Field> {
+    FIELDS
+        .iter()
+        .filter(|f| !f.is_map())
+        .chain(FIELDS.iter().filter(|f| f.is_map()))
+}
+
+/// A JSON type's name, for messages.
+pub fn type_name(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// Checks one whole number of seconds.
+pub fn check_secs(n: Option<u64>, written: &dyn std::fmt::Display) -> Result<u64, String> {
+    match n {
+        Some(n) if (1..=super::MAX_TIMEOUT_SECS).contains(&n) => Ok(n),
+        _ => Err(format!(
+            "must be a whole number of seconds from 1 to {}, not {written}",
+            super::MAX_TIMEOUT_SECS
+        )),
+    }
+}
+
+impl Field {
+    pub fn is_map(&self) -> bool {
+        matches!(self.kind, Kind::Map { .. })
+    }
+
+    /// Checks `value` as this field's value: its type, then its content.
+    /// Every problem is returned (a map may have several); `Ok` carries
+    /// the value in normal form (a base URL without its trailing `/`).
+    pub fn check<'v>(&self, value: &'v Value) -> Result<Cow<'v, Value>, Vec<Problem>> {
+        let name = self.name;
+        let one = |m: String| Err(vec![Problem::new(name, m)]);
+        match self.kind {
+            Kind::Text { check } => match value {
+                Value::String(s) => match check(s) {
+                    Ok(Cow::Borrowed(_)) => Ok(Cow::Borrowed(value)),
+                    Ok(Cow::Owned(n)) => Ok(Cow::Owned(Value::String(n))),
+                    Err(m) => one(m),
+                },
+                other => one(format!("must be a string, not {}", type_name(other))),
+            },
+            Kind::Choice { parse, .. } => match value {
+                Value::String(s) => match parse(s) {
+                    Ok(()) => Ok(Cow::Borrowed(value)),
+                    Err(m) => one(m),
+                },
+                other => one(format!("must be a string, not {}", type_name(other))),
+            },
+            Kind::Secs => match check_secs(value.as_u64(), value) {
+                Ok(_) => Ok(Cow::Borrowed(value)),
+                Err(m) => one(m),
+            },
+            Kind::Map {
+                key,
+                value: check_value,
+                fold_case,
+                noun,
+                ..
+            } => {
+                let Value::Object(map) = value else {
+                    return one(format!(
+                        "must be an object of strings, not {}",
+                        type_name(value)
+                    ));
+                };
+                let mut problems = Vec::new();
+                let mut seen: Vec<(String, &str)> = Vec::with_capacity(map.len());
+                for (k, v) in map {
+                    let at = |message: String, at_key: bool| Problem {
+                        path: vec![name.to_string(), k.clone()],
+                        at_key,
+                        ..Problem::new(name, message)
+                    };
+                    let folded = if fold_case {
+                        k.to_ascii_lowercase()
+                    } else {
+                        k.clone()
+                    };
+                    if let Some((_, first)) = seen.iter().find(|(f, _)| *f == folded) {
+                        problems.push(Problem {
+                            hint: Some(format!(
+                                "{noun} names ignore case: keep one of them (`aix provider update NAME --remove-{noun} {k}` removes one from config.json)"
+                            )),
+                            ..at(
+                                format!("{k:?} is given twice (as {first:?} too)"),
+                                true,
+                            )
+                        });
+                        continue;
+                    }
+                    seen.push((folded, k));
+                    if let Err(m) = key(k) {
+                        problems.push(at(m, true));
+                        continue;
+                    }
+                    match v {
+                        Value::String(s) => {
+                            if let Err(m) = check_value(k, s) {
+                                problems.push(at(m, false));
+                            }
+                        }
+                        other => problems.push(at(
+                            format!(
+                                "the value of {noun} {:?} must be a string, not {}",
+                                crate::output::clip(k, 80),
+                                type_name(other)
+                            ),
+                            false,
+                        )),
+                    }
+                }
+                if problems.is_empty() {
+                    Ok(Cow::Borrowed(value))
+                } else {
+                    Err(problems)
+                }
+            }
+        }
+    }
+
+    /// Parses a command-line value for this field's flag.
+    pub fn parse_arg(&self, arg: &str) -> Result<Value, String> {
+        match self.kind {
+            Kind::Text { check } => check(arg).map(|s| Value::from(s.into_owned())),
+            Kind::Choice { parse, .. } => parse(arg).map(|()| Value::from(arg)),
+            Kind::Secs => check_secs(arg.parse().ok(), &format!("{arg:?}")).map(Value::from),
+            Kind::Map { .. } => {
+                let (k, v) = super::parse_header_arg(arg)?;
+                Ok(json!({ k: v }))
+            }
+        }
+    }
+
+    /// A single value as one line of a plan (strings quoted when `quote`)
+    /// or of `info`.
+    pub fn text(&self, value: &Value, quote: bool) -> String {
+        match value {
+            Value::String(s) if quote => format!("{s:?}"),
+            Value::String(s) => s.clone(),
+            other => other.to_string(),
+        }
+    }
+
+    /// A map entry as shown: its value masked when it is secret.
+    pub fn entry_text<'a>(&self, key: &str, value: &'a str, show: bool) -> Cow<'a, str> {
+        match self.secrecy {
+            Secrecy::Plain => Cow::Borrowed(value),
+            Secrecy::ByEntry => match secret::display_header_value(key, value, show) {
+                s if s == value => Cow::Borrowed(value),
+                s => Cow::Owned(s.to_string()),
+            },
+        }
+    }
+
+    /// Whether a map entry holds a literal secret (not a reference).
+    pub fn entry_is_secret(&self, key: &str, value: &str) -> bool {
+        self.secrecy == Secrecy::ByEntry
+            && secret::display_header_value(key, value, false) == secret::MASK
+    }
+
+    /// The field's value on `p`, with its default filled in.
+    pub fn value(&self, p: &Provider) -> Option<Value> {
+        (self.get)(p).or_else(|| self.default.map(Value::from))
+    }
+
+    /// This field's JSON Schema. An optional field may be `null` in
+    /// config.json (read as unset).
+    pub fn schema(&self) -> Value {
+        let nullable = |t: &str| -> Value {
+            if self.required {
+                Value::from(t)
+            } else {
+                json!([t, "null"])
+            }
+        };
+        let mut s = match self.kind {
+            Kind::Text { .. } => json!({"type": nullable("string")}),
+            Kind::Choice { values, .. } => {
+                let mut choices: Vec<Value> = values
+                    .iter()
+                    .map(|(v, d)| json!({"description": d, "const": v}))
+                    .collect();
+                if !self.required {
+                    choices.push(json!({"type": "null"}));
+                }
+                json!({ "anyOf": choices })
+            }
+            Kind::Secs => json!({
+                "type": nullable("integer"),
+                "minimum": 1,
+                "maximum": super::MAX_TIMEOUT_SECS
+            }),
+            Kind::Map { .. } => json!({"type": nullable("object")}),
+        };
+        let obj = s.as_object_mut().expect("an object");
+        obj.insert("description".into(), Value::from(self.doc));
+        if let Some(d) = self.default {
+            obj.insert("default".into(), Value::from(d));
+        }
+        if let Value::Object(extra) = (self.schema_extra)() {
+            obj.extend(extra);
+        }
+        s
+    }
+}
+
+/// Checks every field of a provider entry (config.json or manifest form):
+/// required fields, types and values. Unknown keys are not this
+/// function's business (config.json keeps other tools' fields; the
+/// manifest's schema refuses them).
+pub fn check_entry(entry: &Map<String, Value>) -> Vec<Problem> {
+    let mut problems = Vec::new();
+    for f in FIELDS {
+        match entry.get(f.name) {
+            None | Some(Value::Null) if f.required => {
+                problems.push(Problem::new(f.name, "is missing"));
+            }
+            None | Some(Value::Null) => {}
+            Some(v) => {
+                if let Err(p) = f.check(v) {
+                    problems.extend(p);
+                }
+            }
+        }
+    }
+    problems
+}
+
+/// Equal as definitions: every field, map entries in any order.
+pub fn same(a: &Provider, b: &Provider) -> bool {
+    a.name == b.name && FIELDS.iter().all(|f| (f.get)(a) == (f.get)(b))
+}
+
+/// The names of the fields that differ between two providers.
+pub fn changed(a: &Provider, b: &Provider) -> Vec<&'static str> {
+    display_order()
+        .filter(|f| f.value(a) != f.value(b))
+        .map(|f| f.name)
+        .collect()
+}
+
+/// A stable fingerprint of a provider's definition: FNV-1a 64 over its
+/// fields in display order (map entries sorted), each tagged and
+/// NUL-separated. The same on every machine and Rust version, so drift is
+/// detected wherever the state travels; a field that is unset feeds
+/// nothing, so adding a field leaves every existing fingerprint as it was.
+pub fn fingerprint(p: &Provider) -> String {
+    struct Fnv(u64);
+    impl Fnv {
+        fn feed(&mut self, tag: &str, value: &str) {
+            for b in tag.bytes().chain([0]).chain(value.bytes()).chain([0]) {
+                self.0 ^= u64::from(b);
+                self.0 = self.0.wrapping_mul(0x0100_0000_01b3);
+            }
+        }
+    }
+    let mut h = Fnv(0xcbf2_9ce4_8422_2325);
+    for f in display_order() {
+        match (f.kind, f.value(p)) {
+            (_, None) => {}
+            (Kind::Map { entry_tag, .. }, Some(Value::Object(m))) => {
+                let mut entries: Vec<(&String, &str)> = m
+                    .iter()
+                    .map(|(k, v)| (k, v.as_str().unwrap_or_default()))
+                    .collect();
+                entries.sort();
+                for (k, v) in entries {
+                    h.feed(entry_tag, k);
+                    h.feed("value", v);
+                }
+            }
+            (_, Some(v)) => h.feed(f.name, &f.text(&v, false)),
+        }
+    }
+    format!("{:016x}", h.0)
+}
+
+/// The type problem of `value` for `f`, if any: the cheap check for
+/// entries whose values were already checked in full.
+pub fn type_problem(f: &Field, value: &Value) -> Option<Problem> {
+    let want = match (f.kind, value) {
+        (Kind::Text { .. } | Kind::Choice { .. }, Value::String(_)) => return None,
+        (Kind::Secs, Value::Number(n)) if n.as_u64().is_some() => return None,
+        (Kind::Map { .. }, Value::Object(m)) if m.values().all(Value::is_string) => return None,
+        (Kind::Text { .. } | Kind::Choice { .. }, _) => "a string",
+        (Kind::Secs, _) => {
+            let m = check_secs(None, value).unwrap_err();
+            return Some(Problem::new(f.name, m));
+        }
+        (Kind::Map { .. }, Value::Object(_)) => {
+            return f.check(value).err().map(|mut p| p.remove(0));
+        }
+        (Kind::Map { .. }, _) => "an object of strings",
+    };
+    Some(Problem::new(
+        f.name,
+        format!("must be {want}, not {}", type_name(value)),
+    ))
+}
+
+/// A provider's fields as config.json holds them, with secret map entries
+/// masked unless `show` (for plans and `info --json`).
+pub fn shown_json(p: &Provider, show: bool) -> Value {
+    let mut obj = Map::new();
+    for f in FIELDS {
+        let Some(mut v) = f.value(p) else { continue };
+        if let Value::Object(m) = &mut v {
+            for (k, val) in m.iter_mut() {
+                if let Value::String(s) = val
+                    && let Cow::Owned(masked) = f.entry_text(k, s, show)
+                {
+                    *s = masked;
+                }
+            }
+        }
+        obj.insert(f.name.to_string(), v);
+    }
+    Value::Object(obj)
+}
