@@ -802,3 +802,127 @@ fn error_config_set_invalid() {
     );
     assert_snapshot!("error_config_set_invalid", both);
 }
+
+// ---- confirmations and notes of the provider commands -------------------
+
+/// Runs each command in turn, each shown as `$ aix ARGS` before its text.
+fn session(sb: &Sandbox, commands: &[&[&str]]) -> String {
+    commands
+        .iter()
+        .map(|args| {
+            let words: Vec<String> = args
+                .iter()
+                .map(|a| {
+                    if a.contains(|c: char| " {}$\"".contains(c)) {
+                        format!("'{a}'")
+                    } else {
+                        a.to_string()
+                    }
+                })
+                .collect();
+            format!("$ aix {}\n{}", words.join(" "), text(sb, args))
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[test]
+fn provider_edit_messages() {
+    let sb = Sandbox::new();
+    let m = file(
+        &sb,
+        "providers.toml",
+        "[providers.managed]\nbase_url = \"http://managed/v1\"\n",
+    );
+    sb.run(&["apply", "-f", &m]).success();
+    let first = session(
+        &sb,
+        &[
+            &[
+                "provider",
+                "add",
+                "ollama",
+                "http://localhost:11434/v1/",
+                "-m",
+                "llama3.2",
+            ],
+            &["provider", "add", "ollama", "http://other/v1"],
+        ],
+    );
+    sb.aix()
+        .args(["api-key", "ollama"])
+        .write_stdin("sk-edit-canary-key\n")
+        .assert()
+        .success();
+    let then = session(
+        &sb,
+        &[
+            &[
+                "provider",
+                "update",
+                "ollama",
+                "--model",
+                "qwen3",
+                "-H",
+                "X-Custom: v",
+            ],
+            &["provider", "update", "ollama"],
+            &[
+                "provider",
+                "update",
+                "ollama",
+                "--remove-header",
+                "X-Missing",
+            ],
+            &["provider", "update", "openai", "--model", "gpt-4.1"],
+            &["provider", "update", "managed", "--model", "m"],
+            &["provider", "update", "managed", "--model", "m", "--force"],
+            &["provider", "remove", "ollama"],
+            &["provider", "remove", "managed"],
+        ],
+    );
+    assert_snapshot!(
+        "provider_edit_messages",
+        format!("{first}\n(aix api-key ollama)\n\n{then}")
+    );
+}
+
+// ---- a sent run: the answer, and -v ------------------------------------
+
+#[test]
+fn run_verbose() {
+    let (sb, server) = served();
+    server.push(Reply::answer("Hi there."));
+    assert_snapshot!("run_verbose", send(&sb, &["-v"]));
+    server.push(Reply::stream(&["Hi ", "there."]));
+    assert_snapshot!("run_verbose_stream", send(&sb, &["-v", "--stream"]));
+}
+
+// ---- saved prompts ------------------------------------------------------
+
+#[test]
+fn prompts_list_and_show() {
+    let sb = Sandbox::new();
+    sb.run(&[
+        "create",
+        "summarize",
+        "Summarize in {words} words: {input}",
+        "-d",
+        "Short summaries",
+        "-s",
+        "You are concise.",
+        "-m",
+        "gpt-4o",
+    ])
+    .success();
+    let steps: &[&[&str]] = &[
+        &["create", "greet", "Hello {name}"],
+        &["create", "bad", "Hello {name"],
+        &["list"],
+        &["list", "--json"],
+        &["show", "summarize"],
+        &["show", "summarize", "--json"],
+        &["show", "sumarize"],
+    ];
+    assert_snapshot!("prompts_list_and_show", session(&sb, steps));
+}
