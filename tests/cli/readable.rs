@@ -926,3 +926,29 @@ fn prompts_list_and_show() {
     ];
     assert_snapshot!("prompts_list_and_show", session(&sb, steps));
 }
+
+// ---- aix config get/set/unset --------------------------------------------
+
+#[test]
+fn config_messages() {
+    let sb = Sandbox::new();
+    sb.run(&["provider", "add", "local", "http://localhost:8080/v1"])
+        .success();
+    sb.aix()
+        .args(["api-key", "local"])
+        .write_stdin("sk-config-canary-key\n")
+        .assert()
+        .success();
+    let steps: &[&[&str]] = &[
+        &["config", "set", "max_tokens", "256"],
+        &["config", "set", "api_key.local", "x"],
+        &["config", "get", "max_tokens"],
+        &["config", "get", "api_keys.local"],
+        &["config", "get", "custom_providers.local", "--json"],
+        &["config", "get", "custom_providers.nope"],
+        &["config", "unset", "max_tokens"],
+        &["config", "unset", "max_tokens"],
+        &["config", "path"],
+    ];
+    assert_snapshot!("config_messages", session(&sb, steps));
+}
