@@ -11,6 +11,7 @@ mod manifest;
 mod peer;
 mod prompts;
 mod provider;
+mod readable;
 mod repl;
 mod review_config;
 mod review_output;
