@@ -454,9 +454,7 @@ impl Field {
                     };
                     if let Some((_, first)) = seen.iter().find(|(f, _)| *f == folded) {
                         problems.push(Problem {
-                            hint: Some(format!(
-                                "{noun} names ignore case: keep one of them (`aix provider update NAME --remove-{noun} {k}` removes one from config.json)"
-                            )),
+                            hint: Some(format!("{noun} names ignore case: keep one of them")),
                             ..at(
                                 format!("{k:?} is given twice (as {first:?} too)"),
                                 true,
