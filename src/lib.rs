@@ -37,6 +37,7 @@ pub mod reconcile;
 pub mod repl;
 pub mod schema;
 pub mod secret;
+pub mod settings;
 pub mod sse;
 pub mod state;
 pub mod store;

@@ -85,28 +85,6 @@ pub struct ConfigDoc {
     custom_providers: Option<BTreeMap<String, ProviderDoc>>,
     /// API keys by provider name (`custom:NAME` is the earlier AIX's form).
     api_keys: Option<BTreeMap<String, String>>,
-    /// Provider used when `aix run` names none.
-    #[schemars(length(min = 1))]
-    default_provider: Option<String>,
-    /// Model used with the default provider when nothing else names one.
-    #[schemars(length(min = 1))]
-    default_model: Option<String>,
-    /// Default upper bound on answer tokens.
-    #[schemars(range(min = 1))]
-    max_tokens: Option<u64>,
-    /// Default sampling temperature.
-    #[schemars(range(min = 0.0, max = 2.0))]
-    temperature: Option<f64>,
-    /// Stream answers by default.
-    streaming: Option<bool>,
-    /// Default answer timeout in seconds.
-    #[schemars(range(min = 1))]
-    timeout_secs: Option<u64>,
-    /// Default whole-answer deadline in seconds.
-    #[schemars(range(min = 1, max = 86400))]
-    max_time_secs: Option<u64>,
-    /// The editor the earlier AIX opened templates in.
-    editor: Option<String>,
     /// Written by `aix apply`: which providers the manifest owns.
     aix_manifest: Option<OwnershipDoc>,
 }
@@ -158,6 +136,7 @@ pub fn generate(kind: Kind) -> Value {
     let mut v = serde_json::to_value(schema).expect("a schema always serializes");
     if kind == Kind::Config {
         open_stored_providers(&mut v);
+        add_settings(&mut v);
     }
     v
 }
@@ -182,6 +161,15 @@ fn open_stored_providers(schema: &mut Value) {
     defs.insert("StoredProviderDoc".into(), stored);
     if let Some(slot) = schema.pointer_mut("/properties/custom_providers/additionalProperties") {
         *slot = serde_json::json!({"$ref": "#/$defs/StoredProviderDoc"});
+    }
+}
+
+/// config.json's top-level settings, from their declarations.
+fn add_settings(schema: &mut Value) {
+    if let Some(props) = schema.get_mut("properties").and_then(Value::as_object_mut) {
+        for s in crate::settings::SETTINGS {
+            props.insert(s.name.to_string(), s.schema());
+        }
     }
 }
 

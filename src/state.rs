@@ -441,20 +441,14 @@ impl State {
     }
 }
 
-/// The top-level keys aix (or the earlier AIX) gives a meaning to.
-pub const KNOWN_KEYS: &[&str] = &[
-    PROVIDERS,
-    API_KEYS,
-    OWNERSHIP,
-    "default_provider",
-    "default_model",
-    "editor",
-    "max_tokens",
-    "temperature",
-    "streaming",
-    "timeout_secs",
-    "max_time_secs",
-];
+/// The top-level keys aix (or the earlier AIX) gives a meaning to: its
+/// own three and the settings of [`crate::settings::SETTINGS`].
+pub fn known_keys() -> Vec<&'static str> {
+    [PROVIDERS, API_KEYS, OWNERSHIP]
+        .into_iter()
+        .chain(crate::settings::SETTINGS.iter().map(|s| s.name))
+        .collect()
+}
 
 /// A known key holding the wrong kind of value: where (as a path of
 /// keys) and what is wrong.
@@ -521,11 +515,12 @@ impl State {
 
 /// The known top-level key `key` resembles, if it is not one itself.
 pub fn near_miss(key: &str) -> Option<&'static str> {
-    if KNOWN_KEYS.contains(&key) {
+    let known = known_keys();
+    if known.contains(&key) {
         return None;
     }
     // `API_KEYS` is as much a near miss as `api_key`.
-    crate::suggest::closest(&key.to_ascii_lowercase(), KNOWN_KEYS)
+    crate::suggest::closest(&key.to_ascii_lowercase(), &known)
 }
 
 /// How deep config.json may nest (serde_json reads up to 128 levels).
@@ -778,45 +773,9 @@ pub fn check_key_text(key: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// Types of the top-level settings the earlier AIX defined; anything else
-/// is the user's or another tool's business and is left alone.
+/// Checks a top-level setting with the rule [`crate::settings`] declares.
 fn check_setting(key: &str, value: &Value) -> Result<(), Error> {
-    let bad = |want: &str| {
-        Err(Error::new(format!(
-            "{key} must be {want}, not {}",
-            match value {
-                Value::String(s) => format!("{s:?}"),
-                other => other.to_string(),
-            }
-        )))
-    };
-    match key {
-        "default_provider" | "default_model" | "editor" => match value {
-            Value::String(s) if !s.trim().is_empty() => Ok(()),
-            _ => bad("a non-empty string"),
-        },
-        "max_tokens" => match value.as_u64() {
-            Some(n) if n > 0 => Ok(()),
-            _ => bad("a positive whole number"),
-        },
-        "temperature" => match value.as_f64() {
-            Some(t) if (0.0..=2.0).contains(&t) => Ok(()),
-            _ => bad("a number from 0 to 2"),
-        },
-        "streaming" => match value {
-            Value::Bool(_) => Ok(()),
-            _ => bad("true or false"),
-        },
-        // The defaults of provider fields follow the fields' own rule, so
-        // `config set timeout_secs N` accepts what `--timeout N` does.
-        key if crate::provider::fields::field(key).is_some_and(|f| f.config_fallback) => {
-            match crate::provider::fields::field(key).map(|f| f.check(value)) {
-                Some(Err(p)) => Err(Error::new(format!("{key} {}", p[0].message))),
-                _ => Ok(()),
-            }
-        }
-        _ => Ok(()),
-    }
+    crate::settings::check(key, value).map_err(Error::new)
 }
 
 /// The standard "not found" error with its hints.

@@ -768,6 +768,14 @@ fn check_config(path: &Path, text: &str) -> Vec<Problem> {
                 ..Found::err(m.pointer, m.message)
             });
         }
+        for (key, value) in doc {
+            if value.is_null() {
+                continue;
+            }
+            if let Err(m) = crate::settings::check(key, value) {
+                semantic.push(Found::err(vec![key.clone()], m));
+            }
+        }
         for (key, near) in state.near_misses() {
             semantic.push(Found {
                 at_key: true,

@@ -118,6 +118,9 @@ pub struct Field {
     /// Whether config.json's top-level setting of the same name is the
     /// fallback when the provider leaves it unset.
     pub config_fallback: bool,
+    /// What a run uses when neither the provider nor config.json sets it
+    /// (not stored; shown by `info` as the default).
+    pub run_default: Option<u64>,
     pub secrecy: Secrecy,
     /// The flag that sets it (`None`: positional or not settable).
     pub flag: Option<Flag>,
@@ -167,6 +170,7 @@ pub static FIELDS: &[Field] = &[
         default: None,
         unset: "-",
         config_fallback: false,
+        run_default: None,
         secrecy: Secrecy::Plain,
         flag: Some(Flag {
             long: "url",
@@ -191,6 +195,7 @@ pub static FIELDS: &[Field] = &[
         default: None,
         unset: "(none: runs need --model)",
         config_fallback: false,
+        run_default: None,
         secrecy: Secrecy::Plain,
         flag: Some(Flag {
             long: "model",
@@ -216,6 +221,7 @@ pub static FIELDS: &[Field] = &[
         default: None,
         unset: "-",
         config_fallback: false,
+        run_default: None,
         secrecy: Secrecy::ByEntry,
         flag: Some(Flag {
             long: "header",
@@ -266,6 +272,7 @@ pub static FIELDS: &[Field] = &[
         default: Some("bearer"),
         unset: "bearer",
         config_fallback: false,
+        run_default: None,
         secrecy: Secrecy::Plain,
         flag: Some(Flag {
             long: "auth-type",
@@ -292,6 +299,7 @@ pub static FIELDS: &[Field] = &[
         default: None,
         unset: "-",
         config_fallback: false,
+        run_default: None,
         secrecy: Secrecy::Plain,
         flag: Some(Flag {
             long: "api-key-env",
@@ -311,6 +319,7 @@ pub static FIELDS: &[Field] = &[
         default: None,
         unset: "-",
         config_fallback: true,
+        run_default: Some(crate::client::DEFAULT_TIMEOUT_SECS),
         secrecy: Secrecy::Plain,
         flag: Some(Flag {
             long: "timeout",
@@ -330,6 +339,7 @@ pub static FIELDS: &[Field] = &[
         default: None,
         unset: "-",
         config_fallback: true,
+        run_default: None,
         secrecy: Secrecy::Plain,
         flag: Some(Flag {
             long: "max-time",
@@ -455,10 +465,7 @@ impl Field {
                     if let Some((_, first)) = seen.iter().find(|(f, _)| *f == folded) {
                         problems.push(Problem {
                             hint: Some(format!("{noun} names ignore case: keep one of them")),
-                            ..at(
-                                format!("{k:?} is given twice (as {first:?} too)"),
-                                true,
-                            )
+                            ..at(format!("{k:?} is given twice (as {first:?} too)"), true)
                         });
                         continue;
                     }
@@ -690,4 +697,80 @@ pub fn shown_json(p: &Provider, show: bool) -> Value {
         obj.insert(f.name.to_string(), v);
     }
     Value::Object(obj)
+}
+
+/// Where an effective value came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    Provider,
+    Config,
+    Default,
+}
+
+impl Source {
+    pub fn label(self) -> &'static str {
+        match self {
+            Source::Provider => "provider",
+            Source::Config => "config",
+            Source::Default => "default",
+        }
+    }
+}
+
+/// The value a run uses for `f` on `p`: the provider's own, else (for a
+/// field with a config.json fallback) the top-level setting `config`
+/// gives, else the field's run default.
+pub fn effective(
+    f: &Field,
+    p: &Provider,
+    config: &dyn Fn(&str) -> Option<Value>,
+) -> Option<(Value, Source)> {
+    if let Some(v) = f.value(p) {
+        return Some((v, Source::Provider));
+    }
+    if f.config_fallback
+        && let Some(v) = config(f.name)
+    {
+        return Some((v, Source::Config));
+    }
+    f.run_default.map(|d| (Value::from(d), Source::Default))
+}
+
+/// `provider info`'s lines for the fields of `p`, in display order: each
+/// value (map entries masked unless `show`), what an unset field means,
+/// and for fields with a config.json fallback the effective value and
+/// where it came from (left out when there is none).
+pub fn info_lines(
+    p: &Provider,
+    config: &dyn Fn(&str) -> Option<Value>,
+    show: bool,
+) -> Vec<(&'static str, String, Vec<String>)> {
+    let mut out = Vec::new();
+    for f in display_order() {
+        if f.config_fallback {
+            if let Some((v, from)) = effective(f, p, config) {
+                out.push((
+                    f.name,
+                    format!("{} ({})", f.text(&v, false), from.label()),
+                    vec![],
+                ));
+            }
+            continue;
+        }
+        match f.value(p) {
+            Some(Value::Object(m)) => {
+                let entries = m
+                    .iter()
+                    .map(|(k, v)| {
+                        let v = v.as_str().unwrap_or_default();
+                        format!("{k}: {}", f.entry_text(k, v, show))
+                    })
+                    .collect();
+                out.push((f.name, String::new(), entries));
+            }
+            Some(v) => out.push((f.name, f.text(&v, false), vec![])),
+            None => out.push((f.name, f.unset.to_string(), vec![])),
+        }
+    }
+    out
 }

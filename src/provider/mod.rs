@@ -12,6 +12,7 @@ use serde_json::{Map, Value};
 
 use crate::envref;
 
+pub mod args;
 pub mod fields;
 
 /// How a provider authenticates.

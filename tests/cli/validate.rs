@@ -197,7 +197,7 @@ fn config_json_is_checked_too() {
         format!("{path}:3:23: warning: custom_providers.p.base_url: is not in normal form"),
         format!("{path}:4:23: error: custom_providers.q: base_url:"),
         format!("{path}:6:21: error: api_keys.p: 5 is not of type \"string\""),
-        format!("{path}:7:17: error: max_tokens: 0 is less than the minimum of 1"),
+        format!("{path}:7:17: error: max_tokens must be a positive whole number, not 0"),
     ] {
         assert!(out.contains(&want), "{want}\n{out}");
     }
