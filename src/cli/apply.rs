@@ -38,7 +38,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
     let interactive = io::stdin().is_terminal() && io::stderr().is_terminal();
     let applied = ctx.store.update(|s| {
         let plan = reconcile::plan(&manifest, s, opts);
-        output::print(&plan.render(ctx.show_secrets));
+        output::print(&plan.render(ctx.show_secrets))?;
         if !plan.is_empty() {
             confirm_plan(&plan, &args, interactive)?;
         }

@@ -83,7 +83,7 @@ pub fn run(ctx: &Ctx, cmd: Command) -> Result<()> {
         }
         Command::List { json } => list(ctx, json),
         Command::Path => {
-            output::line(&ctx.store.config_path().display().to_string());
+            output::line(&ctx.store.config_path().display().to_string())?;
             Ok(())
         }
     }
@@ -108,19 +108,18 @@ fn get(ctx: &Ctx, path: &KeyPath, json: bool) -> Result<()> {
         Value::String(s) if !json => output::line(&s),
         other => output::json(&other),
     }
-    Ok(())
 }
 
 fn list(ctx: &Ctx, json: bool) -> Result<()> {
     let state = ctx.store.load()?;
     let doc = shown(ctx, &[], &Value::Object(state.doc().clone()));
     if json {
-        output::json(&doc);
+        output::json(&doc)?;
         return Ok(());
     }
     let mut text = String::new();
     flatten(&doc, &mut Vec::new(), &mut text);
-    output::print(&text);
+    output::print(&text)?;
     Ok(())
 }
 

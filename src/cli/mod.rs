@@ -290,7 +290,7 @@ fn man(args: &ManArgs) -> Result<()> {
             clap_mangen::Man::new(cmd)
                 .render(&mut buf)
                 .map_err(|e| Error::new(format!("cannot render the man page: {e}")))?;
-            crate::output::print(&String::from_utf8_lossy(&buf));
+            crate::output::print(&String::from_utf8_lossy(&buf))?;
         }
     }
     Ok(())

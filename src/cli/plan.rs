@@ -76,9 +76,9 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
         },
     );
     if args.json {
-        output::json(&plan.to_json(ctx.show_secrets));
+        output::json(&plan.to_json(ctx.show_secrets))?;
     } else {
-        output::print(&plan.render(ctx.show_secrets));
+        output::print(&plan.render(ctx.show_secrets))?;
     }
     let code = if args.detailed_exitcode && !plan.is_empty() {
         2

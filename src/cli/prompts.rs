@@ -58,7 +58,7 @@ pub fn list(ctx: &Ctx, args: ListArgs) -> Result<()> {
         }
     }
     if args.json {
-        output::json(&Value::Array(ok.iter().map(to_json).collect()));
+        output::json(&Value::Array(ok.iter().map(to_json).collect()))?;
         return Ok(());
     }
     if ok.is_empty() {
@@ -88,14 +88,14 @@ pub fn list(ctx: &Ctx, args: ListArgs) -> Result<()> {
             ]
         })
         .collect();
-    output::table(&["NAME", "PARAMS", "DESCRIPTION"], &rows);
+    output::table(&["NAME", "PARAMS", "DESCRIPTION"], &rows)?;
     Ok(())
 }
 
 pub fn show(ctx: &Ctx, args: ShowArgs) -> Result<()> {
     let p = Prompts::new(ctx.store.home()).load(&args.name)?;
     if args.json {
-        output::json(&to_json(&p));
+        output::json(&to_json(&p))?;
         return Ok(());
     }
     let mut t = format!("name:        {}\n", p.name);
@@ -120,7 +120,7 @@ pub fn show(ctx: &Ctx, args: ShowArgs) -> Result<()> {
         t.push_str(&format!("\n--- system ---\n{s}\n"));
     }
     t.push_str(&format!("\n--- template ---\n{}\n", p.template));
-    output::print(&t);
+    output::print(&t)?;
     Ok(())
 }
 

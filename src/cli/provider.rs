@@ -238,7 +238,7 @@ fn list(ctx: &Ctx, args: ListArgs) -> Result<()> {
     if args.json {
         let mut items: Vec<Value> = rows.iter().map(|d| d.to_json(ctx.show_secrets)).collect();
         items.extend(broken.iter().map(|b| b.to_json()));
-        output::json(&Value::Array(items));
+        output::json(&Value::Array(items))?;
         return Ok(());
     }
     if rows.is_empty() && broken.is_empty() {
@@ -261,7 +261,7 @@ fn list(ctx: &Ctx, args: ListArgs) -> Result<()> {
         })
         .chain(broken.iter().map(|b| b.row()))
         .collect();
-    output::table(&["NAME", "BASE URL", "MODEL", "AUTH", "OWNER"], &table);
+    output::table(&["NAME", "BASE URL", "MODEL", "AUTH", "OWNER"], &table)?;
     for b in &broken {
         output::warn(format!(
             "provider '{}' cannot be used: {}",
@@ -285,7 +285,7 @@ fn info(ctx: &Ctx, args: InfoArgs) -> Result<()> {
         j["timeout_from"] = json!(timeout_from.label());
         j["effective_max_time_secs"] = json!(max_time.map(|(t, _)| t));
         j["max_time_from"] = json!(max_time.map(|(_, f)| f.label()));
-        output::json(&j);
+        output::json(&j)?;
         return Ok(());
     }
     let mut lines: Vec<(&str, String)> = vec![
@@ -337,7 +337,7 @@ fn info(ctx: &Ctx, args: InfoArgs) -> Result<()> {
             secret::display_header_value(name, value, ctx.show_secrets)
         ));
     }
-    output::print(&text);
+    output::print(&text)?;
     Ok(())
 }
 
@@ -511,7 +511,7 @@ fn models(ctx: &Ctx, args: ModelsArgs) -> Result<()> {
         .map_err(|e| e.into_error(&resolved.provider.name, ""))?;
     spinner.stop();
     if args.json {
-        output::json(&Value::Array(items));
+        output::json(&Value::Array(items))?;
         return Ok(());
     }
     let mut rows: Vec<Vec<String>> = items
@@ -532,7 +532,7 @@ fn models(ctx: &Ctx, args: ModelsArgs) -> Result<()> {
         output::note(format!("'{}' lists no models", resolved.provider.name));
         return Ok(());
     }
-    output::table(&["ID", "OWNED BY"], &rows);
+    output::table(&["ID", "OWNED BY"], &rows)?;
     Ok(())
 }
 
@@ -612,7 +612,7 @@ fn check(ctx: &Ctx, args: CheckArgs) -> Result<()> {
                 })
             })
             .collect();
-        output::json(&Value::Array(items));
+        output::json(&Value::Array(items))?;
     } else {
         let rows: Vec<Vec<String>> = results
             .iter()
@@ -633,7 +633,7 @@ fn check(ctx: &Ctx, args: CheckArgs) -> Result<()> {
                 ]
             })
             .collect();
-        output::table(&["NAME", "STATUS", "LATENCY", "DETAIL"], &rows);
+        output::table(&["NAME", "STATUS", "LATENCY", "DETAIL"], &rows)?;
     }
     if failed > 0 {
         return Err(Error::new(format!(
@@ -724,7 +724,7 @@ fn export(ctx: &Ctx, args: ExportArgs) -> Result<()> {
         }
     }
     let (text, replaced) = crate::manifest::render(&providers);
-    output::print(&text);
+    output::print(&text)?;
     for (var, what) in &replaced {
         output::warn(format!(
             "{what} holds a literal secret; exported as ${{env:{var}}}: set {var} where you apply it"

@@ -162,9 +162,9 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
             prepared.max_time = Some(std::time::Duration::from_secs(secs));
         }
         if args.json {
-            output::json(&prepared.to_json(ctx.show_secrets));
+            output::json(&prepared.to_json(ctx.show_secrets))?;
         } else {
-            output::print(&dry_run_text(&prepared, &req, ctx.show_secrets));
+            output::print(&dry_run_text(&prepared, &req, ctx.show_secrets))?;
         }
         if let Some(path) = &args.output {
             write_file(path, rendered.as_bytes())?;
@@ -216,7 +216,7 @@ fn send(client: &Client, p: &Prepared, args: &Args) -> std::result::Result<(), F
         let response = client.chat(p).map_err(Failure::Client)?;
         spinner.stop();
         match dest {
-            None => output::json(&response),
+            None => output::json(&response).map_err(Failure::Other)?,
             Some((dest, path)) => {
                 let mut text =
                     serde_json::to_string_pretty(&response).expect("a Value always serializes");

@@ -67,9 +67,9 @@ pub(crate) fn finish(report: &Report, as_json: bool, strict: bool) -> Result<()>
             "errors": report.errors(),
             "warnings": report.warnings(),
             "problems": report.problems.iter().map(|p| p.to_json()).collect::<Vec<Value>>(),
-        }));
+        }))?;
     } else {
-        output::print(&report.render(std::io::stdout().is_terminal()));
+        output::print(&report.render(std::io::stdout().is_terminal()))?;
     }
     let (e, w) = (report.errors(), report.warnings());
     let summary = format!(

@@ -26,7 +26,7 @@ use serde_json::json;
 use crate::answer::{self, Failure, Output};
 use crate::chat::{Choices, Target};
 use crate::client::{Client, EnvRefs, Message};
-use crate::error::Error;
+use crate::error::{Error, Kind as ErrorKind};
 use crate::output;
 use crate::params;
 use crate::prompt::Prompts;
@@ -149,7 +149,7 @@ fn interactive(s: &mut Session) -> Result<(), Error> {
             let _ = editor.add_history_entry(line.as_str());
             save_history(&mut editor, &history);
         }
-        if !handle(s, &line) {
+        if !handle(s, &line)? {
             return Ok(());
         }
     }
@@ -337,7 +337,7 @@ fn scripted(s: &mut Session) -> Result<(), Error> {
             }
         };
         let line = join_entry(first, &mut more, entry_too_long)?;
-        if !handle(s, &line) {
+        if !handle(s, &line)? {
             break;
         }
     }
@@ -364,26 +364,31 @@ fn prompt_text(s: &Session) -> String {
     format!("{p}/{m}> ")
 }
 
-/// Handles one entry; false to stop.
-fn handle(s: &mut Session, line: &str) -> bool {
+/// Handles one entry; false to stop. A closed stdout stops the REPL with
+/// its error (a quiet exit); other errors are shown and counted.
+fn handle(s: &mut Session, line: &str) -> Result<bool, Error> {
     let text = line.trim();
     if text.is_empty() {
-        return true;
+        return Ok(true);
     }
     let result = if let Some(cmd) = text.strip_prefix('/') {
         match command(s, cmd) {
-            Ok(Flow::Exit) => return false,
+            Ok(Flow::Exit) => return Ok(false),
             Ok(Flow::Go) => Ok(()),
             Err(e) => Err(e),
         }
     } else {
         turn(s, line.to_string())
     };
-    if let Err(e) = result {
-        s.failures += 1;
-        output::error(&e);
+    match result {
+        Err(e) if e.kind() == ErrorKind::BrokenPipe => Err(e),
+        Err(e) => {
+            s.failures += 1;
+            output::error(&e);
+            Ok(true)
+        }
+        Ok(()) => Ok(true),
     }
-    true
 }
 
 enum Flow {
@@ -406,7 +411,7 @@ fn command(s: &mut Session, cmd: &str) -> Result<Flow, Error> {
             t.push_str(
                 "A line ending in \\ continues on the next; \"\"\" starts and ends a block.\n",
             );
-            output::print(&t);
+            output::print(&t)?;
         }
         "provider" => {
             if rest.is_empty() {
@@ -436,7 +441,7 @@ fn command(s: &mut Session, cmd: &str) -> Result<Flow, Error> {
             }
             .resolve(&s.store.load()?)?;
             let models = helper::fetch_models(&target)?;
-            output::print(&models.iter().map(|m| format!("{m}\n")).collect::<String>());
+            output::print(&models.iter().map(|m| format!("{m}\n")).collect::<String>())?;
         }
         "system" => {
             s.system = (!rest.is_empty()).then(|| rest.to_string());
@@ -477,7 +482,7 @@ fn command(s: &mut Session, cmd: &str) -> Result<Flow, Error> {
                 s.system.as_deref().unwrap_or("(none)")
             ));
             t.push_str(&format!("turns:       {}\n", s.messages.len() / 2));
-            output::print(&t);
+            output::print(&t)?;
         }
         "stream" => match rest {
             "on" => {
@@ -513,7 +518,7 @@ fn command(s: &mut Session, cmd: &str) -> Result<Flow, Error> {
             if t.is_empty() {
                 output::note("the conversation is empty");
             }
-            output::print(&t);
+            output::print(&t)?;
         }
         "save" => {
             if rest.is_empty() {

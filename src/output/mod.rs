@@ -3,15 +3,16 @@
 //! Data goes to stdout; notes, warnings, confirmations and errors go to
 //! stderr so pipes stay clean. Colour comes from anstream, which drops it
 //! when the stream is not a terminal or `NO_COLOR` is set (or `--color
-//! never`). A closed stdout (`aix provider list | head -1`) ends the process
-//! quietly instead of panicking.
+//! never`). A closed stdout (`aix provider list | head -1`) is an error of
+//! its own kind, which the binary turns into a quiet exit 0; nothing here
+//! ends the process.
 
 use std::io::{self, IsTerminal, Write};
 
 use anstyle::{AnsiColor, Style};
 use serde_json::Value;
 
-use crate::error::Error;
+use crate::error::{Error, Result};
 
 const BOLD: Style = Style::new().bold();
 const ERROR: Style = AnsiColor::Red.on_default().bold();
@@ -49,35 +50,40 @@ pub fn safe_if(tty: bool, text: &str) -> std::borrow::Cow<'_, str> {
     TermSafe::default().finish_after(text)
 }
 
-/// Writes `text` to stdout; a closed pipe exits the process with status 0.
-/// On a terminal, control characters in it are shown instead of acting:
-/// what aix prints may come from a server or a file.
-pub fn print(text: &str) {
-    print_raw(&safe_if(io::stdout().is_terminal(), text));
+/// Writes `text` to stdout. On a terminal, control characters in it are
+/// shown instead of acting: what aix prints may come from a server or a
+/// file. A closed pipe is [`Error::broken_pipe`] (the command ends quietly,
+/// exit 0); any other failure is an error.
+pub fn print(text: &str) -> Result<()> {
+    print_raw(&safe_if(io::stdout().is_terminal(), text))
 }
 
 /// [`print`] without the terminal cleaning, for text aix styled itself.
-fn print_raw(text: &str) {
+fn print_raw(text: &str) -> Result<()> {
     let mut out = anstream::stdout().lock();
-    let result = out.write_all(text.as_bytes()).and_then(|()| out.flush());
-    if let Err(e) = result {
-        if e.kind() == io::ErrorKind::BrokenPipe {
-            std::process::exit(0);
-        }
-        eprintln_styled(ERROR, "error:", &format!("cannot write to stdout: {e}"));
-        std::process::exit(1);
+    out.write_all(text.as_bytes())
+        .and_then(|()| out.flush())
+        .map_err(|e| stdout_error(&e))
+}
+
+/// The error for a failed write to stdout.
+pub fn stdout_error(e: &io::Error) -> Error {
+    if e.kind() == io::ErrorKind::BrokenPipe {
+        Error::broken_pipe()
+    } else {
+        Error::new(format!("cannot write to stdout: {e}"))
     }
 }
 
 /// Writes one line to stdout.
-pub fn line(text: &str) {
-    print(&format!("{text}\n"));
+pub fn line(text: &str) -> Result<()> {
+    print(&format!("{text}\n"))
 }
 
 /// Prints a JSON value, pretty, to stdout.
-pub fn json(value: &Value) {
+pub fn json(value: &Value) -> Result<()> {
     let text = serde_json::to_string_pretty(value).expect("a Value always serializes");
-    line(&text);
+    line(&text)
 }
 
 /// `text` made safe for stderr when that is a terminal.
@@ -126,7 +132,7 @@ pub fn error(err: &Error) {
 /// not padded, so lines carry no trailing spaces. On a terminal, control
 /// characters in cells (model ids from a server, names from a file) are
 /// shown instead of acting.
-pub fn table(headers: &[&str], rows: &[Vec<String>]) {
+pub fn table(headers: &[&str], rows: &[Vec<String>]) -> Result<()> {
     let tty = io::stdout().is_terminal();
     let rows: Vec<Vec<String>> = rows
         .iter()
@@ -159,7 +165,7 @@ pub fn table(headers: &[&str], rows: &[Vec<String>]) {
         text.push_str(render(&mut row.iter().cloned()).trim_end());
         text.push('\n');
     }
-    print_raw(&text);
+    print_raw(&text)
 }
 
 /// Makes model text safe for a terminal: every control character other
