@@ -29,6 +29,7 @@ pub mod fuzz;
 pub mod keypath;
 pub mod limits;
 pub mod manifest;
+pub mod notes;
 pub mod output;
 pub mod params;
 pub mod prompt;

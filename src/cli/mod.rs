@@ -163,7 +163,7 @@ where
         return man(args).map(|()| 0);
     }
     let ctx = Ctx {
-        store: Store::from_env()?,
+        store: Store::from_env()?.with_notes(crate::output::notes()),
         show_secrets: cli.global.show_secrets,
     };
     if let Command::Plan(args) = cli.command {

@@ -503,6 +503,7 @@ fn models(ctx: &Ctx, args: ModelsArgs) -> Result<()> {
         output::Spinner::start(format!("asking {} for its models", resolved.provider.name));
     let items = Client::new(false)
         .show_secrets(ctx.show_secrets)
+        .notes(output::notes())
         .models(
             &resolved.provider,
             key.as_ref(),
@@ -570,7 +571,9 @@ fn check(ctx: &Ctx, args: CheckArgs) -> Result<()> {
         return Ok(());
     }
     let timeout = Duration::from_secs(args.timeout);
-    let client = Client::new(false).show_secrets(ctx.show_secrets);
+    let client = Client::new(false)
+        .show_secrets(ctx.show_secrets)
+        .notes(output::notes());
     let results: Vec<(String, std::result::Result<Passed, String>, Duration)> =
         std::thread::scope(|scope| {
             let handles: Vec<_> = targets

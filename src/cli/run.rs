@@ -190,7 +190,9 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
             output::note(format!("  {}: {}", h.name, h.shown(ctx.show_secrets)));
         }
     }
-    let client = Client::new(args.verbose).show_secrets(ctx.show_secrets);
+    let client = Client::new(args.verbose)
+        .show_secrets(ctx.show_secrets)
+        .notes(output::notes());
     let fail = |e: client::ClientError| e.into_error(&p.name, &prepared.model);
     send(&client, &prepared, &args).map_err(|e| match e {
         Failure::Client(e) => fail(e),
@@ -235,6 +237,7 @@ fn send(client: &Client, p: &Prepared, args: &Args) -> std::result::Result<(), F
         Output::new(args.output.as_deref(), args.show_reasoning).map_err(Failure::Other)?;
     out.raw_json = args.json;
     let done = answer::deliver(client, p, &mut out)?;
+    output::show_all(&done.notes);
     if args.verbose {
         report_usage(done.usage, done.finish_reason.as_deref());
     }

@@ -7,12 +7,15 @@
 //! its own kind, which the binary turns into a quiet exit 0; nothing here
 //! ends the process.
 
+pub mod answer;
+
 use std::io::{self, IsTerminal, Write};
 
 use anstyle::{AnsiColor, Style};
 use serde_json::Value;
 
 use crate::error::{Error, Result};
+use crate::notes::{Level, Note, Notes};
 
 const BOLD: Style = Style::new().bold();
 const ERROR: Style = AnsiColor::Red.on_default().bold();
@@ -86,6 +89,68 @@ pub fn json(value: &Value) -> Result<()> {
     line(&text)
 }
 
+/// How a command shows its result: one variant per format, so a new
+/// format is one variant here and one arm in [`emit`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// For people: text, tables and notes.
+    Text,
+    /// For scripts: one pretty JSON document on stdout.
+    Json,
+}
+
+impl Format {
+    /// The format a command's `--json` flag asks for.
+    pub fn json_if(json: bool) -> Format {
+        if json { Format::Json } else { Format::Text }
+    }
+}
+
+/// A piece of a result shown as text.
+#[derive(Debug)]
+pub enum Piece {
+    /// Text for stdout, as it is (cleaned on a terminal).
+    Text(String),
+    /// Aligned columns under a bold header (see [`table`]).
+    Table {
+        headers: &'static [&'static str],
+        rows: Vec<Vec<String>>,
+    },
+    /// A note, warning or confirmation on stderr.
+    Note(Note),
+}
+
+/// A command's result: its JSON document is its `Serialize` form, and
+/// [`View::text`] says how it reads as text.
+pub trait View: serde::Serialize {
+    fn text(&self) -> Vec<Piece>;
+}
+
+/// Shows `view` in `format`: the one path every command's output takes.
+pub fn emit(format: Format, view: &impl View) -> Result<()> {
+    match format {
+        Format::Json => {
+            let text = serde_json::to_string_pretty(view)
+                .map_err(|e| Error::new(format!("cannot encode the result as JSON: {e}")))?;
+            line(&text)
+        }
+        Format::Text => view.text().into_iter().try_for_each(|piece| match piece {
+            Piece::Text(t) => print(&t),
+            Piece::Table { headers, rows } => table(headers, &rows),
+            Piece::Note(n) => {
+                show(&n);
+                Ok(())
+            }
+        }),
+    }
+}
+
+/// A JSON document shown as it is in both formats (pretty JSON): for
+/// values that are data already (a server's response, a config value).
+#[derive(Debug, serde::Serialize)]
+#[serde(transparent)]
+pub struct Raw<'a>(pub &'a Value);
+
 /// `text` made safe for stderr when that is a terminal.
 fn safe_err(text: &str) -> std::borrow::Cow<'_, str> {
     safe_if(io::stderr().is_terminal(), text)
@@ -118,6 +183,26 @@ pub fn note(text: impl AsRef<str>) {
 /// Something that may be a problem but did not stop the command.
 pub fn warn(text: impl AsRef<str>) {
     eprintln_styled(WARN, "warning:", text.as_ref());
+}
+
+/// Shows one note from the core at its level.
+pub fn show(note: &Note) {
+    match note.level {
+        Level::Status => status(&note.text),
+        Level::Note => self::note(&note.text),
+        Level::Warn => warn(&note.text),
+    }
+}
+
+/// Shows each of `notes` in turn.
+pub fn show_all(notes: &[Note]) {
+    notes.iter().for_each(show);
+}
+
+/// A [`Notes`] sink that shows each note on stderr as it comes: what the
+/// CLI and the REPL give the core.
+pub fn notes() -> Notes {
+    Notes::new(|n| show(&n))
 }
 
 /// Renders an error and its hints on stderr.

@@ -69,6 +69,7 @@ pub fn fetch_models(target: &Target) -> Result<Vec<String>, Error> {
         return Ok(m);
     }
     let items = Client::new(false)
+        .notes(crate::output::notes())
         .models(
             &target.resolved.provider,
             target.key.as_ref(),

@@ -147,7 +147,7 @@ fn interactive(s: &mut Session) -> Result<(), Error> {
         };
         if keep_in_history(&line) {
             let _ = editor.add_history_entry(line.as_str());
-            save_history(&mut editor, &history);
+            save_history(&mut editor, &history, s.store.notes());
         }
         if !handle(s, &line)? {
             return Ok(());
@@ -302,8 +302,12 @@ fn keep_in_history(line: &str) -> bool {
             .is_some_and(|c| c.eq_ignore_ascii_case("/key"))
 }
 
-fn save_history(editor: &mut rustyline::Editor<helper::Helper, FileHistory>, path: &Path) {
-    if crate::store::ensure_dir(path.parent().unwrap_or(Path::new("."))).is_err() {
+fn save_history(
+    editor: &mut rustyline::Editor<helper::Helper, FileHistory>,
+    path: &Path,
+    notes: &crate::notes::Notes,
+) {
+    if crate::store::ensure_dir(path.parent().unwrap_or(Path::new(".")), notes).is_err() {
         return;
     }
     #[cfg(unix)]
@@ -695,7 +699,11 @@ fn turn(s: &mut Session, text: String) -> Result<(), Error> {
     let (tx, rx) = std::sync::mpsc::channel();
     let show = s.show_secrets;
     std::thread::spawn(move || {
-        let result = answer::deliver(&Client::new(false).show_secrets(show), &prepared, &mut out);
+        let result = answer::deliver(
+            &Client::new(false).show_secrets(show).notes(output::notes()),
+            &prepared,
+            &mut out,
+        );
         let _ = tx.send((result, out.take_kept()));
     });
     // Wait for the answer, watching for Ctrl-C. A cancelled answer's thread
@@ -721,7 +729,8 @@ fn turn(s: &mut Session, text: String) -> Result<(), Error> {
         }
     };
     match result {
-        Ok(_) => {
+        Ok(done) => {
+            output::show_all(&done.notes);
             s.messages.push(Message::new("user", text));
             if answer_text.cut {
                 output::note(format!(
