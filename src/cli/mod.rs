@@ -295,8 +295,3 @@ fn man(args: &ManArgs) -> Result<()> {
     }
     Ok(())
 }
-
-/// A usage error about one argument.
-pub(crate) fn usage(message: impl Into<String>) -> Error {
-    Error::usage(message)
-}

@@ -9,9 +9,9 @@ use crate::chat::Choices;
 use crate::chunk;
 use crate::client::{self, ChatRequest, Client, EnvRefs, Message, Prepared};
 use crate::error::{Error, Result};
+use crate::ops::params::Bound;
 use crate::output;
 use crate::params;
-use crate::prompt::Prompts;
 use crate::provider;
 
 #[derive(Debug, clap::Args)]
@@ -80,33 +80,29 @@ fn parse_temperature(arg: &str) -> std::result::Result<f64, String> {
 
 pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
     let state = ctx.store.load()?;
-    let prompt = Prompts::new(ctx.store.home()).load(&args.name)?;
-    let template = prompt.parsed()?;
-    let wanted = template.params();
-
-    let mut values = params::bind(&prompt.name, &wanted, &args.params, "--param ")?;
-    if wanted.contains(&"input") && !values.contains_key("input") && !io::stdin().is_terminal() {
+    let mut bound = Bound::load(ctx.store.home(), &args.name)?;
+    bound.bind(&args.params, "--param ")?;
+    if bound.wanted().contains(&"input")
+        && !bound.values.contains_key("input")
+        && !io::stdin().is_terminal()
+    {
         let bytes = crate::limits::read_capped(&mut io::stdin().lock(), crate::limits::TEXT_INPUT)
             .map_err(|e| e.at("{input} from", std::path::Path::new("standard input")))?;
         let input = String::from_utf8(bytes).map_err(|_| {
             Error::new("cannot read standard input for {input}: it is not UTF-8 text")
         })?;
         if !input.is_empty() {
-            values.insert(
+            bound.values.insert(
                 "input".into(),
                 input.strip_suffix('\n').unwrap_or(&input).to_string(),
             );
         }
     }
-    let missing: Vec<&str> = wanted
-        .iter()
-        .copied()
-        .filter(|p| !values.contains_key(*p))
-        .collect();
+    let missing = bound.missing();
     if !missing.is_empty() {
         if io::stdin().is_terminal() && io::stderr().is_terminal() {
             for name in &missing {
-                values.insert(name.to_string(), ask(name)?);
+                bound.values.insert(name.clone(), ask(name)?);
             }
         } else {
             let flags: Vec<String> = missing
@@ -116,19 +112,21 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
             let mut err = Error::usage(format!(
                 "missing parameter{} for prompt '{}': {}",
                 if missing.len() > 1 { "s" } else { "" },
-                prompt.name,
+                bound.prompt.name,
                 missing.join(", ")
             ))
             .hint(format!("pass {}", flags.join(" ")));
-            if missing.contains(&"input") {
+            if missing.iter().any(|m| m == "input") {
                 err = err.hint("or pipe the text in: `... | aix run NAME -e`");
             }
             return Err(err);
         }
     }
-    let rendered = template
-        .render(&values)
+    let rendered = bound
+        .template
+        .render(&bound.values)
         .expect("every parameter has a value");
+    let prompt = bound.prompt;
 
     let target = Choices {
         provider: args.provider.clone(),

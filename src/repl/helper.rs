@@ -16,6 +16,7 @@ use rustyline::validate::Validator;
 use crate::chat::{Choices, Target};
 use crate::client::Client;
 use crate::error::Error;
+use crate::ops::provider as ops;
 use crate::prompt::Prompts;
 use crate::provider;
 use crate::store::Store;
@@ -68,24 +69,14 @@ pub fn fetch_models(target: &Target) -> Result<Vec<String>, Error> {
     {
         return Ok(m);
     }
-    let items = Client::new(false)
-        .notes(crate::output::notes())
-        .models(
-            &target.resolved.provider,
-            target.key.as_ref(),
-            Duration::from_secs(10),
-        )
-        .map_err(|e| e.into_error(&name, ""))?;
-    let mut ids: Vec<String> = items
-        .iter()
-        .filter_map(|m| {
-            m.get("id")
-                .or_else(|| m.get("name"))
-                .and_then(|v| v.as_str())
-                .map(String::from)
-        })
-        .collect();
-    ids.sort();
+    let client = Client::new(false).notes(crate::output::notes());
+    let items = ops::models(
+        &client,
+        &target.resolved.provider,
+        target.key.as_ref(),
+        Duration::from_secs(10),
+    )?;
+    let ids = ops::model_ids(&items);
     if let Ok(mut cache) = MODELS.lock() {
         cache
             .get_or_insert_with(HashMap::new)

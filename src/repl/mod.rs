@@ -27,11 +27,11 @@ use crate::answer::{self, Failure, Output};
 use crate::chat::{Choices, Target};
 use crate::client::{Client, EnvRefs, Message};
 use crate::error::{Error, Kind as ErrorKind};
+use crate::ops::{self, api_key::KeyFor, params::Bound};
 use crate::output;
 use crate::params;
 use crate::prompt::Prompts;
 use crate::secret::Secret;
-use crate::state::{self, Origin};
 use crate::store::Store;
 use crate::suggest;
 
@@ -574,8 +574,7 @@ fn prompt_turn(s: &mut Session, rest: &str) -> Result<(), Error> {
         return Err(Error::usage("usage: /prompt NAME [key=value...]"));
     };
     let name = name.as_str();
-    let prompt = Prompts::new(s.store.home()).load(name)?;
-    let template = prompt.parsed()?;
+    let mut bound = Bound::load(s.store.home(), name)?;
     let mut pairs = Vec::with_capacity(args.len());
     for kv in args {
         pairs.push(params::parse_param(kv).map_err(|e| {
@@ -583,8 +582,12 @@ fn prompt_turn(s: &mut Session, rest: &str) -> Result<(), Error> {
                 .hint("write key=value, quoting values with spaces: k=\"two words\"")
         })?);
     }
-    let wanted = template.params();
-    let values = params::bind(name, &wanted, &pairs, "")?;
+    bound.bind(&pairs, "")?;
+    let Bound {
+        prompt,
+        template,
+        values,
+    } = bound;
     let text = template.render(&values).map_err(|missing| {
         Error::usage(format!(
             "missing parameters for prompt '{name}': {}",
@@ -618,17 +621,12 @@ fn set_key(s: &mut Session, rest: &str) -> Result<(), Error> {
     } else {
         rest.to_string()
     };
-    let key = key.trim().to_string();
-    state::check_key_text(&key).map_err(Error::new)?;
-    let origin = target.resolved.origin;
-    s.store.update(|st| {
-        let slot = match (origin, st.stored_key(&name, origin)) {
-            (Origin::Custom, Some((_, slot))) => slot,
-            _ => name.clone(),
-        };
-        st.set_api_key(&slot, &Secret::new(key.clone()));
-        Ok(())
-    })?;
+    let key = Secret::new(key.trim());
+    let whose = KeyFor::Provider {
+        name: &name,
+        origin: target.resolved.origin,
+    };
+    ops::api_key::store_key(&s.store, whose, &key)?;
     output::status(format!(
         "Saved the API key of '{name}' (not kept in the REPL history)"
     ));
