@@ -6,12 +6,13 @@
 //! store's validation, so `config set` cannot write a provider that
 //! `provider add` would refuse.
 
+use serde::Serialize;
 use serde_json::Value;
 
 use super::Ctx;
 use crate::error::{Error, Result};
 use crate::keypath::KeyPath;
-use crate::output;
+use crate::output::{self, Piece, View};
 use crate::secret;
 
 #[derive(Debug, clap::Subcommand)]
@@ -104,23 +105,45 @@ fn get(ctx: &Ctx, path: &KeyPath, json: bool) -> Result<()> {
             .hint("see what is set with `aix config list`"));
     };
     let value = shown(ctx, path.segments(), value);
-    match value {
-        Value::String(s) if !json => output::line(&s),
-        other => output::json(&other),
+    output::emit(output::Format::json_if(json), &ValueView(value))
+}
+
+/// `config get`: a value; as text, strings raw and the rest as JSON.
+#[derive(Serialize)]
+#[serde(transparent)]
+struct ValueView(Value);
+
+impl View for ValueView {
+    fn text(&self) -> Vec<Piece> {
+        vec![Piece::Text(match &self.0 {
+            Value::String(s) => format!("{s}\n"),
+            other => format!("{}\n", pretty(other)),
+        })]
     }
+}
+
+fn pretty(value: &Value) -> String {
+    serde_json::to_string_pretty(value).expect("a Value always serializes")
 }
 
 fn list(ctx: &Ctx, json: bool) -> Result<()> {
     let state = ctx.store.load()?;
     let doc = shown(ctx, &[], &Value::Object(state.doc().clone()));
-    if json {
-        output::json(&doc)?;
-        return Ok(());
+    output::emit(output::Format::json_if(json), &DocView(doc))
+}
+
+/// `config list`: the whole document; as text, one `KEY.PATH = VALUE`
+/// line per value.
+#[derive(Serialize)]
+#[serde(transparent)]
+struct DocView(Value);
+
+impl View for DocView {
+    fn text(&self) -> Vec<Piece> {
+        let mut text = String::new();
+        flatten(&self.0, &mut Vec::new(), &mut text);
+        vec![Piece::Text(text)]
     }
-    let mut text = String::new();
-    flatten(&doc, &mut Vec::new(), &mut text);
-    output::print(&text)?;
-    Ok(())
 }
 
 /// Writes one `path = json` line per leaf (empty objects count as leaves).

@@ -159,11 +159,12 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
         if let Some(secs) = args.max_time {
             prepared.max_time = Some(std::time::Duration::from_secs(secs));
         }
-        if args.json {
-            output::json(&prepared.to_json(ctx.show_secrets))?;
-        } else {
-            output::print(&dry_run_text(&prepared, &req, ctx.show_secrets))?;
-        }
+        let view = DryRun {
+            prepared: &prepared,
+            req: &req,
+            show_secrets: ctx.show_secrets,
+        };
+        output::emit(output::Format::json_if(args.json), &view)?;
         if let Some(path) = &args.output {
             write_file(path, rendered.as_bytes())?;
             output::status(format!("Wrote the rendered prompt to {}", path.display()));
@@ -216,7 +217,8 @@ fn send(client: &Client, p: &Prepared, args: &Args) -> std::result::Result<(), F
         let response = client.chat(p).map_err(Failure::Client)?;
         spinner.stop();
         match dest {
-            None => output::json(&response).map_err(Failure::Other)?,
+            None => output::emit(output::Format::Json, &output::Raw(&response))
+                .map_err(Failure::Other)?,
             Some((dest, path)) => {
                 let mut text =
                     serde_json::to_string_pretty(&response).expect("a Value always serializes");
@@ -288,6 +290,29 @@ fn no_key_note(resolved: &crate::state::Resolved) -> String {
         None => {
             format!("no API key for '{name}': run `aix api-key {name}` if the server needs one")
         }
+    }
+}
+
+/// A dry run: the request that would be sent.
+struct DryRun<'a> {
+    prepared: &'a Prepared,
+    req: &'a ChatRequest,
+    show_secrets: bool,
+}
+
+impl serde::Serialize for DryRun<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        self.prepared.to_json(self.show_secrets).serialize(s)
+    }
+}
+
+impl output::View for DryRun<'_> {
+    fn text(&self) -> Vec<output::Piece> {
+        vec![output::Piece::Text(dry_run_text(
+            self.prepared,
+            self.req,
+            self.show_secrets,
+        ))]
     }
 }
 

@@ -145,11 +145,18 @@ pub fn emit(format: Format, view: &impl View) -> Result<()> {
     }
 }
 
-/// A JSON document shown as it is in both formats (pretty JSON): for
-/// values that are data already (a server's response, a config value).
+/// A JSON document that is data already (a server's response), shown as
+/// pretty JSON in either format.
 #[derive(Debug, serde::Serialize)]
 #[serde(transparent)]
 pub struct Raw<'a>(pub &'a Value);
+
+impl View for Raw<'_> {
+    fn text(&self) -> Vec<Piece> {
+        let text = serde_json::to_string_pretty(self.0).expect("a Value always serializes");
+        vec![Piece::Text(format!("{text}\n"))]
+    }
+}
 
 /// `text` made safe for stderr when that is a terminal.
 fn safe_err(text: &str) -> std::borrow::Cow<'_, str> {
