@@ -30,7 +30,7 @@ pub mod keypath;
 pub mod limits;
 pub mod manifest;
 pub mod notes;
-pub mod ops;
+pub(crate) mod ops;
 pub mod output;
 pub mod params;
 pub mod prompt;

@@ -36,7 +36,8 @@ impl Note {
         }
     }
 
-    pub fn note(text: impl Into<String>) -> Self {
+    /// A `note:` line.
+    pub fn info(text: impl Into<String>) -> Self {
         Note {
             level: Level::Note,
             text: text.into(),
@@ -71,7 +72,7 @@ impl Notes {
     }
 
     pub fn note(&self, text: impl Into<String>) {
-        self.send(Note::note(text));
+        self.send(Note::info(text));
     }
 }
 

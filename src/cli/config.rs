@@ -105,45 +105,47 @@ fn get(ctx: &Ctx, path: &KeyPath, json: bool) -> Result<()> {
             .hint("see what is set with `aix config list`"));
     };
     let value = shown(ctx, path.segments(), value);
-    output::emit(output::Format::json_if(json), &ValueView(value))
+    let view = ConfigView {
+        value,
+        lines: false,
+    };
+    output::emit(output::Format::json_if(json), &view)
 }
 
-/// `config get`: a value; as text, strings raw and the rest as JSON.
+/// `config get` and `config list`: a value. As text, `config list`'s is
+/// one `KEY.PATH = VALUE` line per leaf; `config get`'s a string as it is,
+/// anything else as JSON.
 #[derive(Serialize)]
 #[serde(transparent)]
-struct ValueView(Value);
-
-impl View for ValueView {
-    fn text(&self) -> Vec<Piece> {
-        vec![Piece::Text(match &self.0 {
-            Value::String(s) => format!("{s}\n"),
-            other => format!("{}\n", pretty(other)),
-        })]
-    }
+struct ConfigView {
+    value: Value,
+    #[serde(skip)]
+    lines: bool,
 }
 
-fn pretty(value: &Value) -> String {
-    serde_json::to_string_pretty(value).expect("a Value always serializes")
+impl View for ConfigView {
+    fn text(&self) -> Vec<Piece> {
+        let mut text = String::new();
+        match &self.value {
+            _ if self.lines => flatten(&self.value, &mut Vec::new(), &mut text),
+            Value::String(s) => text = format!("{s}\n"),
+            other => {
+                text = serde_json::to_string_pretty(other).expect("a Value always serializes");
+                text.push('\n');
+            }
+        }
+        vec![Piece::Text(text)]
+    }
 }
 
 fn list(ctx: &Ctx, json: bool) -> Result<()> {
     let state = ctx.store.load()?;
     let doc = shown(ctx, &[], &Value::Object(state.doc().clone()));
-    output::emit(output::Format::json_if(json), &DocView(doc))
-}
-
-/// `config list`: the whole document; as text, one `KEY.PATH = VALUE`
-/// line per value.
-#[derive(Serialize)]
-#[serde(transparent)]
-struct DocView(Value);
-
-impl View for DocView {
-    fn text(&self) -> Vec<Piece> {
-        let mut text = String::new();
-        flatten(&self.0, &mut Vec::new(), &mut text);
-        vec![Piece::Text(text)]
-    }
+    let view = ConfigView {
+        value: doc,
+        lines: true,
+    };
+    output::emit(output::Format::json_if(json), &view)
 }
 
 /// Writes one `path = json` line per leaf (empty objects count as leaves).

@@ -93,7 +93,7 @@ struct ListView {
 impl View for ListView {
     fn text(&self) -> Vec<Piece> {
         if self.prompts.is_empty() {
-            return vec![Piece::Note(Note::note(
+            return vec![Piece::Note(Note::info(
                 "no prompts yet; save one with `aix create NAME \"TEMPLATE with {placeholders}\"`",
             ))];
         }

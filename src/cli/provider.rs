@@ -251,7 +251,7 @@ impl View for ListView {
     fn text(&self) -> Vec<Piece> {
         let ops::Listing { providers, broken } = &self.listing;
         if providers.is_empty() && broken.is_empty() {
-            return vec![Piece::Note(Note::note(
+            return vec![Piece::Note(Note::info(
                 "no custom providers yet; add one with `aix provider add NAME BASE_URL`, or see the built-ins with `aix provider list --all`",
             ))];
         }
@@ -531,7 +531,7 @@ impl View for ModelsView {
             .collect();
         rows.sort();
         if rows.is_empty() {
-            return vec![Piece::Note(Note::note(format!(
+            return vec![Piece::Note(Note::info(format!(
                 "'{}' lists no models",
                 self.provider
             )))];

@@ -105,17 +105,16 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
                 bound.values.insert(name.clone(), ask(name)?);
             }
         } else {
-            let flags: Vec<String> = missing
-                .iter()
-                .map(|m| format!("--param {m}=VALUE"))
-                .collect();
             let mut err = Error::usage(format!(
                 "missing parameter{} for prompt '{}': {}",
                 if missing.len() > 1 { "s" } else { "" },
                 bound.prompt.name,
                 missing.join(", ")
             ))
-            .hint(format!("pass {}", flags.join(" ")));
+            .hint(format!(
+                "pass {}",
+                params::each(&missing, |m| format!("--param {m}=VALUE"), " ")
+            ));
             if missing.iter().any(|m| m == "input") {
                 err = err.hint("or pipe the text in: `... | aix run NAME -e`");
             }

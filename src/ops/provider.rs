@@ -112,7 +112,7 @@ pub fn add(store: &Store, p: &Provider) -> Result<Vec<Note>> {
         p.name, p.base_url
     ))];
     if provider::builtin(&p.name).is_some() {
-        notes.push(Note::note(format!(
+        notes.push(Note::info(format!(
             "'{0}' is also a built-in provider; address yours as custom:{0}",
             p.name
         )));
@@ -131,21 +131,27 @@ fn custom_name(spec: &str) -> String {
     spec.strip_prefix("custom:").unwrap_or(spec).to_string()
 }
 
+/// Why `name` (as `spec` wrote it) is no custom provider to be `done`
+/// (removed, updated): a built-in's, with `hint`, or not found at all.
+fn no_custom(s: &State, name: &str, spec: &str, done: &str, hint: String) -> Error {
+    if provider::builtin(name).is_some() {
+        Error::new(format!(
+            "'{name}' is a built-in provider and cannot be {done}"
+        ))
+        .hint(hint)
+    } else {
+        s.not_found(name, spec)
+    }
+}
+
 /// Removes the custom provider `spec` names, and its stored key with
 /// `forget_key`; what to tell the user about it.
 pub fn remove(store: &Store, spec: &str, forget_key: bool) -> Result<Vec<Note>> {
     let name = custom_name(spec);
     let (key, owner) = store.update(|s| {
         if !s.has_provider(&name) {
-            if provider::builtin(&name).is_some() {
-                return Err(Error::new(format!(
-                    "'{name}' is a built-in provider and cannot be removed"
-                ))
-                .hint(format!(
-                    "remove its stored key with `aix api-key {name} --remove`"
-                )));
-            }
-            return Err(s.not_found(&name, spec));
+            let hint = format!("remove its stored key with `aix api-key {name} --remove`");
+            return Err(no_custom(s, &name, spec, "removed", hint));
         }
         let owner = s.owner(&name);
         s.remove_provider(&name);
@@ -165,14 +171,14 @@ pub fn remove(store: &Store, spec: &str, forget_key: bool) -> Result<Vec<Note>> 
         ))),
         Some(Some(slot)) => {
             notes.push(Note::status(format!("Removed provider '{name}'")));
-            notes.push(Note::note(format!(
+            notes.push(Note::info(format!(
                 "its API key stays in config.json (api_keys.{slot}) for when you add '{name}' again; delete it with `aix config unset api_keys.{slot}`, or remove with --forget-key next time"
             )));
         }
         None => notes.push(Note::status(format!("Removed provider '{name}'"))),
     }
     if owner == Owner::Manifest {
-        notes.push(Note::note(format!(
+        notes.push(Note::info(format!(
             "'{name}' is managed by providers.toml; `aix apply` will re-create it unless you remove it from the manifest"
         )));
     }
@@ -273,15 +279,10 @@ pub fn update(store: &Store, spec: &str, changes: &Changes) -> Result<Vec<Note>>
             .filter(|gone| s.remove_duplicate_header(&name, gone))
             .collect();
         let Some(mut p) = s.provider(&name)? else {
-            if provider::builtin(&name).is_some() {
-                return Err(Error::new(format!(
-                    "'{name}' is a built-in provider and cannot be updated"
-                ))
-                .hint(format!(
-                    "add your own with `aix provider add {name} BASE_URL` and address it as custom:{name}"
-                )));
-            }
-            return Err(s.not_found(&name, spec));
+            let hint = format!(
+                "add your own with `aix provider add {name} BASE_URL` and address it as custom:{name}"
+            );
+            return Err(no_custom(s, &name, spec, "updated", hint));
         };
         let owner = s.owner(&name);
         if owner == Owner::Manifest && !changes.force {
@@ -301,7 +302,7 @@ pub fn update(store: &Store, spec: &str, changes: &Changes) -> Result<Vec<Note>>
         Ok((changed, owner))
     })?;
     if !changed {
-        return Ok(vec![Note::note(format!(
+        return Ok(vec![Note::info(format!(
             "'{name}' already had those settings; nothing changed"
         ))]);
     }
@@ -495,7 +496,7 @@ pub fn keys_not_exported(state: &State, providers: &[Provider]) -> Option<Note> 
         .map(|p| p.name.as_str())
         .collect();
     (!with_keys.is_empty()).then(|| {
-        Note::note(format!(
+        Note::info(format!(
             "API keys are not exported; on another machine set them with `aix api-key NAME` ({})",
             with_keys.join(", ")
         ))

@@ -70,7 +70,7 @@ fn print_raw(text: &str) -> Result<()> {
 }
 
 /// The error for a failed write to stdout.
-pub fn stdout_error(e: &io::Error) -> Error {
+fn stdout_error(e: &io::Error) -> Error {
     if e.kind() == io::ErrorKind::BrokenPipe {
         Error::broken_pipe()
     } else {
@@ -92,7 +92,7 @@ pub fn json(value: &Value) -> Result<()> {
 /// How a command shows its result: one variant per format, so a new
 /// format is one variant here and one arm in [`emit`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Format {
+pub(crate) enum Format {
     /// For people: text, tables and notes.
     Text,
     /// For scripts: one pretty JSON document on stdout.
@@ -101,14 +101,14 @@ pub enum Format {
 
 impl Format {
     /// The format a command's `--json` flag asks for.
-    pub fn json_if(json: bool) -> Format {
+    pub(crate) fn json_if(json: bool) -> Format {
         if json { Format::Json } else { Format::Text }
     }
 }
 
 /// A piece of a result shown as text.
 #[derive(Debug)]
-pub enum Piece {
+pub(crate) enum Piece {
     /// Text for stdout, as it is (cleaned on a terminal).
     Text(String),
     /// Aligned columns under a bold header (see [`table`]).
@@ -122,12 +122,12 @@ pub enum Piece {
 
 /// A command's result: its JSON document is its `Serialize` form, and
 /// [`View::text`] says how it reads as text.
-pub trait View: serde::Serialize {
+pub(crate) trait View: serde::Serialize {
     fn text(&self) -> Vec<Piece>;
 }
 
 /// Shows `view` in `format`: the one path every command's output takes.
-pub fn emit(format: Format, view: &impl View) -> Result<()> {
+pub(crate) fn emit(format: Format, view: &impl View) -> Result<()> {
     match format {
         Format::Json => {
             let text = serde_json::to_string_pretty(view)
@@ -149,7 +149,7 @@ pub fn emit(format: Format, view: &impl View) -> Result<()> {
 /// pretty JSON in either format.
 #[derive(Debug, serde::Serialize)]
 #[serde(transparent)]
-pub struct Raw<'a>(pub &'a Value);
+pub(crate) struct Raw<'a>(pub &'a Value);
 
 impl View for Raw<'_> {
     fn text(&self) -> Vec<Piece> {
@@ -202,7 +202,7 @@ pub fn show(note: &Note) {
 }
 
 /// Shows each of `notes` in turn.
-pub fn show_all(notes: &[Note]) {
+pub(crate) fn show_all(notes: &[Note]) {
     notes.iter().for_each(show);
 }
 

@@ -595,11 +595,7 @@ fn prompt_turn(s: &mut Session, rest: &str) -> Result<(), Error> {
         ))
         .hint(format!(
             "/prompt {name} {}",
-            missing
-                .iter()
-                .map(|m| format!("{m}=..."))
-                .collect::<Vec<_>>()
-                .join(" ")
+            params::each(&missing, |m| format!("{m}=..."), " ")
         ))
     })?;
     if s.system.is_none() && prompt.system.is_some() {
