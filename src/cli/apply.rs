@@ -7,7 +7,7 @@
 //! that needs config.json meanwhile waits for the lock, and gives up with
 //! an error naming it after the lock timeout.) config.json is parsed once.
 
-use std::io::{self, BufRead, IsTerminal, Write};
+use std::io::{self, IsTerminal};
 
 use serde::Serialize;
 use serde_json::Value;
@@ -149,14 +149,7 @@ fn plural(n: usize) -> &'static str {
 
 /// Asks on the terminal; anything but `yes` cancels.
 fn confirm(question: &str) -> Result<()> {
-    let mut err = io::stderr().lock();
-    let _ = write!(err, "{question} Only 'yes' goes ahead: ");
-    let _ = err.flush();
-    drop(err);
-    let mut answer = String::new();
-    io::stdin()
-        .lock()
-        .read_line(&mut answer)
+    let answer = super::ask(&format!("{question} Only 'yes' goes ahead: "))
         .map_err(|e| Error::new(format!("cannot read the answer: {e}")))?;
     if answer.trim() == "yes" {
         Ok(())

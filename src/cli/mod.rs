@@ -188,6 +188,19 @@ where
     .map(|()| 0)
 }
 
+/// Writes `prompt` on stderr and reads one line of stdin (with its end of
+/// line): how commands ask the user something.
+pub(crate) fn ask(prompt: &str) -> std::io::Result<String> {
+    use std::io::{BufRead, Write};
+    let mut err = std::io::stderr().lock();
+    let _ = write!(err, "{prompt}");
+    let _ = err.flush();
+    drop(err);
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line)?;
+    Ok(line)
+}
+
 /// The clap command tree, with the dynamic completion candidates.
 pub fn command() -> clap::Command {
     completions::command()

@@ -264,13 +264,7 @@ fn report_usage(usage: Option<chunk::Usage>, finish: Option<&str>) {
 }
 
 fn ask(name: &str) -> Result<String> {
-    let mut err = io::stderr().lock();
-    let _ = write!(err, "{name}: ");
-    let _ = err.flush();
-    drop(err);
-    let mut line = String::new();
-    io::stdin()
-        .read_line(&mut line)
+    let line = super::ask(&format!("{name}: "))
         .map_err(|e| Error::new(format!("cannot read {name}: {e}")))?;
     Ok(line.trim_end_matches(['\n', '\r']).to_string())
 }

@@ -21,37 +21,23 @@ use crate::prompt::Prompts;
 use crate::provider;
 use crate::store::Store;
 
-/// The slash commands: name, arguments, what it does.
+/// The slash commands: name, arguments, what it does. One a line, as
+/// `/help` shows them.
+#[rustfmt::skip]
 pub const COMMANDS: &[(&str, &str, &str)] = &[
     ("help", "", "list these commands"),
-    (
-        "provider",
-        "NAME",
-        "switch provider (custom:NAME or a built-in)",
-    ),
+    ("provider", "NAME", "switch provider (custom:NAME or a built-in)"),
     ("model", "NAME", "switch model"),
     ("models", "", "list the provider's models"),
     ("system", "[TEXT]", "set (or clear) the system message"),
-    (
-        "prompt",
-        "NAME [k=v...]",
-        "send a saved prompt, rendered, as the next message",
-    ),
+    ("prompt", "NAME [k=v...]", "send a saved prompt, rendered, as the next message"),
     ("params", "", "show provider, model and options"),
     ("stream", "on|off", "stream answers or wait for them whole"),
     ("reset", "", "start the conversation over"),
     ("history", "", "show the conversation"),
-    (
-        "save",
-        "FILE",
-        "save the conversation (.json, else Markdown)",
-    ),
+    ("save", "FILE", "save the conversation (.json, else Markdown)"),
     ("retry", "", "send the last message again"),
-    (
-        "key",
-        "[KEY]",
-        "store the provider's API key (never kept in history)",
-    ),
+    ("key", "[KEY]", "store the provider's API key (never kept in history)"),
     ("exit", "", "leave (Ctrl-D works too)"),
 ];
 
