@@ -55,3 +55,67 @@ pub fn delete_key(store: &Store, spec: &str) -> Result<bool> {
         Ok(s.remove_api_key(&r.provider.name, r.origin))
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::provider::Provider;
+
+    fn store_with(keys: &[(&str, &str)]) -> (tempfile::TempDir, Store) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::new(dir.path());
+        store
+            .update(|s| {
+                s.put_provider(&Provider::new("local", "http://127.0.0.1:9/v1"));
+                for (slot, key) in keys {
+                    s.set_api_key(slot, &Secret::new(*key));
+                }
+                Ok(())
+            })
+            .unwrap();
+        (dir, store)
+    }
+
+    #[test]
+    fn a_key_goes_to_the_slot_already_holding_one() {
+        // A custom provider's key the earlier AIX stored as custom:NAME
+        // stays there; otherwise keys go to NAME.
+        let (_d, store) = store_with(&[("custom:local", "sk-old-1")]);
+        let slot = store_key(&store, KeyFor::Spec("local"), &Secret::new("sk-new-1")).unwrap();
+        assert_eq!(slot, "custom:local");
+        let (_d, store) = store_with(&[]);
+        let slot = store_key(
+            &store,
+            KeyFor::Spec("custom:local"),
+            &Secret::new("sk-new-1"),
+        );
+        assert_eq!(slot.unwrap(), "local");
+        // A built-in's key goes to its name, whatever custom:NAME holds.
+        let (_d, store) = store_with(&[("custom:openai", "sk-old-2")]);
+        let whose = KeyFor::Provider {
+            name: "openai",
+            origin: Origin::BuiltIn,
+        };
+        assert_eq!(
+            store_key(&store, whose, &Secret::new("sk-new-2")).unwrap(),
+            "openai"
+        );
+    }
+
+    #[test]
+    fn keys_are_checked_and_deleted() {
+        let (_d, store) = store_with(&[]);
+        assert!(store_key(&store, KeyFor::Spec("local"), &Secret::new("Bearer sk-x-1")).is_err());
+        assert!(
+            store
+                .load()
+                .unwrap()
+                .stored_key("local", Origin::Custom)
+                .is_none()
+        );
+        assert!(!delete_key(&store, "local").unwrap());
+        store_key(&store, KeyFor::Spec("local"), &Secret::new("sk-x-1")).unwrap();
+        assert!(delete_key(&store, "local").unwrap());
+        assert!(delete_key(&store, "nothere").is_err());
+    }
+}

@@ -502,3 +502,78 @@ pub fn keys_not_exported(state: &State, providers: &[Provider]) -> Option<Note> 
         ))
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn model_ids_come_from_id_else_name_sorted() {
+        let models = vec![
+            json!({"id": "zeta"}),
+            json!({"name": "alpha"}),
+            json!({"owned_by": "nobody"}),
+            json!({"id": "mid", "name": "ignored"}),
+        ];
+        assert_eq!(model_ids(&models), ["alpha", "mid", "zeta"]);
+        assert_eq!(model_id(&models[2]), None);
+    }
+
+    #[test]
+    fn broken_entries_are_skipped_with_a_warning() {
+        let doc = json!({"custom_providers": {
+            "broke": {"base_url": 5},
+            "fine": {"base_url": "http://127.0.0.1:9/v1"},
+        }});
+        let state = State::from_doc(doc.as_object().unwrap().clone());
+        let (providers, skipped) = usable(&state);
+        assert_eq!(providers.len(), 1);
+        assert_eq!(providers[0].name, "fine");
+        assert_eq!(skipped.len(), 1);
+        assert_eq!(skipped[0].level, crate::notes::Level::Warn);
+        assert!(
+            skipped[0].text.starts_with("skipping provider 'broke': "),
+            "{skipped:?}"
+        );
+        let listing = list(&state, true);
+        assert_eq!(listing.broken.len(), 1);
+        assert_eq!(
+            listing.providers.len(),
+            1 + provider::BUILTINS.len(),
+            "the built-ins follow with --all"
+        );
+        let (targets, skipped) = check_targets(&state, &[], false).unwrap();
+        assert_eq!((targets.len(), skipped.len()), (1, 1));
+    }
+
+    #[test]
+    fn updates_change_only_what_is_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::new(dir.path());
+        let mut p = Provider::new("local", "http://127.0.0.1:9/v1");
+        p.headers.push(("X-Trace".into(), "1".into()));
+        add(&store, &p).unwrap();
+        assert!(update(&store, "local", &Changes::default()).is_err());
+        let gone = Changes {
+            remove_headers: vec!["x-nope".into()],
+            ..Changes::default()
+        };
+        let e = update(&store, "local", &gone).unwrap_err();
+        assert!(e.message().contains("has no header"), "{e:?}");
+        let changes = Changes {
+            model: Some("m".into()),
+            headers: vec![("x-trace".into(), "2".into())],
+            ..Changes::default()
+        };
+        let notes = update(&store, "custom:local", &changes).unwrap();
+        assert_eq!(notes[0].level, crate::notes::Level::Status);
+        let again = update(&store, "local", &changes).unwrap();
+        assert!(again[0].text.contains("nothing changed"), "{again:?}");
+        let stored = store.load().unwrap().provider("local").unwrap().unwrap();
+        assert_eq!(stored.default_model.as_deref(), Some("m"));
+        assert_eq!(stored.headers, [("x-trace".to_string(), "2".to_string())]);
+        let e = update(&store, "openai", &changes).unwrap_err();
+        assert!(e.message().contains("built-in"), "{e:?}");
+    }
+}
