@@ -652,11 +652,9 @@ fn export(ctx: &Ctx, args: ExportArgs) -> Result<()> {
             "{what} holds a literal secret; exported as ${{env:{var}}}: set {var} where you apply it"
         ));
     }
-    output::show_all(
-        &ops::keys_not_exported(&state, &providers)
-            .into_iter()
-            .collect::<Vec<_>>(),
-    );
+    if let Some(note) = ops::keys_not_exported(&state, &providers) {
+        output::show(&note);
+    }
     Ok(())
 }
 
