@@ -20,6 +20,7 @@ use serde_json::{Map, Value, json};
 use crate::chunk::{self, Item, Usage};
 use crate::envref;
 use crate::error::Error;
+use crate::notes::Notes;
 use crate::provider::{AuthType, Provider};
 use crate::secret::{self, Masker, Secret};
 use crate::sse;
@@ -601,6 +602,8 @@ pub struct Client {
     retry_base: Duration,
     verbose: bool,
     show_secrets: bool,
+    /// Where retries (and, verbose, redirects) are told.
+    notes: Notes,
 }
 
 impl Default for Client {
@@ -630,7 +633,14 @@ impl Client {
             retry_base,
             verbose,
             show_secrets: false,
+            notes: Notes::default(),
         }
+    }
+
+    /// Tell retries (and, verbose, redirects followed) to `notes`.
+    pub fn notes(mut self, notes: Notes) -> Self {
+        self.notes = notes;
+        self
     }
 
     /// Show secrets the server sends back (`--show-secrets`) instead of
@@ -716,7 +726,7 @@ impl Client {
             {
                 return Err(deadline_error(p, max));
             }
-            crate::output::note(format!(
+            self.notes.note(format!(
                 "{why}; retrying in {:.1} s (try {} of {MAX_TRIES})",
                 wait.as_secs_f64(),
                 attempt + 1
@@ -743,7 +753,7 @@ impl Client {
                 req = req.header(h.name.as_str(), h.value.expose());
             }
             if self.verbose && url != p.url {
-                crate::output::note(format!("following a redirect: POST {url}"));
+                self.notes.note(format!("following a redirect: POST {url}"));
             }
             let resp = req.send(body).map_err(|e| transport_error(e, p))?;
             if !resp.status().is_redirection() {
@@ -1424,6 +1434,7 @@ mod tests {
             retry_base: Duration::MAX,
             verbose: false,
             show_secrets: false,
+            notes: Notes::default(),
         };
         assert!(c.backoff(u32::MAX) <= MAX_RETRY_AFTER.mul_f64(1.5));
     }

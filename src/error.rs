@@ -14,6 +14,9 @@ pub enum Kind {
     Failure,
     /// Bad flags or arguments: exit 64 (EX_USAGE).
     Usage,
+    /// The reader of stdout went away (`aix provider list | head -1`):
+    /// nothing more can be shown, and that is no failure; exit 0 quietly.
+    BrokenPipe,
 }
 
 #[derive(Debug)]
@@ -43,6 +46,14 @@ impl Error {
         }
     }
 
+    /// Stdout was closed by its reader: ends the command quietly (exit 0).
+    pub fn broken_pipe() -> Self {
+        Error {
+            kind: Kind::BrokenPipe,
+            ..Error::new("stdout was closed")
+        }
+    }
+
     /// Adds a hint line shown under the message.
     pub fn hint(mut self, hint: impl Into<String>) -> Self {
         self.hints.push(hint.into());
@@ -66,6 +77,7 @@ impl Error {
         match self.kind {
             Kind::Failure => 1,
             Kind::Usage => 64,
+            Kind::BrokenPipe => 0,
         }
     }
 }

@@ -7,15 +7,26 @@
 //! - [`state`]: config.json as a document with typed views;
 //! - [`store`]: where config.json lives and the one write path;
 //! - [`secret`] and [`envref`]: what is secret, and `${env:VAR}` references;
-//! - [`prompt`]: saved prompts and `{name}` templates;
+//! - [`prompt`]: saved prompts and `{name}` templates; [`params`]: their
+//!   `key=value` parameters as typed;
 //! - [`client`]: requests to OpenAI-compatible servers, retries, errors;
 //! - [`sse`]: a pure event-stream parser; [`chunk`]: decoding answers;
 //! - [`manifest`]: providers.toml into providers; [`reconcile`]: plans as data;
 //! - [`schema`]: the JSON Schemas; [`validate`]: checking files against them;
 //! - [`chat`] and [`answer`]: choosing provider and model, delivering answers
 //!   (shared by `aix run` and [`repl`]);
-//! - [`cli`]: one module per subcommand, parsing arguments and calling the above;
-//! - [`output`]: everything printed, with colour only where it belongs.
+//! - `ops`: the operations (add, update and remove a provider, store a key,
+//!   check a provider, list its models, bind a prompt's parameters), done
+//!   once for the CLI and the REPL, returning values and never printing;
+//! - [`notes`]: what the core has to tell the user, as values or through a
+//!   sink, so that nothing below the edge prints;
+//! - [`cli`]: one module per subcommand, parsing arguments, calling an
+//!   operation and rendering its result;
+//! - [`output`]: the edge where everything is printed: one path from a
+//!   command's view to text or JSON, answers ([`output::answer`]), and
+//!   colour only where it belongs. Only `cli`, `repl` and `output` print;
+//!   a closed stdout is an [`error::Kind::BrokenPipe`] error, which the
+//!   binary turns into a quiet exit 0.
 
 pub mod answer;
 pub mod chat;
@@ -29,6 +40,8 @@ pub mod fuzz;
 pub mod keypath;
 pub mod limits;
 pub mod manifest;
+pub mod notes;
+pub(crate) mod ops;
 pub mod output;
 pub mod params;
 pub mod prompt;

@@ -11,6 +11,7 @@ static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
 fn main() -> ExitCode {
     match aix::cli::run(std::env::args_os()) {
         Ok(code) => ExitCode::from(code),
+        Err(err) if err.kind() == aix::error::Kind::BrokenPipe => ExitCode::SUCCESS,
         Err(err) => {
             aix::output::error(&err);
             ExitCode::from(err.exit_code())

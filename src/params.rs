@@ -57,6 +57,16 @@ pub fn split_words(line: &str) -> Result<Vec<String>, Error> {
     })
 }
 
+/// Each of `names` written by `write`, joined by `sep`: how parameters are
+/// listed in messages and hints (`{a}, {b}`, `a=... b=...`).
+pub fn each<T: AsRef<str>>(names: &[T], write: impl Fn(&str) -> String, sep: &str) -> String {
+    names
+        .iter()
+        .map(|n| write(n.as_ref()))
+        .collect::<Vec<_>>()
+        .join(sep)
+}
+
 /// Binds `pairs` to the template's parameters `wanted`: reads `@FILE`
 /// values and refuses unknown names with a "did you mean". `flag` is how
 /// the user writes one pair ("--param " or ""), for the hints.
@@ -84,14 +94,7 @@ pub fn bind(
         let uses = if wanted.is_empty() {
             "has no parameters".to_string()
         } else {
-            format!(
-                "uses {}",
-                wanted
-                    .iter()
-                    .map(|p| format!("{{{p}}}"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            )
+            format!("uses {}", each(wanted, |p| format!("{{{p}}}"), ", "))
         };
         let mut err = Error::usage(format!(
             "unknown parameter{} {} for prompt '{prompt_name}', which {uses}",

@@ -325,7 +325,13 @@ impl Prompts {
     }
 
     /// Saves a prompt atomically; refuses to replace one unless `force`.
-    pub fn save(&self, prompt: &Prompt, force: bool) -> Result<PathBuf, Error> {
+    /// Permissions tightened on the way are told to `notes`.
+    pub fn save(
+        &self,
+        prompt: &Prompt,
+        force: bool,
+        notes: &crate::notes::Notes,
+    ) -> Result<PathBuf, Error> {
         validate_name(&prompt.name).map_err(Error::usage)?;
         Template::parse(&prompt.template).map_err(|e| Error::usage(format!("template {e}")))?;
         let path = self.toml_path(&prompt.name);
@@ -345,7 +351,7 @@ impl Prompts {
         };
         let text =
             toml::to_string(&file).map_err(|e| Error::new(format!("cannot encode prompt: {e}")))?;
-        crate::store::ensure_dir(&self.dir)?;
+        crate::store::ensure_dir(&self.dir, notes)?;
         if force {
             crate::store::write_atomic(&path, text.as_bytes())?;
         } else if !create_new_atomic(&path, text.as_bytes())? {
@@ -505,7 +511,7 @@ mod tests {
             format: Format::Toml,
             path: PathBuf::new(),
         };
-        let path = prompts.save(&p, false).unwrap();
+        let path = prompts.save(&p, false, &Default::default()).unwrap();
         let back = prompts.load("sum").unwrap();
         assert_eq!(
             (back.template.as_str(), back.system.as_deref()),
@@ -513,12 +519,12 @@ mod tests {
         );
         assert!(
             prompts
-                .save(&p, false)
+                .save(&p, false, &Default::default())
                 .unwrap_err()
                 .message()
                 .contains("already exists")
         );
-        prompts.save(&p, true).unwrap();
+        prompts.save(&p, true, &Default::default()).unwrap();
         assert_eq!(prompts.list().len(), 1);
         assert_eq!(prompts.delete("sum").unwrap(), path);
         assert!(
@@ -532,7 +538,7 @@ mod tests {
             template: "{oops".into(),
             ..p
         };
-        assert!(prompts.save(&bad, false).is_err());
+        assert!(prompts.save(&bad, false, &Default::default()).is_err());
     }
 
     #[test]

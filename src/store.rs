@@ -23,7 +23,7 @@ use serde_json::Value;
 use crate::error::Error;
 use crate::keypath::KeyPath;
 use crate::limits::{self, Accept, ReadError};
-use crate::output;
+use crate::notes::Notes;
 use crate::state::State;
 use crate::{manifest, validate};
 
@@ -92,6 +92,8 @@ impl From<StoreError> for Error {
 pub struct Store {
     home: PathBuf,
     lock_timeout: Duration,
+    /// Where the store says what it tightened on the way.
+    notes: Notes,
 }
 
 /// The home folder from the environment: `$AIX_HOME`, else
@@ -113,7 +115,20 @@ impl Store {
         Store {
             home: home.into(),
             lock_timeout: DEFAULT_LOCK_TIMEOUT,
+            notes: Notes::default(),
         }
+    }
+
+    /// The store, saying what it changes on the way (permissions it
+    /// tightens) to `notes`.
+    pub fn with_notes(mut self, notes: Notes) -> Self {
+        self.notes = notes;
+        self
+    }
+
+    /// Where this store's notes go.
+    pub fn notes(&self) -> &Notes {
+        &self.notes
     }
 
     /// The store the environment points at. `AIX_LOCK_TIMEOUT_MS` shortens
@@ -264,7 +279,7 @@ impl Store {
     }
 
     fn ensure_home(&self) -> Result<(), StoreError> {
-        ensure_dir(&self.home)
+        ensure_dir(&self.home, &self.notes)
     }
 
     /// Takes the exclusive lock, waiting up to the lock timeout. The lock
@@ -332,7 +347,7 @@ impl Store {
                 use std::os::unix::fs::PermissionsExt;
                 let mode = meta.permissions().mode() & 0o777;
                 if mode & 0o077 != 0 {
-                    output::note(format!(
+                    self.notes.note(format!(
                         "tightened permissions of {} from {:o} to 600",
                         path.display(),
                         mode
@@ -352,9 +367,9 @@ impl Store {
 }
 
 /// Creates `dir` (and its parents) 0700, or tightens a looser existing one
-/// and says so. A sticky folder such as /tmp is shared by design and left
-/// alone.
-pub fn ensure_dir(dir: &Path) -> Result<(), StoreError> {
+/// and says so to `notes`. A sticky folder such as /tmp is shared by design
+/// and left alone.
+pub fn ensure_dir(dir: &Path, notes: &Notes) -> Result<(), StoreError> {
     let write_err = |source| StoreError::Write {
         path: dir.to_path_buf(),
         source,
@@ -382,7 +397,7 @@ pub fn ensure_dir(dir: &Path) -> Result<(), StoreError> {
                 if mode & 0o077 != 0 && mode & 0o1000 == 0 {
                     fs::set_permissions(dir, fs::Permissions::from_mode(0o700))
                         .map_err(write_err)?;
-                    output::note(format!(
+                    notes.note(format!(
                         "tightened permissions of {} from {:o} to 700",
                         dir.display(),
                         mode

@@ -9,10 +9,10 @@ use std::io::{self, BufRead, IsTerminal, Read};
 use super::Ctx;
 use crate::error::{Error, Result};
 use crate::limits;
+use crate::ops::api_key as ops;
 use crate::output;
 use crate::provider::AuthType;
 use crate::secret::Secret;
-use crate::state::{self, Origin};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -28,11 +28,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
     let resolved = ctx.store.load()?.resolve(&args.name)?;
     let name = resolved.provider.name.clone();
     if args.remove {
-        let removed = ctx.store.update(|s| {
-            let r = s.resolve(&args.name)?;
-            Ok(s.remove_api_key(&r.provider.name, r.origin))
-        })?;
-        if removed {
+        if ops::delete_key(&ctx.store, &args.name)? {
             output::status(format!("Removed the API key of '{name}'"));
         } else {
             output::note(format!("'{name}' has no API key stored in config.json"));
@@ -40,18 +36,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
         return Ok(());
     }
     let key = read_key(&name)?;
-    state::check_key_text(key.expose()).map_err(Error::new)?;
-    let slot = ctx.store.update(|s| {
-        let r = s.resolve(&args.name)?;
-        // Keep a key the earlier AIX stored as custom:NAME in its slot, so
-        // both tools keep seeing the same key.
-        let slot = match (r.origin, s.stored_key(&r.provider.name, r.origin)) {
-            (Origin::Custom, Some((_, slot))) => slot,
-            _ => r.provider.name.clone(),
-        };
-        s.set_api_key(&slot, &key);
-        Ok(slot)
-    })?;
+    let slot = ops::store_key(&ctx.store, ops::KeyFor::Spec(&args.name), &key)?;
     output::status(format!(
         "Saved the API key of '{name}' in {} (api_keys.{slot})",
         ctx.store.config_path().display()

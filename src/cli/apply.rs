@@ -7,12 +7,15 @@
 //! that needs config.json meanwhile waits for the lock, and gives up with
 //! an error naming it after the lock timeout.) config.json is parsed once.
 
-use std::io::{self, BufRead, IsTerminal, Write};
+use std::io::{self, IsTerminal};
+
+use serde::Serialize;
+use serde_json::Value;
 
 use super::Ctx;
-use super::plan::ManifestArgs;
+use super::plan::{ManifestArgs, PlanView};
 use crate::error::{Error, Result};
-use crate::output;
+use crate::output::{self, Piece, View};
 use crate::reconcile::{self, Options};
 
 #[derive(Debug, clap::Args)]
@@ -28,6 +31,25 @@ pub struct Args {
     /// Also destroy providers the manifest does not own (added with `aix provider add`)
     #[arg(long)]
     prune_unowned: bool,
+    /// Print what was applied as JSON (the plan's document, and whether it was applied)
+    #[arg(long)]
+    json: bool,
+}
+
+/// `apply --json`: the plan that was applied (the document `plan --json`
+/// prints), and whether it changed anything.
+#[derive(Serialize)]
+struct Applied {
+    #[serde(flatten)]
+    plan: Value,
+    applied: bool,
+}
+
+impl View for Applied {
+    fn text(&self) -> Vec<Piece> {
+        // As text, the plan is shown before it is confirmed and applied.
+        Vec::new()
+    }
 }
 
 pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
@@ -36,9 +58,12 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
         prune_unowned: args.prune_unowned,
     };
     let interactive = io::stdin().is_terminal() && io::stderr().is_terminal();
+    let format = output::Format::json_if(args.json);
     let applied = ctx.store.update(|s| {
         let plan = reconcile::plan(&manifest, s, opts);
-        output::print(&plan.render(ctx.show_secrets));
+        if format == output::Format::Text {
+            output::emit(format, &PlanView::new(&plan, ctx.show_secrets))?;
+        }
         if !plan.is_empty() {
             confirm_plan(&plan, &args, interactive)?;
         }
@@ -47,6 +72,13 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
         reconcile::apply(&plan, s);
         Ok(plan)
     })?;
+    if format != output::Format::Text {
+        let view = Applied {
+            plan: PlanView::new(&applied, ctx.show_secrets).to_json(),
+            applied: !applied.is_empty(),
+        };
+        output::emit(format, &view)?;
+    }
     if applied.is_empty() {
         return Ok(());
     }
@@ -117,14 +149,7 @@ fn plural(n: usize) -> &'static str {
 
 /// Asks on the terminal; anything but `yes` cancels.
 fn confirm(question: &str) -> Result<()> {
-    let mut err = io::stderr().lock();
-    let _ = write!(err, "{question} Only 'yes' goes ahead: ");
-    let _ = err.flush();
-    drop(err);
-    let mut answer = String::new();
-    io::stdin()
-        .lock()
-        .read_line(&mut answer)
+    let answer = super::ask(&format!("{question} Only 'yes' goes ahead: "))
         .map_err(|e| Error::new(format!("cannot read the answer: {e}")))?;
     if answer.trim() == "yes" {
         Ok(())

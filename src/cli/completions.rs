@@ -30,7 +30,7 @@ pub fn run(args: &Args) -> Result<()> {
     shell
         .write_registration(VAR, "aix", "aix", "aix", &mut buf)
         .map_err(|e| Error::new(format!("cannot write the completion script: {e}")))?;
-    crate::output::print(&String::from_utf8_lossy(&buf));
+    crate::output::print(&String::from_utf8_lossy(&buf))?;
     Ok(())
 }
 

@@ -6,12 +6,13 @@
 //! store's validation, so `config set` cannot write a provider that
 //! `provider add` would refuse.
 
+use serde::Serialize;
 use serde_json::Value;
 
 use super::Ctx;
 use crate::error::{Error, Result};
 use crate::keypath::KeyPath;
-use crate::output;
+use crate::output::{self, Piece, View};
 use crate::secret;
 
 #[derive(Debug, clap::Subcommand)]
@@ -83,7 +84,7 @@ pub fn run(ctx: &Ctx, cmd: Command) -> Result<()> {
         }
         Command::List { json } => list(ctx, json),
         Command::Path => {
-            output::line(&ctx.store.config_path().display().to_string());
+            output::line(&ctx.store.config_path().display().to_string())?;
             Ok(())
         }
     }
@@ -104,24 +105,47 @@ fn get(ctx: &Ctx, path: &KeyPath, json: bool) -> Result<()> {
             .hint("see what is set with `aix config list`"));
     };
     let value = shown(ctx, path.segments(), value);
-    match value {
-        Value::String(s) if !json => output::line(&s),
-        other => output::json(&other),
+    let view = ConfigView {
+        value,
+        lines: false,
+    };
+    output::emit(output::Format::json_if(json), &view)
+}
+
+/// `config get` and `config list`: a value. As text, `config list`'s is
+/// one `KEY.PATH = VALUE` line per leaf; `config get`'s a string as it is,
+/// anything else as JSON.
+#[derive(Serialize)]
+#[serde(transparent)]
+struct ConfigView {
+    value: Value,
+    #[serde(skip)]
+    lines: bool,
+}
+
+impl View for ConfigView {
+    fn text(&self) -> Vec<Piece> {
+        let mut text = String::new();
+        match &self.value {
+            _ if self.lines => flatten(&self.value, &mut Vec::new(), &mut text),
+            Value::String(s) => text = format!("{s}\n"),
+            other => {
+                text = serde_json::to_string_pretty(other).expect("a Value always serializes");
+                text.push('\n');
+            }
+        }
+        vec![Piece::Text(text)]
     }
-    Ok(())
 }
 
 fn list(ctx: &Ctx, json: bool) -> Result<()> {
     let state = ctx.store.load()?;
     let doc = shown(ctx, &[], &Value::Object(state.doc().clone()));
-    if json {
-        output::json(&doc);
-        return Ok(());
-    }
-    let mut text = String::new();
-    flatten(&doc, &mut Vec::new(), &mut text);
-    output::print(&text);
-    Ok(())
+    let view = ConfigView {
+        value: doc,
+        lines: true,
+    };
+    output::emit(output::Format::json_if(json), &view)
 }
 
 /// Writes one `path = json` line per leaf (empty objects count as leaves).

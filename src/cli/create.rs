@@ -59,7 +59,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
         format: Format::Toml,
         path: PathBuf::new(),
     };
-    let path = Prompts::new(ctx.store.home()).save(&prompt, args.force)?;
+    let path = Prompts::new(ctx.store.home()).save(&prompt, args.force, ctx.store.notes())?;
     let params = parsed.params();
     let params = if params.is_empty() {
         "no parameters".to_string()

@@ -163,7 +163,7 @@ where
         return man(args).map(|()| 0);
     }
     let ctx = Ctx {
-        store: Store::from_env()?,
+        store: Store::from_env()?.with_notes(crate::output::notes()),
         show_secrets: cli.global.show_secrets,
     };
     if let Command::Plan(args) = cli.command {
@@ -186,6 +186,19 @@ where
         }
     }
     .map(|()| 0)
+}
+
+/// Writes `prompt` on stderr and reads one line of stdin (with its end of
+/// line): how commands ask the user something.
+pub(crate) fn ask(prompt: &str) -> std::io::Result<String> {
+    use std::io::{BufRead, Write};
+    let mut err = std::io::stderr().lock();
+    let _ = write!(err, "{prompt}");
+    let _ = err.flush();
+    drop(err);
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line)?;
+    Ok(line)
 }
 
 /// The clap command tree, with the dynamic completion candidates.
@@ -290,13 +303,8 @@ fn man(args: &ManArgs) -> Result<()> {
             clap_mangen::Man::new(cmd)
                 .render(&mut buf)
                 .map_err(|e| Error::new(format!("cannot render the man page: {e}")))?;
-            crate::output::print(&String::from_utf8_lossy(&buf));
+            crate::output::print(&String::from_utf8_lossy(&buf))?;
         }
     }
     Ok(())
-}
-
-/// A usage error about one argument.
-pub(crate) fn usage(message: impl Into<String>) -> Error {
-    Error::usage(message)
 }

@@ -4,10 +4,13 @@ use std::path::PathBuf;
 
 use std::io::IsTerminal;
 
+use serde::Serialize;
+use serde_json::Value;
+
 use super::Ctx;
 use crate::error::{Error, Result};
 use crate::manifest::Manifest;
-use crate::output;
+use crate::output::{self, Piece, View};
 use crate::reconcile::{self, Options};
 use crate::validate;
 
@@ -50,6 +53,36 @@ impl ManifestArgs {
     }
 }
 
+/// A plan: its JSON document, and as text its rendering. Either is made
+/// only when shown (plans of 10,000 providers are big).
+pub struct PlanView<'a> {
+    plan: &'a reconcile::Plan,
+    show_secrets: bool,
+}
+
+impl<'a> PlanView<'a> {
+    pub fn new(plan: &'a reconcile::Plan, show_secrets: bool) -> Self {
+        PlanView { plan, show_secrets }
+    }
+
+    /// The plan's JSON document.
+    pub fn to_json(&self) -> Value {
+        self.plan.to_json(self.show_secrets)
+    }
+}
+
+impl Serialize for PlanView<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        self.to_json().serialize(s)
+    }
+}
+
+impl View for PlanView<'_> {
+    fn text(&self) -> Vec<Piece> {
+        vec![Piece::Text(self.plan.render(self.show_secrets))]
+    }
+}
+
 #[derive(Debug, clap::Args)]
 pub struct Args {
     #[command(flatten)]
@@ -75,11 +108,10 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
             prune_unowned: args.prune_unowned,
         },
     );
-    if args.json {
-        output::json(&plan.to_json(ctx.show_secrets));
-    } else {
-        output::print(&plan.render(ctx.show_secrets));
-    }
+    output::emit(
+        output::Format::json_if(args.json),
+        &PlanView::new(&plan, ctx.show_secrets),
+    )?;
     let code = if args.detailed_exitcode && !plan.is_empty() {
         2
     } else {

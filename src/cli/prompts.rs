@@ -1,10 +1,11 @@
 //! `aix list`, `aix show NAME`, `aix delete NAME`: saved prompts.
 
-use serde_json::{Value, json};
+use serde::Serialize;
 
 use super::Ctx;
 use crate::error::Result;
-use crate::output;
+use crate::notes::Note;
+use crate::output::{self, Piece, View};
 use crate::prompt::{Format, Prompt, Prompts};
 
 #[derive(Debug, clap::Args)]
@@ -35,17 +36,33 @@ fn params(p: &Prompt) -> Vec<String> {
         .unwrap_or_default()
 }
 
-fn to_json(p: &Prompt) -> Value {
-    json!({
-        "name": p.name,
-        "description": p.description,
-        "params": params(p),
-        "system": p.system,
-        "model": p.model,
-        "template": p.template,
-        "format": match p.format { Format::Toml => "toml", Format::Legacy => "legacy" },
-        "path": p.path.display().to_string(),
-    })
+/// A prompt in `aix list --json` and `aix show --json`.
+#[derive(Serialize)]
+struct PromptJson {
+    name: String,
+    description: Option<String>,
+    params: Vec<String>,
+    system: Option<String>,
+    model: Option<String>,
+    template: String,
+    format: &'static str,
+    path: String,
+}
+
+fn prompt_json(p: &Prompt) -> PromptJson {
+    PromptJson {
+        name: p.name.clone(),
+        description: p.description.clone(),
+        params: params(p),
+        system: p.system.clone(),
+        model: p.model.clone(),
+        template: p.template.clone(),
+        format: match p.format {
+            Format::Toml => "toml",
+            Format::Legacy => "legacy",
+        },
+        path: p.path.display().to_string(),
+    }
 }
 
 pub fn list(ctx: &Ctx, args: ListArgs) -> Result<()> {
@@ -57,71 +74,98 @@ pub fn list(ctx: &Ctx, args: ListArgs) -> Result<()> {
             Err(e) => output::warn(format!("skipping prompt '{name}': {}", e.message())),
         }
     }
-    if args.json {
-        output::json(&Value::Array(ok.iter().map(to_json).collect()));
-        return Ok(());
+    let view = ListView {
+        items: ok.iter().map(prompt_json).collect(),
+        prompts: ok,
+    };
+    output::emit(output::Format::json_if(args.json), &view)
+}
+
+/// `aix list`: the saved prompts that can be read.
+#[derive(Serialize)]
+#[serde(transparent)]
+struct ListView {
+    items: Vec<PromptJson>,
+    #[serde(skip)]
+    prompts: Vec<Prompt>,
+}
+
+impl View for ListView {
+    fn text(&self) -> Vec<Piece> {
+        if self.prompts.is_empty() {
+            return vec![Piece::Note(Note::info(
+                "no prompts yet; save one with `aix create NAME \"TEMPLATE with {placeholders}\"`",
+            ))];
+        }
+        let rows = self
+            .prompts
+            .iter()
+            .map(|p| {
+                let mut desc = p.description.clone().unwrap_or_default();
+                if p.format == Format::Legacy {
+                    desc = format!("{desc} (earlier AIX, read-only)")
+                        .trim()
+                        .to_string();
+                }
+                vec![p.name.clone(), params_text(&params(p)), desc]
+            })
+            .collect();
+        vec![Piece::Table {
+            headers: &["NAME", "PARAMS", "DESCRIPTION"],
+            rows,
+        }]
     }
-    if ok.is_empty() {
-        output::note(
-            "no prompts yet; save one with `aix create NAME \"TEMPLATE with {placeholders}\"`",
-        );
-        return Ok(());
+}
+
+/// Parameter names for a person: comma-separated, or `-` for none.
+fn params_text(ps: &[String]) -> String {
+    if ps.is_empty() {
+        "-".into()
+    } else {
+        ps.join(", ")
     }
-    let rows: Vec<Vec<String>> = ok
-        .iter()
-        .map(|p| {
-            let mut desc = p.description.clone().unwrap_or_default();
-            if p.format == Format::Legacy {
-                desc = format!("{desc} (earlier AIX, read-only)")
-                    .trim()
-                    .to_string();
-            }
-            let ps = params(p);
-            vec![
-                p.name.clone(),
-                if ps.is_empty() {
-                    "-".into()
-                } else {
-                    ps.join(", ")
-                },
-                desc,
-            ]
-        })
-        .collect();
-    output::table(&["NAME", "PARAMS", "DESCRIPTION"], &rows);
-    Ok(())
 }
 
 pub fn show(ctx: &Ctx, args: ShowArgs) -> Result<()> {
     let p = Prompts::new(ctx.store.home()).load(&args.name)?;
-    if args.json {
-        output::json(&to_json(&p));
-        return Ok(());
-    }
-    let mut t = format!("name:        {}\n", p.name);
-    let field = |t: &mut String, k: &str, v: &Option<String>| {
-        if let Some(v) = v {
-            t.push_str(&format!("{k:<12} {v}\n"));
-        }
+    let view = ShowView {
+        json: prompt_json(&p),
+        prompt: p,
     };
-    field(&mut t, "description:", &p.description);
-    field(&mut t, "model:", &p.model);
-    let ps = params(&p);
-    t.push_str(&format!(
-        "params:      {}\n",
-        if ps.is_empty() {
-            "-".into()
-        } else {
-            ps.join(", ")
+    output::emit(output::Format::json_if(args.json), &view)
+}
+
+/// `aix show`: one prompt.
+#[derive(Serialize)]
+#[serde(transparent)]
+struct ShowView {
+    json: PromptJson,
+    #[serde(skip)]
+    prompt: Prompt,
+}
+
+impl View for ShowView {
+    fn text(&self) -> Vec<Piece> {
+        let p = &self.prompt;
+        let mut t = format!("name:        {}\n", p.name);
+        let field = |t: &mut String, k: &str, v: &Option<String>| {
+            if let Some(v) = v {
+                t.push_str(&format!("{k:<12} {v}\n"));
+            }
+        };
+        field(&mut t, "description:", &p.description);
+        field(&mut t, "model:", &p.model);
+        t.push_str(&format!(
+            "params:      {}\n",
+            params_text(&self.json.params)
+        ));
+        t.push_str(&format!("file:        {}\n", p.path.display()));
+        if let Some(s) = &p.system {
+            t.push_str(&format!("\n--- system ---\n{s}\n"));
         }
-    ));
-    t.push_str(&format!("file:        {}\n", p.path.display()));
-    if let Some(s) = &p.system {
-        t.push_str(&format!("\n--- system ---\n{s}\n"));
+        t.push_str(&format!("\n--- template ---\n{}\n", p.template));
+        vec![Piece::Text(t)]
     }
-    t.push_str(&format!("\n--- template ---\n{}\n", p.template));
-    output::print(&t);
-    Ok(())
 }
 
 pub fn delete(ctx: &Ctx, args: DeleteArgs) -> Result<()> {

@@ -1,17 +1,22 @@
-//! `aix provider add|list|info|remove`.
+//! `aix provider add|list|info|update|remove|models|check|export`: the
+//! arguments, and how each result reads; the work is in
+//! [`crate::ops::provider`].
 
 use std::time::Duration;
 
-use serde_json::{Map, Value, json};
+use serde::Serialize;
+use serde_json::{Map, Value};
 
 use super::Ctx;
 use crate::chat;
-use crate::client::{self, Client};
+use crate::client::Client;
 use crate::error::{Error, Result};
-use crate::output;
+use crate::notes::Note;
+use crate::ops::provider as ops;
+use crate::output::{self, Format, Piece, View};
 use crate::provider::{self, AuthType, Provider};
 use crate::secret;
-use crate::state::{KeySource, Origin, Owner, Resolved, State};
+use crate::state::{Broken, KeySource, Origin, State};
 
 #[derive(Debug, clap::Subcommand)]
 pub enum Command {
@@ -181,113 +186,177 @@ fn add(ctx: &Ctx, args: AddArgs) -> Result<()> {
         timeout_secs: args.timeout,
         max_time_secs: None,
     };
-    p.validate()
-        .map_err(|e| super::usage(format!("invalid provider '{}': {e}", p.name)))?;
-    ctx.store.update(|s| {
-        if s.has_provider(&p.name) {
-            return Err(Error::new(format!("provider '{}' already exists", p.name))
-                .hint(format!(
-                    "see it with `aix provider info {0}`; to replace it, run `aix provider remove {0}` first",
-                    p.name
-                )));
-        }
-        s.put_provider(&p);
-        Ok(())
-    })?;
-    output::status(format!("Added provider '{}' ({})", p.name, p.base_url));
-    if provider::builtin(&p.name).is_some() {
-        output::note(format!(
-            "'{0}' is also a built-in provider; address yours as custom:{0}",
-            p.name
-        ));
-    }
-    if p.auth_type == AuthType::ApiKey && p.headers.is_empty() {
-        output::warn(format!(
-            "'{}' uses auth type api-key but has no headers, so requests carry no credential; add one with --header \"X-API-Key:${{env:VAR}}\"",
-            p.name
-        ));
-    }
+    output::show_all(&ops::add(&ctx.store, &p)?);
+    Ok(())
+}
+
+fn remove(ctx: &Ctx, args: RemoveArgs) -> Result<()> {
+    output::show_all(&ops::remove(&ctx.store, &args.name, args.forget_key)?);
+    Ok(())
+}
+
+fn update(ctx: &Ctx, args: UpdateArgs) -> Result<()> {
+    let changes = ops::Changes {
+        url: args.url,
+        model: args.model,
+        no_model: args.no_model,
+        headers: args.headers,
+        remove_headers: args.remove_headers,
+        auth_type: args.auth_type,
+        api_key_env: args.api_key_env,
+        timeout: args.timeout,
+        force: args.force,
+    };
+    output::show_all(&ops::update(&ctx.store, &args.name, &changes)?);
     Ok(())
 }
 
 fn list(ctx: &Ctx, args: ListArgs) -> Result<()> {
     let state = ctx.store.load()?;
-    let mut rows: Vec<Described> = Vec::new();
-    // Entries that cannot be used are listed below with their error.
-    for (_, entry) in state.provider_entries() {
-        if let Ok(p) = entry {
-            rows.push(describe(
-                &state,
-                &Resolved {
-                    provider: p,
-                    origin: Origin::Custom,
-                },
-            ));
+    let listing = ops::list(&state, args.all);
+    let view = ListView {
+        items: listing
+            .providers
+            .iter()
+            .map(|d| ListItem::Provider(provider_json(d, ctx.show_secrets)))
+            .chain(
+                listing
+                    .broken
+                    .iter()
+                    .map(|b| ListItem::Broken(broken_json(b))),
+            )
+            .collect(),
+        listing,
+    };
+    output::emit(Format::json_if(args.json), &view)
+}
+
+/// `provider list`: the providers, then the entries that cannot be used.
+#[derive(Serialize)]
+#[serde(transparent)]
+struct ListView {
+    items: Vec<ListItem>,
+    #[serde(skip)]
+    listing: ops::Listing,
+}
+
+#[derive(Serialize)]
+#[serde(untagged)]
+enum ListItem {
+    Provider(ProviderJson),
+    Broken(BrokenJson),
+}
+
+impl View for ListView {
+    fn text(&self) -> Vec<Piece> {
+        let ops::Listing { providers, broken } = &self.listing;
+        if providers.is_empty() && broken.is_empty() {
+            return vec![Piece::Note(Note::info(
+                "no custom providers yet; add one with `aix provider add NAME BASE_URL`, or see the built-ins with `aix provider list --all`",
+            ))];
         }
+        let rows = providers
+            .iter()
+            .map(|d| {
+                let p = &d.resolved.provider;
+                vec![
+                    p.name.clone(),
+                    p.base_url.clone(),
+                    p.default_model.clone().unwrap_or_else(|| "-".into()),
+                    p.auth_type.to_string(),
+                    d.owner_label().to_string(),
+                ]
+            })
+            .chain(broken.iter().map(|b| b.row()))
+            .collect();
+        let mut pieces = vec![Piece::Table {
+            headers: &["NAME", "BASE URL", "MODEL", "AUTH", "OWNER"],
+            rows,
+        }];
+        pieces.extend(broken.iter().map(|b| {
+            Piece::Note(Note::warn(format!(
+                "provider '{}' cannot be used: {}",
+                b.name,
+                b.error.message()
+            )))
+        }));
+        pieces
     }
-    let broken = state.broken_providers();
-    if args.all {
-        for b in provider::BUILTINS {
-            let resolved = Resolved {
-                provider: b.to_provider(),
-                origin: Origin::BuiltIn,
-            };
-            rows.push(describe(&state, &resolved));
-        }
+}
+
+/// A custom provider entry that cannot be used, in `provider list --json`.
+#[derive(Serialize)]
+struct BrokenJson {
+    name: String,
+    kind: &'static str,
+    owner: &'static str,
+    base_url: Option<String>,
+    error: String,
+}
+
+fn broken_json(b: &Broken) -> BrokenJson {
+    BrokenJson {
+        name: b.name.clone(),
+        kind: "custom",
+        owner: b.owner.as_str(),
+        base_url: b.base_url.clone(),
+        error: b.error.message().to_string(),
     }
-    if args.json {
-        let mut items: Vec<Value> = rows.iter().map(|d| d.to_json(ctx.show_secrets)).collect();
-        items.extend(broken.iter().map(|b| b.to_json()));
-        output::json(&Value::Array(items));
-        return Ok(());
-    }
-    if rows.is_empty() && broken.is_empty() {
-        output::note(
-            "no custom providers yet; add one with `aix provider add NAME BASE_URL`, or see the built-ins with `aix provider list --all`",
-        );
-        return Ok(());
-    }
-    let table: Vec<Vec<String>> = rows
-        .iter()
-        .map(|d| {
-            let p = &d.resolved.provider;
-            vec![
-                p.name.clone(),
-                p.base_url.clone(),
-                p.default_model.clone().unwrap_or_else(|| "-".into()),
-                p.auth_type.to_string(),
-                d.owner_label().to_string(),
-            ]
-        })
-        .chain(broken.iter().map(|b| b.row()))
-        .collect();
-    output::table(&["NAME", "BASE URL", "MODEL", "AUTH", "OWNER"], &table);
-    for b in &broken {
-        output::warn(format!(
-            "provider '{}' cannot be used: {}",
-            b.name,
-            b.error.message()
-        ));
-    }
-    Ok(())
 }
 
 fn info(ctx: &Ctx, args: InfoArgs) -> Result<()> {
     let state = ctx.store.load()?;
-    let d = describe(&state, &state.resolve(&args.name)?);
+    let d = ops::describe(&state, &state.resolve(&args.name)?);
     let p = &d.resolved.provider;
     // What a run uses when no flag overrides it, and where that came from.
     let (timeout, timeout_from) = chat::effective_timeout(&state, p);
     let max_time = chat::effective_max_time(&state, p);
-    if args.json {
-        let mut j = d.to_json(ctx.show_secrets);
-        j["effective_timeout_secs"] = json!(timeout);
-        j["timeout_from"] = json!(timeout_from.label());
-        j["effective_max_time_secs"] = json!(max_time.map(|(t, _)| t));
-        j["max_time_from"] = json!(max_time.map(|(_, f)| f.label()));
-        output::json(&j);
-        return Ok(());
+    let view = InfoView {
+        provider: provider_json(&d, ctx.show_secrets),
+        effective_timeout_secs: timeout,
+        timeout_from: timeout_from.label(),
+        effective_max_time_secs: max_time.map(|(t, _)| t),
+        max_time_from: max_time.map(|(_, f)| f.label()),
+        text: info_lines(
+            &d,
+            &state,
+            ctx.show_secrets,
+            (timeout, timeout_from),
+            max_time,
+        ),
+    };
+    output::emit(Format::json_if(args.json), &view)
+}
+
+/// `provider info`: every field, and the effective timeouts.
+#[derive(Serialize)]
+struct InfoView {
+    #[serde(flatten)]
+    provider: ProviderJson,
+    effective_timeout_secs: u64,
+    timeout_from: &'static str,
+    effective_max_time_secs: Option<u64>,
+    max_time_from: Option<&'static str>,
+    #[serde(skip)]
+    text: String,
+}
+
+impl View for InfoView {
+    fn text(&self) -> Vec<Piece> {
+        vec![Piece::Text(self.text.clone())]
     }
+}
+
+/// The text of `provider info`: one `field: value` line per field, values
+/// aligned, then the headers indented.
+fn info_lines(
+    d: &ops::Described,
+    state: &State,
+    show: bool,
+    (timeout, timeout_from): (u64, chat::Source),
+    max_time: Option<(u64, chat::Source)>,
+) -> String {
+    let p = &d.resolved.provider;
     let mut lines: Vec<(&str, String)> = vec![
         ("name", p.name.clone()),
         (
@@ -307,7 +376,7 @@ fn info(ctx: &Ctx, args: InfoArgs) -> Result<()> {
                 .unwrap_or_else(|| "(none: runs need --model)".into()),
         ),
         ("auth_type", p.auth_type.to_string()),
-        ("api_key", d.key_text(&state, ctx.show_secrets)),
+        ("api_key", key_text(d, state, show)),
         (
             "api_key_env",
             p.api_key_env.clone().unwrap_or_else(|| "-".into()),
@@ -334,464 +403,68 @@ fn info(ctx: &Ctx, args: InfoArgs) -> Result<()> {
     for (name, value) in &p.headers {
         text.push_str(&format!(
             "  {name}: {}\n",
-            secret::display_header_value(name, value, ctx.show_secrets)
+            secret::display_header_value(name, value, show)
         ));
     }
-    output::print(&text);
-    Ok(())
+    text
 }
 
-fn remove(ctx: &Ctx, args: RemoveArgs) -> Result<()> {
-    let name = args
-        .name
-        .strip_prefix("custom:")
-        .unwrap_or(&args.name)
-        .to_string();
-    let (key_removed, owner) = ctx.store.update(|s| {
-        if !s.has_provider(&name) {
-            if provider::builtin(&name).is_some() {
-                return Err(Error::new(format!(
-                    "'{name}' is a built-in provider and cannot be removed"
-                ))
-                .hint(format!(
-                    "remove its stored key with `aix api-key {name} --remove`"
-                )));
-            }
-            return Err(s.not_found(&name, &args.name));
+/// Where a provider's key comes from, the key masked unless `show`.
+fn key_text(d: &ops::Described, state: &State, show: bool) -> String {
+    match &d.key {
+        None => "not set".into(),
+        Some(KeySource::Config(slot)) => {
+            let shown = if show {
+                state
+                    .stored_key(&d.resolved.provider.name, d.resolved.origin)
+                    .map(|(k, _)| k.expose().to_string())
+                    .unwrap_or_default()
+            } else {
+                secret::MASK.to_string()
+            };
+            format!("{shown} (config.json api_keys.{slot})")
         }
-        let owner = s.owner(&name);
-        s.remove_provider(&name);
-        let key = if args.forget_key {
-            s.remove_api_key(&name, Origin::Custom).then_some(None)
-        } else {
-            s.stored_key(&name, Origin::Custom)
-                .map(|(_, slot)| Some(slot))
-        };
-        Ok((key, owner))
-    })?;
-    match key_removed {
-        Some(None) => output::status(format!("Removed provider '{name}' and its API key")),
-        Some(Some(slot)) => {
-            output::status(format!("Removed provider '{name}'"));
-            output::note(format!(
-                "its API key stays in config.json (api_keys.{slot}) for when you add '{name}' again; delete it with `aix config unset api_keys.{slot}`, or remove with --forget-key next time"
-            ));
-        }
-        None => output::status(format!("Removed provider '{name}'")),
-    }
-    if owner == Owner::Manifest {
-        output::note(format!(
-            "'{name}' is managed by providers.toml; `aix apply` will re-create it unless you remove it from the manifest"
-        ));
-    }
-    Ok(())
-}
-
-fn update(ctx: &Ctx, args: UpdateArgs) -> Result<()> {
-    let name = args
-        .name
-        .strip_prefix("custom:")
-        .unwrap_or(&args.name)
-        .to_string();
-    let nothing = args.url.is_none()
-        && args.model.is_none()
-        && !args.no_model
-        && args.headers.is_empty()
-        && args.remove_headers.is_empty()
-        && args.auth_type.is_none()
-        && args.api_key_env.is_none()
-        && args.timeout.is_none();
-    if nothing {
-        return Err(super::usage(format!("nothing to update for '{name}'")).hint(
-            "give at least one of --url, --model, --no-model, --header, --remove-header, --auth-type, --api-key-env, --timeout",
-        ));
-    }
-    let (changed, owner) = ctx.store.update(|s| {
-        // A header stored twice in different cases makes the entry
-        // unreadable; removing one spelling is the repair.
-        let repaired: Vec<&String> = args
-            .remove_headers
-            .iter()
-            .filter(|gone| s.remove_duplicate_header(&name, gone))
-            .collect();
-        let Some(mut p) = s.provider(&name)? else {
-            if provider::builtin(&name).is_some() {
-                return Err(Error::new(format!(
-                    "'{name}' is a built-in provider and cannot be updated"
-                ))
-                .hint(format!(
-                    "add your own with `aix provider add {name} BASE_URL` and address it as custom:{name}"
-                )));
-            }
-            return Err(s.not_found(&name, &args.name));
-        };
-        let owner = s.owner(&name);
-        if owner == Owner::Manifest && !args.force {
-            return Err(Error::usage(format!(
-                "'{name}' is managed by providers.toml; change it there and run `aix apply`"
-            ))
-            .hint("or pass --force to edit config.json anyway (the next `aix plan` will show the difference)"));
-        }
-        let before = p.clone();
-        if let Some(url) = &args.url {
-            p.base_url = url.clone();
-        }
-        if let Some(m) = &args.model {
-            p.default_model = Some(m.clone());
-        }
-        if args.no_model {
-            p.default_model = None;
-        }
-        for gone in &args.remove_headers {
-            if repaired.contains(&gone) {
-                continue;
-            }
-            let len = p.headers.len();
-            p.headers.retain(|(k, _)| !k.eq_ignore_ascii_case(gone));
-            if p.headers.len() == len {
-                return Err(Error::usage(format!(
-                    "'{name}' has no header {:?} to remove",
-                    output::clip(gone, 80)
-                )));
-            }
-        }
-        for (k, v) in &args.headers {
-            match p.headers.iter_mut().find(|(h, _)| h.eq_ignore_ascii_case(k)) {
-                Some(slot) => *slot = (k.clone(), v.clone()),
-                None => p.headers.push((k.clone(), v.clone())),
-            }
-        }
-        if let Some(a) = args.auth_type {
-            p.auth_type = a;
-        }
-        if let Some(v) = &args.api_key_env {
-            p.api_key_env = Some(v.clone());
-        }
-        if let Some(t) = args.timeout {
-            p.timeout_secs = Some(t);
-        }
-        p.validate()
-            .map_err(|e| super::usage(format!("invalid provider '{name}': {e}")))?;
-        let changed = p != before || !repaired.is_empty();
-        if changed {
-            s.put_provider(&p);
-        }
-        Ok((changed, owner))
-    })?;
-    if !changed {
-        output::note(format!(
-            "'{name}' already had those settings; nothing changed"
-        ));
-        return Ok(());
-    }
-    output::status(format!(
-        "Updated provider '{name}' (its API key is unchanged)"
-    ));
-    if owner == Owner::Manifest {
-        output::warn(format!(
-            "'{name}' is managed by providers.toml: the next `aix plan` shows this edit as drift and `aix apply` reverts it unless the manifest changes too"
-        ));
-    }
-    Ok(())
-}
-
-fn models(ctx: &Ctx, args: ModelsArgs) -> Result<()> {
-    let state = ctx.store.load()?;
-    let resolved = state.resolve(&args.name)?;
-    let key = state.api_key(&resolved);
-    let mut spinner =
-        output::Spinner::start(format!("asking {} for its models", resolved.provider.name));
-    let items = Client::new(false)
-        .show_secrets(ctx.show_secrets)
-        .models(
-            &resolved.provider,
-            key.as_ref(),
-            Duration::from_secs(args.timeout),
-        )
-        .map_err(|e| e.into_error(&resolved.provider.name, ""))?;
-    spinner.stop();
-    if args.json {
-        output::json(&Value::Array(items));
-        return Ok(());
-    }
-    let mut rows: Vec<Vec<String>> = items
-        .iter()
-        .map(|m| {
-            let text = |k: &str| m.get(k).and_then(Value::as_str).unwrap_or("-").to_string();
-            let id = m
-                .get("id")
-                .or_else(|| m.get("name"))
-                .and_then(Value::as_str)
-                .unwrap_or("?")
-                .to_string();
-            vec![id, text("owned_by")]
-        })
-        .collect();
-    rows.sort();
-    if rows.is_empty() {
-        output::note(format!("'{}' lists no models", resolved.provider.name));
-        return Ok(());
-    }
-    output::table(&["ID", "OWNED BY"], &rows);
-    Ok(())
-}
-
-fn check(ctx: &Ctx, args: CheckArgs) -> Result<()> {
-    let state = ctx.store.load()?;
-    let mut targets: Vec<Resolved> = Vec::new();
-    if args.names.is_empty() {
-        for (name, entry) in state.provider_entries() {
-            match entry {
-                Ok(p) => targets.push(Resolved {
-                    provider: p,
-                    origin: Origin::Custom,
-                }),
-                Err(e) => output::warn(format!("skipping provider '{name}': {}", e.message())),
-            }
-        }
-        if args.all {
-            for b in provider::BUILTINS {
-                let r = Resolved {
-                    provider: b.to_provider(),
-                    origin: Origin::BuiltIn,
-                };
-                if state.key_source(&r).is_some() {
-                    targets.push(r);
-                }
-            }
-        }
-    } else {
-        for name in &args.names {
-            targets.push(state.resolve(name)?);
-        }
-    }
-    if targets.is_empty() {
-        output::note("no providers to check; add one with `aix provider add NAME BASE_URL`");
-        return Ok(());
-    }
-    let timeout = Duration::from_secs(args.timeout);
-    let client = Client::new(false).show_secrets(ctx.show_secrets);
-    let results: Vec<(String, std::result::Result<Passed, String>, Duration)> =
-        std::thread::scope(|scope| {
-            let handles: Vec<_> = targets
-                .iter()
-                .map(|r| {
-                    let key = state.api_key(r);
-                    let client = &client;
-                    scope.spawn(move || {
-                        let (res, took) =
-                            client::timed(|| check_one(client, r, key.as_ref(), timeout));
-                        (r.provider.name.clone(), res, took)
-                    })
-                })
-                .collect();
-            handles
-                .into_iter()
-                .map(|h| h.join().expect("check thread panicked"))
-                .collect()
-        });
-    let failed = results.iter().filter(|(_, r, _)| r.is_err()).count();
-    if args.json {
-        let items = results
-            .iter()
-            .map(|(name, r, took)| {
-                json!({
-                    "name": name,
-                    "ok": r.is_ok(),
-                    "latency_ms": took.as_millis() as u64,
-                    "test": r.as_ref().ok().map(Passed::test),
-                    "models": r.as_ref().ok().and_then(|p| match p {
-                        Passed::Models(n) => Some(*n),
-                        Passed::Chat(_) => None,
-                    }),
-                    "model": r.as_ref().ok().and_then(|p| match p {
-                        Passed::Models(_) => None,
-                        Passed::Chat(m) => Some(m.clone()),
-                    }),
-                    "error": r.as_ref().err(),
-                })
-            })
-            .collect();
-        output::json(&Value::Array(items));
-    } else {
-        let rows: Vec<Vec<String>> = results
-            .iter()
-            .map(|(name, r, took)| {
-                let (status, detail) = match r {
-                    Ok(Passed::Models(n)) => ("ok".to_string(), format!("GET /models: {n} models")),
-                    Ok(Passed::Chat(m)) => (
-                        "ok".to_string(),
-                        format!("no GET /models; POST /chat/completions answered with {m}"),
-                    ),
-                    Err(e) => ("FAIL".to_string(), e.clone()),
-                };
-                vec![
-                    name.clone(),
-                    status,
-                    format!("{} ms", took.as_millis()),
-                    detail,
-                ]
-            })
-            .collect();
-        output::table(&["NAME", "STATUS", "LATENCY", "DETAIL"], &rows);
-    }
-    if failed > 0 {
-        return Err(Error::new(format!(
-            "{failed} of {} provider{} failed the check",
-            results.len(),
-            if results.len() == 1 { "" } else { "s" }
-        )));
-    }
-    Ok(())
-}
-
-/// Which test a provider passed.
-enum Passed {
-    /// `GET /models` listed this many models.
-    Models(usize),
-    /// `/models` is missing; a one-token chat request to this model worked.
-    Chat(String),
-}
-
-impl Passed {
-    fn test(&self) -> &'static str {
-        match self {
-            Passed::Models(_) => "models",
-            Passed::Chat(_) => "chat",
+        Some(KeySource::Env(var)) => {
+            let shown = if show {
+                std::env::var(var).unwrap_or_default()
+            } else {
+                secret::MASK.to_string()
+            };
+            format!("{shown} (from ${var})")
         }
     }
 }
 
-/// `GET /models`; where the server has none (404, 405, 501), a chat
-/// request for one token to the provider's default model, since
-/// `POST /chat/completions` is all an OpenAI-compatible server must offer.
-fn check_one(
-    client: &Client,
-    r: &Resolved,
-    key: Option<&crate::secret::Secret>,
-    timeout: Duration,
-) -> std::result::Result<Passed, String> {
-    let name = &r.provider.name;
-    let status = match client.models(&r.provider, key, timeout) {
-        Ok(m) => return Ok(Passed::Models(m.len())),
-        Err(client::ClientError::Status { status, .. }) if matches!(status, 404 | 405 | 501) => {
-            status
-        }
-        Err(e) => return Err(e.into_error(name, "").message().to_string()),
-    };
-    let Some(model) = r.provider.default_model.clone() else {
-        return Err(format!(
-            "GET /models answered {status} and '{name}' has no default model to try a chat request with; set one with `aix provider update {name} --model MODEL`"
-        ));
-    };
-    let req = client::ChatRequest {
-        model: model.clone(),
-        messages: vec![client::Message::new("user", "ping".to_string())],
-        stream: false,
-        max_tokens: Some(1),
-        temperature: None,
-    };
-    let prepared = client::prepare(&r.provider, key, &req, timeout, client::EnvRefs::Resolve)
-        .map_err(|e| e.message().to_string())?;
-    client
-        .chat(&prepared)
-        .map(|_| Passed::Chat(model.clone()))
-        .map_err(|e| {
-            format!(
-                "GET /models answered {status}; the chat request failed too: {}",
-                e.into_error(name, &model).message()
-            )
-        })
+/// A provider in `provider list --json` and `provider info --json`.
+#[derive(Serialize)]
+struct ProviderJson {
+    name: String,
+    kind: &'static str,
+    owner: &'static str,
+    base_url: String,
+    default_model: Option<String>,
+    auth_type: &'static str,
+    headers: Map<String, Value>,
+    api_key_env: Option<String>,
+    api_key_source: Option<String>,
+    timeout_secs: Option<u64>,
+    max_time_secs: Option<u64>,
 }
 
-fn export(ctx: &Ctx, args: ExportArgs) -> Result<()> {
-    let state = ctx.store.load()?;
-    let mut providers = Vec::new();
-    if args.names.is_empty() {
-        for (name, entry) in state.provider_entries() {
-            match entry {
-                Ok(p) => providers.push(p),
-                Err(e) => output::warn(format!("skipping provider '{name}': {}", e.message())),
-            }
-        }
-    } else {
-        for name in &args.names {
-            let name = name.strip_prefix("custom:").unwrap_or(name);
-            match state.provider(name)? {
-                Some(p) => providers.push(p),
-                None => return Err(state.not_found(name, name)),
-            }
-        }
-    }
-    let (text, replaced) = crate::manifest::render(&providers);
-    output::print(&text);
-    for (var, what) in &replaced {
-        output::warn(format!(
-            "{what} holds a literal secret; exported as ${{env:{var}}}: set {var} where you apply it"
-        ));
-    }
-    let with_keys: Vec<&str> = providers
-        .iter()
-        .filter(|p| state.stored_key(&p.name, Origin::Custom).is_some())
-        .map(|p| p.name.as_str())
-        .collect();
-    if !with_keys.is_empty() {
-        output::note(format!(
-            "API keys are not exported; on another machine set them with `aix api-key NAME` ({})",
-            with_keys.join(", ")
-        ));
-    }
-    Ok(())
-}
-
-/// A provider with what `list` and `info` show about it.
-struct Described {
-    resolved: Resolved,
-    owner: Option<Owner>,
-    key: Option<KeySource>,
-}
-
-fn describe(state: &State, resolved: &Resolved) -> Described {
-    Described {
-        owner: (resolved.origin == Origin::Custom).then(|| state.owner(&resolved.provider.name)),
-        key: state.key_source(resolved),
-        resolved: resolved.clone(),
-    }
-}
-
-impl Described {
-    fn owner_label(&self) -> &'static str {
-        self.owner.map_or("built-in", Owner::as_str)
-    }
-
-    fn key_text(&self, state: &State, show: bool) -> String {
-        match &self.key {
-            None => "not set".into(),
-            Some(KeySource::Config(slot)) => {
-                let shown = if show {
-                    state
-                        .stored_key(&self.resolved.provider.name, self.resolved.origin)
-                        .map(|(k, _)| k.expose().to_string())
-                        .unwrap_or_default()
-                } else {
-                    secret::MASK.to_string()
-                };
-                format!("{shown} (config.json api_keys.{slot})")
-            }
-            Some(KeySource::Env(var)) => {
-                let shown = if show {
-                    std::env::var(var).unwrap_or_default()
-                } else {
-                    secret::MASK.to_string()
-                };
-                format!("{shown} (from ${var})")
-            }
-        }
-    }
-
-    fn to_json(&self, show: bool) -> Value {
-        let p = &self.resolved.provider;
-        let headers: Map<String, Value> = p
+/// A provider's fields for JSON, credential headers masked unless `show`.
+fn provider_json(d: &ops::Described, show: bool) -> ProviderJson {
+    let p = &d.resolved.provider;
+    ProviderJson {
+        name: p.name.clone(),
+        kind: match d.resolved.origin {
+            Origin::Custom => "custom",
+            Origin::BuiltIn => "built-in",
+        },
+        owner: d.owner_label(),
+        base_url: p.base_url.clone(),
+        default_model: p.default_model.clone(),
+        auth_type: p.auth_type.as_str(),
+        headers: p
             .headers
             .iter()
             .map(|(k, v)| {
@@ -800,24 +473,193 @@ impl Described {
                     Value::from(secret::display_header_value(k, v, show)),
                 )
             })
-            .collect();
-        let key_source = match &self.key {
-            None => Value::Null,
-            Some(KeySource::Config(slot)) => Value::from(format!("config:api_keys.{slot}")),
-            Some(KeySource::Env(var)) => Value::from(format!("env:{var}")),
-        };
-        json!({
-            "name": p.name,
-            "kind": match self.resolved.origin { Origin::Custom => "custom", Origin::BuiltIn => "built-in" },
-            "owner": self.owner_label(),
-            "base_url": p.base_url,
-            "default_model": p.default_model,
-            "auth_type": p.auth_type.as_str(),
-            "headers": headers,
-            "api_key_env": p.api_key_env,
-            "api_key_source": key_source,
-            "timeout_secs": p.timeout_secs,
-            "max_time_secs": p.max_time_secs,
-        })
+            .collect(),
+        api_key_env: p.api_key_env.clone(),
+        api_key_source: d.key.as_ref().map(|k| match k {
+            KeySource::Config(slot) => format!("config:api_keys.{slot}"),
+            KeySource::Env(var) => format!("env:{var}"),
+        }),
+        timeout_secs: p.timeout_secs,
+        max_time_secs: p.max_time_secs,
     }
+}
+
+fn models(ctx: &Ctx, args: ModelsArgs) -> Result<()> {
+    let state = ctx.store.load()?;
+    let resolved = state.resolve(&args.name)?;
+    let key = state.api_key(&resolved);
+    let mut spinner =
+        output::Spinner::start(format!("asking {} for its models", resolved.provider.name));
+    let client = Client::new(false)
+        .show_secrets(ctx.show_secrets)
+        .notes(output::notes());
+    let items = ops::models(
+        &client,
+        &resolved.provider,
+        key.as_ref(),
+        Duration::from_secs(args.timeout),
+    )?;
+    spinner.stop();
+    let view = ModelsView {
+        items,
+        provider: resolved.provider.name,
+    };
+    output::emit(Format::json_if(args.json), &view)
+}
+
+/// `provider models`: the models as the server describes them.
+#[derive(Serialize)]
+#[serde(transparent)]
+struct ModelsView {
+    items: Vec<Value>,
+    #[serde(skip)]
+    provider: String,
+}
+
+impl View for ModelsView {
+    fn text(&self) -> Vec<Piece> {
+        let mut rows: Vec<Vec<String>> = self
+            .items
+            .iter()
+            .map(|m| {
+                let owner = m.get("owned_by").and_then(Value::as_str).unwrap_or("-");
+                vec![
+                    ops::model_id(m).unwrap_or("?").to_string(),
+                    owner.to_string(),
+                ]
+            })
+            .collect();
+        rows.sort();
+        if rows.is_empty() {
+            return vec![Piece::Note(Note::info(format!(
+                "'{}' lists no models",
+                self.provider
+            )))];
+        }
+        vec![Piece::Table {
+            headers: &["ID", "OWNED BY"],
+            rows,
+        }]
+    }
+}
+
+fn check(ctx: &Ctx, args: CheckArgs) -> Result<()> {
+    let state = ctx.store.load()?;
+    let (targets, skipped) = ops::check_targets(&state, &args.names, args.all)?;
+    output::show_all(&skipped);
+    if targets.is_empty() {
+        output::note("no providers to check; add one with `aix provider add NAME BASE_URL`");
+        return Ok(());
+    }
+    let client = Client::new(false)
+        .show_secrets(ctx.show_secrets)
+        .notes(output::notes());
+    let results = ops::check(&state, &client, &targets, Duration::from_secs(args.timeout));
+    let failed = results.iter().filter(|c| c.result.is_err()).count();
+    let view = CheckView {
+        items: results.iter().map(check_json).collect(),
+        results,
+    };
+    output::emit(Format::json_if(args.json), &view)?;
+    if failed > 0 {
+        let n = view.results.len();
+        return Err(Error::new(format!(
+            "{failed} of {n} provider{} failed the check",
+            if n == 1 { "" } else { "s" }
+        )));
+    }
+    Ok(())
+}
+
+/// `provider check`: one result per provider.
+#[derive(Serialize)]
+#[serde(transparent)]
+struct CheckView {
+    items: Vec<CheckJson>,
+    #[serde(skip)]
+    results: Vec<ops::Checked>,
+}
+
+#[derive(Serialize)]
+struct CheckJson {
+    name: String,
+    ok: bool,
+    latency_ms: u64,
+    test: Option<&'static str>,
+    models: Option<usize>,
+    model: Option<String>,
+    error: Option<String>,
+}
+
+fn check_json(c: &ops::Checked) -> CheckJson {
+    let passed = c.result.as_ref().ok();
+    CheckJson {
+        name: c.name.clone(),
+        ok: passed.is_some(),
+        latency_ms: c.took.as_millis() as u64,
+        test: passed.map(ops::Passed::test),
+        models: passed.and_then(|p| match p {
+            ops::Passed::Models(n) => Some(*n),
+            ops::Passed::Chat(_) => None,
+        }),
+        model: passed.and_then(|p| match p {
+            ops::Passed::Models(_) => None,
+            ops::Passed::Chat(m) => Some(m.clone()),
+        }),
+        error: c.result.as_ref().err().cloned(),
+    }
+}
+
+impl View for CheckView {
+    fn text(&self) -> Vec<Piece> {
+        let rows = self
+            .results
+            .iter()
+            .map(|c| {
+                let (status, detail) = match &c.result {
+                    Ok(ops::Passed::Models(n)) => {
+                        ("ok".to_string(), format!("GET /models: {n} models"))
+                    }
+                    Ok(ops::Passed::Chat(m)) => (
+                        "ok".to_string(),
+                        format!("no GET /models; POST /chat/completions answered with {m}"),
+                    ),
+                    Err(e) => ("FAIL".to_string(), e.clone()),
+                };
+                vec![
+                    c.name.clone(),
+                    status,
+                    format!("{} ms", c.took.as_millis()),
+                    detail,
+                ]
+            })
+            .collect();
+        vec![Piece::Table {
+            headers: &["NAME", "STATUS", "LATENCY", "DETAIL"],
+            rows,
+        }]
+    }
+}
+
+fn export(ctx: &Ctx, args: ExportArgs) -> Result<()> {
+    let state = ctx.store.load()?;
+    let (providers, skipped) = ops::export_targets(&state, &args.names)?;
+    output::show_all(&skipped);
+    let (text, replaced) = export_toml(&providers);
+    output::print(&text)?;
+    for (var, what) in &replaced {
+        output::warn(format!(
+            "{what} holds a literal secret; exported as ${{env:{var}}}: set {var} where you apply it"
+        ));
+    }
+    if let Some(note) = ops::keys_not_exported(&state, &providers) {
+        output::show(&note);
+    }
+    Ok(())
+}
+
+/// The providers.toml text for `providers`, and the literal secrets it
+/// exported as `${env:VAR}` (the variable, and what held it).
+fn export_toml(providers: &[Provider]) -> (String, Vec<(String, String)>) {
+    crate::manifest::render(providers)
 }

@@ -9,9 +9,9 @@ use crate::chat::Choices;
 use crate::chunk;
 use crate::client::{self, ChatRequest, Client, EnvRefs, Message, Prepared};
 use crate::error::{Error, Result};
+use crate::ops::params::Bound;
 use crate::output;
 use crate::params;
-use crate::prompt::Prompts;
 use crate::provider;
 
 #[derive(Debug, clap::Args)]
@@ -80,55 +80,52 @@ fn parse_temperature(arg: &str) -> std::result::Result<f64, String> {
 
 pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
     let state = ctx.store.load()?;
-    let prompt = Prompts::new(ctx.store.home()).load(&args.name)?;
-    let template = prompt.parsed()?;
-    let wanted = template.params();
-
-    let mut values = params::bind(&prompt.name, &wanted, &args.params, "--param ")?;
-    if wanted.contains(&"input") && !values.contains_key("input") && !io::stdin().is_terminal() {
+    let mut bound = Bound::load(ctx.store.home(), &args.name)?;
+    bound.bind(&args.params, "--param ")?;
+    if bound.wanted().contains(&"input")
+        && !bound.values.contains_key("input")
+        && !io::stdin().is_terminal()
+    {
         let bytes = crate::limits::read_capped(&mut io::stdin().lock(), crate::limits::TEXT_INPUT)
             .map_err(|e| e.at("{input} from", std::path::Path::new("standard input")))?;
         let input = String::from_utf8(bytes).map_err(|_| {
             Error::new("cannot read standard input for {input}: it is not UTF-8 text")
         })?;
         if !input.is_empty() {
-            values.insert(
+            bound.values.insert(
                 "input".into(),
                 input.strip_suffix('\n').unwrap_or(&input).to_string(),
             );
         }
     }
-    let missing: Vec<&str> = wanted
-        .iter()
-        .copied()
-        .filter(|p| !values.contains_key(*p))
-        .collect();
+    let missing = bound.missing();
     if !missing.is_empty() {
         if io::stdin().is_terminal() && io::stderr().is_terminal() {
             for name in &missing {
-                values.insert(name.to_string(), ask(name)?);
+                bound.values.insert(name.clone(), ask(name)?);
             }
         } else {
-            let flags: Vec<String> = missing
-                .iter()
-                .map(|m| format!("--param {m}=VALUE"))
-                .collect();
             let mut err = Error::usage(format!(
                 "missing parameter{} for prompt '{}': {}",
                 if missing.len() > 1 { "s" } else { "" },
-                prompt.name,
+                bound.prompt.name,
                 missing.join(", ")
             ))
-            .hint(format!("pass {}", flags.join(" ")));
-            if missing.contains(&"input") {
+            .hint(format!(
+                "pass {}",
+                params::each(&missing, |m| format!("--param {m}=VALUE"), " ")
+            ));
+            if missing.iter().any(|m| m == "input") {
                 err = err.hint("or pipe the text in: `... | aix run NAME -e`");
             }
             return Err(err);
         }
     }
-    let rendered = template
-        .render(&values)
+    let rendered = bound
+        .template
+        .render(&bound.values)
         .expect("every parameter has a value");
+    let prompt = bound.prompt;
 
     let target = Choices {
         provider: args.provider.clone(),
@@ -161,11 +158,12 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
         if let Some(secs) = args.max_time {
             prepared.max_time = Some(std::time::Duration::from_secs(secs));
         }
-        if args.json {
-            output::json(&prepared.to_json(ctx.show_secrets));
-        } else {
-            output::print(&dry_run_text(&prepared, &req, ctx.show_secrets));
-        }
+        let view = DryRun {
+            prepared: &prepared,
+            req: &req,
+            show_secrets: ctx.show_secrets,
+        };
+        output::emit(output::Format::json_if(args.json), &view)?;
         if let Some(path) = &args.output {
             write_file(path, rendered.as_bytes())?;
             output::status(format!("Wrote the rendered prompt to {}", path.display()));
@@ -190,7 +188,9 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
             output::note(format!("  {}: {}", h.name, h.shown(ctx.show_secrets)));
         }
     }
-    let client = Client::new(args.verbose).show_secrets(ctx.show_secrets);
+    let client = Client::new(args.verbose)
+        .show_secrets(ctx.show_secrets)
+        .notes(output::notes());
     let fail = |e: client::ClientError| e.into_error(&p.name, &prepared.model);
     send(&client, &prepared, &args).map_err(|e| match e {
         Failure::Client(e) => fail(e),
@@ -216,7 +216,8 @@ fn send(client: &Client, p: &Prepared, args: &Args) -> std::result::Result<(), F
         let response = client.chat(p).map_err(Failure::Client)?;
         spinner.stop();
         match dest {
-            None => output::json(&response),
+            None => output::emit(output::Format::Json, &output::Raw(&response))
+                .map_err(Failure::Other)?,
             Some((dest, path)) => {
                 let mut text =
                     serde_json::to_string_pretty(&response).expect("a Value always serializes");
@@ -235,6 +236,7 @@ fn send(client: &Client, p: &Prepared, args: &Args) -> std::result::Result<(), F
         Output::new(args.output.as_deref(), args.show_reasoning).map_err(Failure::Other)?;
     out.raw_json = args.json;
     let done = answer::deliver(client, p, &mut out)?;
+    output::show_all(&done.notes);
     if args.verbose {
         report_usage(done.usage, done.finish_reason.as_deref());
     }
@@ -262,13 +264,7 @@ fn report_usage(usage: Option<chunk::Usage>, finish: Option<&str>) {
 }
 
 fn ask(name: &str) -> Result<String> {
-    let mut err = io::stderr().lock();
-    let _ = write!(err, "{name}: ");
-    let _ = err.flush();
-    drop(err);
-    let mut line = String::new();
-    io::stdin()
-        .read_line(&mut line)
+    let line = super::ask(&format!("{name}: "))
         .map_err(|e| Error::new(format!("cannot read {name}: {e}")))?;
     Ok(line.trim_end_matches(['\n', '\r']).to_string())
 }
@@ -287,6 +283,29 @@ fn no_key_note(resolved: &crate::state::Resolved) -> String {
         None => {
             format!("no API key for '{name}': run `aix api-key {name}` if the server needs one")
         }
+    }
+}
+
+/// A dry run: the request that would be sent.
+struct DryRun<'a> {
+    prepared: &'a Prepared,
+    req: &'a ChatRequest,
+    show_secrets: bool,
+}
+
+impl serde::Serialize for DryRun<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        self.prepared.to_json(self.show_secrets).serialize(s)
+    }
+}
+
+impl output::View for DryRun<'_> {
+    fn text(&self) -> Vec<output::Piece> {
+        vec![output::Piece::Text(dry_run_text(
+            self.prepared,
+            self.req,
+            self.show_secrets,
+        ))]
     }
 }
 

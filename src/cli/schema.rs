@@ -12,6 +12,6 @@ pub struct Args {
 }
 
 pub fn run(args: &Args) -> Result<()> {
-    output::print(&schema::text(args.kind));
+    output::print(&schema::text(args.kind))?;
     Ok(())
 }

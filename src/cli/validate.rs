@@ -3,11 +3,12 @@
 use std::io::IsTerminal;
 use std::path::PathBuf;
 
-use serde_json::{Value, json};
+use serde::Serialize;
+use serde_json::Value;
 
 use super::Ctx;
 use crate::error::{Error, Result};
-use crate::output;
+use crate::output::{self, Piece, View};
 use crate::schema::Kind;
 use crate::validate::{self, Report};
 
@@ -60,17 +61,15 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
 }
 
 /// Prints a report and turns it into the exit status.
-pub(crate) fn finish(report: &Report, as_json: bool, strict: bool) -> Result<()> {
-    if as_json {
-        output::json(&json!({
-            "files": report.files,
-            "errors": report.errors(),
-            "warnings": report.warnings(),
-            "problems": report.problems.iter().map(|p| p.to_json()).collect::<Vec<Value>>(),
-        }));
-    } else {
-        output::print(&report.render(std::io::stdout().is_terminal()));
-    }
+fn finish(report: &Report, as_json: bool, strict: bool) -> Result<()> {
+    let view = ReportView {
+        files: report.files,
+        errors: report.errors(),
+        warnings: report.warnings(),
+        problems: report.problems.iter().map(|p| p.to_json()).collect(),
+        report,
+    };
+    output::emit(output::Format::json_if(as_json), &view)?;
     let (e, w) = (report.errors(), report.warnings());
     let summary = format!(
         "{e} error{}, {w} warning{} in {} file{}",
@@ -86,4 +85,23 @@ pub(crate) fn finish(report: &Report, as_json: bool, strict: bool) -> Result<()>
         output::status(format!("valid: {summary}"));
     }
     Ok(())
+}
+
+/// `aix validate`: the problems found, and how many of each kind.
+#[derive(Serialize)]
+struct ReportView<'a> {
+    files: usize,
+    errors: usize,
+    warnings: usize,
+    problems: Vec<Value>,
+    #[serde(skip)]
+    report: &'a Report,
+}
+
+impl View for ReportView<'_> {
+    fn text(&self) -> Vec<Piece> {
+        vec![Piece::Text(
+            self.report.render(std::io::stdout().is_terminal()),
+        )]
+    }
 }

@@ -16,41 +16,28 @@ use rustyline::validate::Validator;
 use crate::chat::{Choices, Target};
 use crate::client::Client;
 use crate::error::Error;
+use crate::ops::provider as ops;
 use crate::prompt::Prompts;
 use crate::provider;
 use crate::store::Store;
 
-/// The slash commands: name, arguments, what it does.
+/// The slash commands: name, arguments, what it does. One a line, as
+/// `/help` shows them.
+#[rustfmt::skip]
 pub const COMMANDS: &[(&str, &str, &str)] = &[
     ("help", "", "list these commands"),
-    (
-        "provider",
-        "NAME",
-        "switch provider (custom:NAME or a built-in)",
-    ),
+    ("provider", "NAME", "switch provider (custom:NAME or a built-in)"),
     ("model", "NAME", "switch model"),
     ("models", "", "list the provider's models"),
     ("system", "[TEXT]", "set (or clear) the system message"),
-    (
-        "prompt",
-        "NAME [k=v...]",
-        "send a saved prompt, rendered, as the next message",
-    ),
+    ("prompt", "NAME [k=v...]", "send a saved prompt, rendered, as the next message"),
     ("params", "", "show provider, model and options"),
     ("stream", "on|off", "stream answers or wait for them whole"),
     ("reset", "", "start the conversation over"),
     ("history", "", "show the conversation"),
-    (
-        "save",
-        "FILE",
-        "save the conversation (.json, else Markdown)",
-    ),
+    ("save", "FILE", "save the conversation (.json, else Markdown)"),
     ("retry", "", "send the last message again"),
-    (
-        "key",
-        "[KEY]",
-        "store the provider's API key (never kept in history)",
-    ),
+    ("key", "[KEY]", "store the provider's API key (never kept in history)"),
     ("exit", "", "leave (Ctrl-D works too)"),
 ];
 
@@ -68,23 +55,14 @@ pub fn fetch_models(target: &Target) -> Result<Vec<String>, Error> {
     {
         return Ok(m);
     }
-    let items = Client::new(false)
-        .models(
-            &target.resolved.provider,
-            target.key.as_ref(),
-            Duration::from_secs(10),
-        )
-        .map_err(|e| e.into_error(&name, ""))?;
-    let mut ids: Vec<String> = items
-        .iter()
-        .filter_map(|m| {
-            m.get("id")
-                .or_else(|| m.get("name"))
-                .and_then(|v| v.as_str())
-                .map(String::from)
-        })
-        .collect();
-    ids.sort();
+    let client = Client::new(false).notes(crate::output::notes());
+    let items = ops::models(
+        &client,
+        &target.resolved.provider,
+        target.key.as_ref(),
+        Duration::from_secs(10),
+    )?;
+    let ids = ops::model_ids(&items);
     if let Ok(mut cache) = MODELS.lock() {
         cache
             .get_or_insert_with(HashMap::new)

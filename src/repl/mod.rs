@@ -26,12 +26,12 @@ use serde_json::json;
 use crate::answer::{self, Failure, Output};
 use crate::chat::{Choices, Target};
 use crate::client::{Client, EnvRefs, Message};
-use crate::error::Error;
+use crate::error::{Error, Kind as ErrorKind};
+use crate::ops::{self, api_key::KeyFor, params::Bound};
 use crate::output;
 use crate::params;
 use crate::prompt::Prompts;
 use crate::secret::Secret;
-use crate::state::{self, Origin};
 use crate::store::Store;
 use crate::suggest;
 
@@ -147,9 +147,9 @@ fn interactive(s: &mut Session) -> Result<(), Error> {
         };
         if keep_in_history(&line) {
             let _ = editor.add_history_entry(line.as_str());
-            save_history(&mut editor, &history);
+            save_history(&mut editor, &history, s.store.notes());
         }
-        if !handle(s, &line) {
+        if !handle(s, &line)? {
             return Ok(());
         }
     }
@@ -302,8 +302,12 @@ fn keep_in_history(line: &str) -> bool {
             .is_some_and(|c| c.eq_ignore_ascii_case("/key"))
 }
 
-fn save_history(editor: &mut rustyline::Editor<helper::Helper, FileHistory>, path: &Path) {
-    if crate::store::ensure_dir(path.parent().unwrap_or(Path::new("."))).is_err() {
+fn save_history(
+    editor: &mut rustyline::Editor<helper::Helper, FileHistory>,
+    path: &Path,
+    notes: &crate::notes::Notes,
+) {
+    if crate::store::ensure_dir(path.parent().unwrap_or(Path::new(".")), notes).is_err() {
         return;
     }
     #[cfg(unix)]
@@ -337,7 +341,7 @@ fn scripted(s: &mut Session) -> Result<(), Error> {
             }
         };
         let line = join_entry(first, &mut more, entry_too_long)?;
-        if !handle(s, &line) {
+        if !handle(s, &line)? {
             break;
         }
     }
@@ -364,26 +368,31 @@ fn prompt_text(s: &Session) -> String {
     format!("{p}/{m}> ")
 }
 
-/// Handles one entry; false to stop.
-fn handle(s: &mut Session, line: &str) -> bool {
+/// Handles one entry; false to stop. A closed stdout stops the REPL with
+/// its error (a quiet exit); other errors are shown and counted.
+fn handle(s: &mut Session, line: &str) -> Result<bool, Error> {
     let text = line.trim();
     if text.is_empty() {
-        return true;
+        return Ok(true);
     }
     let result = if let Some(cmd) = text.strip_prefix('/') {
         match command(s, cmd) {
-            Ok(Flow::Exit) => return false,
+            Ok(Flow::Exit) => return Ok(false),
             Ok(Flow::Go) => Ok(()),
             Err(e) => Err(e),
         }
     } else {
         turn(s, line.to_string())
     };
-    if let Err(e) = result {
-        s.failures += 1;
-        output::error(&e);
+    match result {
+        Err(e) if e.kind() == ErrorKind::BrokenPipe => Err(e),
+        Err(e) => {
+            s.failures += 1;
+            output::error(&e);
+            Ok(true)
+        }
+        Ok(()) => Ok(true),
     }
-    true
 }
 
 enum Flow {
@@ -406,7 +415,7 @@ fn command(s: &mut Session, cmd: &str) -> Result<Flow, Error> {
             t.push_str(
                 "A line ending in \\ continues on the next; \"\"\" starts and ends a block.\n",
             );
-            output::print(&t);
+            output::print(&t)?;
         }
         "provider" => {
             if rest.is_empty() {
@@ -436,7 +445,7 @@ fn command(s: &mut Session, cmd: &str) -> Result<Flow, Error> {
             }
             .resolve(&s.store.load()?)?;
             let models = helper::fetch_models(&target)?;
-            output::print(&models.iter().map(|m| format!("{m}\n")).collect::<String>());
+            output::print(&models.iter().map(|m| format!("{m}\n")).collect::<String>())?;
         }
         "system" => {
             s.system = (!rest.is_empty()).then(|| rest.to_string());
@@ -477,7 +486,7 @@ fn command(s: &mut Session, cmd: &str) -> Result<Flow, Error> {
                 s.system.as_deref().unwrap_or("(none)")
             ));
             t.push_str(&format!("turns:       {}\n", s.messages.len() / 2));
-            output::print(&t);
+            output::print(&t)?;
         }
         "stream" => match rest {
             "on" => {
@@ -513,7 +522,7 @@ fn command(s: &mut Session, cmd: &str) -> Result<Flow, Error> {
             if t.is_empty() {
                 output::note("the conversation is empty");
             }
-            output::print(&t);
+            output::print(&t)?;
         }
         "save" => {
             if rest.is_empty() {
@@ -565,8 +574,7 @@ fn prompt_turn(s: &mut Session, rest: &str) -> Result<(), Error> {
         return Err(Error::usage("usage: /prompt NAME [key=value...]"));
     };
     let name = name.as_str();
-    let prompt = Prompts::new(s.store.home()).load(name)?;
-    let template = prompt.parsed()?;
+    let mut bound = Bound::load(s.store.home(), name)?;
     let mut pairs = Vec::with_capacity(args.len());
     for kv in args {
         pairs.push(params::parse_param(kv).map_err(|e| {
@@ -574,8 +582,12 @@ fn prompt_turn(s: &mut Session, rest: &str) -> Result<(), Error> {
                 .hint("write key=value, quoting values with spaces: k=\"two words\"")
         })?);
     }
-    let wanted = template.params();
-    let values = params::bind(name, &wanted, &pairs, "")?;
+    bound.bind(&pairs, "")?;
+    let Bound {
+        prompt,
+        template,
+        values,
+    } = bound;
     let text = template.render(&values).map_err(|missing| {
         Error::usage(format!(
             "missing parameters for prompt '{name}': {}",
@@ -583,11 +595,7 @@ fn prompt_turn(s: &mut Session, rest: &str) -> Result<(), Error> {
         ))
         .hint(format!(
             "/prompt {name} {}",
-            missing
-                .iter()
-                .map(|m| format!("{m}=..."))
-                .collect::<Vec<_>>()
-                .join(" ")
+            params::each(&missing, |m| format!("{m}=..."), " ")
         ))
     })?;
     if s.system.is_none() && prompt.system.is_some() {
@@ -609,17 +617,12 @@ fn set_key(s: &mut Session, rest: &str) -> Result<(), Error> {
     } else {
         rest.to_string()
     };
-    let key = key.trim().to_string();
-    state::check_key_text(&key).map_err(Error::new)?;
-    let origin = target.resolved.origin;
-    s.store.update(|st| {
-        let slot = match (origin, st.stored_key(&name, origin)) {
-            (Origin::Custom, Some((_, slot))) => slot,
-            _ => name.clone(),
-        };
-        st.set_api_key(&slot, &Secret::new(key.clone()));
-        Ok(())
-    })?;
+    let key = Secret::new(key.trim());
+    let whose = KeyFor::Provider {
+        name: &name,
+        origin: target.resolved.origin,
+    };
+    ops::api_key::store_key(&s.store, whose, &key)?;
     output::status(format!(
         "Saved the API key of '{name}' (not kept in the REPL history)"
     ));
@@ -690,7 +693,11 @@ fn turn(s: &mut Session, text: String) -> Result<(), Error> {
     let (tx, rx) = std::sync::mpsc::channel();
     let show = s.show_secrets;
     std::thread::spawn(move || {
-        let result = answer::deliver(&Client::new(false).show_secrets(show), &prepared, &mut out);
+        let result = answer::deliver(
+            &Client::new(false).show_secrets(show).notes(output::notes()),
+            &prepared,
+            &mut out,
+        );
         let _ = tx.send((result, out.take_kept()));
     });
     // Wait for the answer, watching for Ctrl-C. A cancelled answer's thread
@@ -716,7 +723,8 @@ fn turn(s: &mut Session, text: String) -> Result<(), Error> {
         }
     };
     match result {
-        Ok(_) => {
+        Ok(done) => {
+            output::show_all(&done.notes);
             s.messages.push(Message::new("user", text));
             if answer_text.cut {
                 output::note(format!(
@@ -791,12 +799,16 @@ mod tests {
 
     #[test]
     fn history_filter() {
-        assert!(keep_in_history("hello"));
-        assert!(keep_in_history("/model x"));
-        assert!(!keep_in_history(" secret thought"));
-        assert!(!keep_in_history("/key sk-canary"));
-        assert!(!keep_in_history("/KEY sk-canary"));
-        assert!(!keep_in_history("  /Key sk-canary"));
-        assert!(!keep_in_history("   "));
+        for (line, kept) in [
+            ("hello", true),
+            ("/model x", true),
+            (" secret thought", false),
+            ("/key sk-canary", false),
+            ("/KEY sk-canary", false),
+            ("  /Key sk-canary", false),
+            ("   ", false),
+        ] {
+            assert_eq!(keep_in_history(line), kept, "{line:?}");
+        }
     }
 }

@@ -112,6 +112,34 @@ fn plan_json_has_a_format_version() {
 }
 
 #[test]
+fn apply_json_accounts_for_what_was_applied() {
+    let sb = Sandbox::new();
+    let m = write(&sb.root, "p.toml", TWO);
+    let planned = stdout(&plan(&sb, &m, &["--json"]).success());
+    let a = apply(&sb, &m, &["--json"])
+        .success()
+        .stderr(predicate::str::contains(
+            "Apply complete: 2 added, 0 changed, 0 destroyed.",
+        ));
+    let out = stdout(&a);
+    let mut v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["applied"], true);
+    assert!(!out.contains("canary") && !out.contains("Plan:"), "{out}");
+    // The rest is the document `plan --json` printed before.
+    v.as_object_mut().unwrap().remove("applied");
+    assert_eq!(
+        v,
+        serde_json::from_str::<serde_json::Value>(&planned).unwrap()
+    );
+    assert!(sb.config()["custom_providers"]["work"].is_object());
+
+    let again = stdout(&apply(&sb, &m, &["--json"]).success());
+    let v: serde_json::Value = serde_json::from_str(&again).unwrap();
+    assert_eq!(v["applied"], false);
+    assert_eq!(v["changes"], serde_json::json!([]));
+}
+
+#[test]
 fn ownership_cli_providers_are_never_touched() {
     let sb = Sandbox::new();
     sb.run(&["provider", "add", "mine", "http://mine/v1"])

@@ -3,15 +3,19 @@
 //! Data goes to stdout; notes, warnings, confirmations and errors go to
 //! stderr so pipes stay clean. Colour comes from anstream, which drops it
 //! when the stream is not a terminal or `NO_COLOR` is set (or `--color
-//! never`). A closed stdout (`aix provider list | head -1`) ends the process
-//! quietly instead of panicking.
+//! never`). A closed stdout (`aix provider list | head -1`) is an error of
+//! its own kind, which the binary turns into a quiet exit 0; nothing here
+//! ends the process.
+
+pub mod answer;
 
 use std::io::{self, IsTerminal, Write};
 
 use anstyle::{AnsiColor, Style};
 use serde_json::Value;
 
-use crate::error::Error;
+use crate::error::{Error, Result};
+use crate::notes::{Level, Note, Notes};
 
 const BOLD: Style = Style::new().bold();
 const ERROR: Style = AnsiColor::Red.on_default().bold();
@@ -49,35 +53,109 @@ pub fn safe_if(tty: bool, text: &str) -> std::borrow::Cow<'_, str> {
     TermSafe::default().finish_after(text)
 }
 
-/// Writes `text` to stdout; a closed pipe exits the process with status 0.
-/// On a terminal, control characters in it are shown instead of acting:
-/// what aix prints may come from a server or a file.
-pub fn print(text: &str) {
-    print_raw(&safe_if(io::stdout().is_terminal(), text));
+/// Writes `text` to stdout. On a terminal, control characters in it are
+/// shown instead of acting: what aix prints may come from a server or a
+/// file. A closed pipe is [`Error::broken_pipe`] (the command ends quietly,
+/// exit 0); any other failure is an error.
+pub fn print(text: &str) -> Result<()> {
+    print_raw(&safe_if(io::stdout().is_terminal(), text))
 }
 
 /// [`print`] without the terminal cleaning, for text aix styled itself.
-fn print_raw(text: &str) {
+fn print_raw(text: &str) -> Result<()> {
     let mut out = anstream::stdout().lock();
-    let result = out.write_all(text.as_bytes()).and_then(|()| out.flush());
-    if let Err(e) = result {
-        if e.kind() == io::ErrorKind::BrokenPipe {
-            std::process::exit(0);
-        }
-        eprintln_styled(ERROR, "error:", &format!("cannot write to stdout: {e}"));
-        std::process::exit(1);
+    out.write_all(text.as_bytes())
+        .and_then(|()| out.flush())
+        .map_err(|e| stdout_error(&e))
+}
+
+/// The error for a failed write to stdout.
+fn stdout_error(e: &io::Error) -> Error {
+    if e.kind() == io::ErrorKind::BrokenPipe {
+        Error::broken_pipe()
+    } else {
+        Error::new(format!("cannot write to stdout: {e}"))
     }
 }
 
 /// Writes one line to stdout.
-pub fn line(text: &str) {
-    print(&format!("{text}\n"));
+pub fn line(text: &str) -> Result<()> {
+    print(&format!("{text}\n"))
 }
 
 /// Prints a JSON value, pretty, to stdout.
-pub fn json(value: &Value) {
+pub fn json(value: &Value) -> Result<()> {
     let text = serde_json::to_string_pretty(value).expect("a Value always serializes");
-    line(&text);
+    line(&text)
+}
+
+/// How a command shows its result: one variant per format, so a new
+/// format is one variant here and one arm in [`emit`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Format {
+    /// For people: text, tables and notes.
+    Text,
+    /// For scripts: one pretty JSON document on stdout.
+    Json,
+}
+
+impl Format {
+    /// The format a command's `--json` flag asks for.
+    pub(crate) fn json_if(json: bool) -> Format {
+        if json { Format::Json } else { Format::Text }
+    }
+}
+
+/// A piece of a result shown as text.
+#[derive(Debug)]
+pub(crate) enum Piece {
+    /// Text for stdout, as it is (cleaned on a terminal).
+    Text(String),
+    /// Aligned columns under a bold header (see [`table`]).
+    Table {
+        headers: &'static [&'static str],
+        rows: Vec<Vec<String>>,
+    },
+    /// A note, warning or confirmation on stderr.
+    Note(Note),
+}
+
+/// A command's result: its JSON document is its `Serialize` form, and
+/// [`View::text`] says how it reads as text.
+pub(crate) trait View: serde::Serialize {
+    fn text(&self) -> Vec<Piece>;
+}
+
+/// Shows `view` in `format`: the one path every command's output takes.
+pub(crate) fn emit(format: Format, view: &impl View) -> Result<()> {
+    match format {
+        Format::Json => {
+            let text = serde_json::to_string_pretty(view)
+                .map_err(|e| Error::new(format!("cannot encode the result as JSON: {e}")))?;
+            line(&text)
+        }
+        Format::Text => view.text().into_iter().try_for_each(|piece| match piece {
+            Piece::Text(t) => print(&t),
+            Piece::Table { headers, rows } => table(headers, &rows),
+            Piece::Note(n) => {
+                show(&n);
+                Ok(())
+            }
+        }),
+    }
+}
+
+/// A JSON document that is data already (a server's response), shown as
+/// pretty JSON in either format.
+#[derive(Debug, serde::Serialize)]
+#[serde(transparent)]
+pub(crate) struct Raw<'a>(pub &'a Value);
+
+impl View for Raw<'_> {
+    fn text(&self) -> Vec<Piece> {
+        let text = serde_json::to_string_pretty(self.0).expect("a Value always serializes");
+        vec![Piece::Text(format!("{text}\n"))]
+    }
 }
 
 /// `text` made safe for stderr when that is a terminal.
@@ -114,6 +192,26 @@ pub fn warn(text: impl AsRef<str>) {
     eprintln_styled(WARN, "warning:", text.as_ref());
 }
 
+/// Shows one note from the core at its level.
+pub fn show(note: &Note) {
+    match note.level {
+        Level::Status => status(&note.text),
+        Level::Note => self::note(&note.text),
+        Level::Warn => warn(&note.text),
+    }
+}
+
+/// Shows each of `notes` in turn.
+pub(crate) fn show_all(notes: &[Note]) {
+    notes.iter().for_each(show);
+}
+
+/// A [`Notes`] sink that shows each note on stderr as it comes: what the
+/// CLI and the REPL give the core.
+pub fn notes() -> Notes {
+    Notes::new(|n| show(&n))
+}
+
 /// Renders an error and its hints on stderr.
 pub fn error(err: &Error) {
     eprintln_styled(ERROR, "error:", err.message());
@@ -126,7 +224,7 @@ pub fn error(err: &Error) {
 /// not padded, so lines carry no trailing spaces. On a terminal, control
 /// characters in cells (model ids from a server, names from a file) are
 /// shown instead of acting.
-pub fn table(headers: &[&str], rows: &[Vec<String>]) {
+pub fn table(headers: &[&str], rows: &[Vec<String>]) -> Result<()> {
     let tty = io::stdout().is_terminal();
     let rows: Vec<Vec<String>> = rows
         .iter()
@@ -159,7 +257,7 @@ pub fn table(headers: &[&str], rows: &[Vec<String>]) {
         text.push_str(render(&mut row.iter().cloned()).trim_end());
         text.push('\n');
     }
-    print_raw(&text);
+    print_raw(&text)
 }
 
 /// Makes model text safe for a terminal: every control character other
