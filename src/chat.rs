@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use crate::client::{self, ChatRequest, EnvRefs, Message, Prepared};
 use crate::error::Error;
+use crate::provider::fields;
 use crate::secret::Secret;
 use crate::state::{Resolved, State};
 
@@ -38,46 +39,11 @@ pub struct Target {
     pub max_time: Option<Duration>,
 }
 
-/// Where an effective setting came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Source {
-    Provider,
-    Config,
-    Default,
-}
-
-impl Source {
-    pub fn label(self) -> &'static str {
-        match self {
-            Source::Provider => "provider",
-            Source::Config => "config",
-            Source::Default => "default",
-        }
-    }
-}
-
-/// The answer timeout a run with no `--timeout` uses for `p`: the
-/// provider's `timeout_secs`, else config.json's, else the default.
-pub fn effective_timeout(state: &State, p: &crate::provider::Provider) -> (u64, Source) {
-    if let Some(t) = p.timeout_secs {
-        return (t, Source::Provider);
-    }
-    match state.setting("timeout_secs").and_then(|v| v.as_u64()) {
-        Some(t) => (t, Source::Config),
-        None => (client::DEFAULT_TIMEOUT_SECS, Source::Default),
-    }
-}
-
-/// The whole-answer deadline a run with no `--max-time` uses for `p`: the
-/// provider's `max_time_secs`, else config.json's, else none.
-pub fn effective_max_time(state: &State, p: &crate::provider::Provider) -> Option<(u64, Source)> {
-    if let Some(t) = p.max_time_secs {
-        return Some((t, Source::Provider));
-    }
-    state
-        .setting("max_time_secs")
-        .and_then(|v| v.as_u64())
-        .map(|t| (t, Source::Config))
+/// The value a run with no overriding flag uses for the provider field
+/// `name` on `p` (see [`fields::effective`]), as whole seconds.
+fn effective_secs(state: &State, p: &crate::provider::Provider, name: &str) -> Option<u64> {
+    let field = fields::field(name).expect("a declared field");
+    fields::effective(field, p, &|key| state.setting(key).cloned()).and_then(|(v, _)| v.as_u64())
 }
 
 fn setting_str(state: &State, key: &str) -> Option<String> {
@@ -143,9 +109,10 @@ impl Choices {
         });
         let timeout = Duration::from_secs(
             self.timeout_secs
-                .unwrap_or_else(|| effective_timeout(state, p).0),
+                .or_else(|| effective_secs(state, p, "timeout_secs"))
+                .unwrap_or(client::DEFAULT_TIMEOUT_SECS),
         );
-        let max_time = effective_max_time(state, p).map(|(t, _)| Duration::from_secs(t));
+        let max_time = effective_secs(state, p, "max_time_secs").map(Duration::from_secs);
         Ok(Target {
             key: state.api_key(&resolved),
             model,

@@ -611,17 +611,6 @@ pub struct Broken {
 }
 
 impl Broken {
-    /// The JSON `provider list --json` gives for it.
-    pub fn to_json(&self) -> Value {
-        serde_json::json!({
-            "name": self.name,
-            "kind": "custom",
-            "owner": self.owner.as_str(),
-            "base_url": self.base_url,
-            "error": self.error.message(),
-        })
-    }
-
     /// A table row in `provider list`'s columns.
     pub fn row(&self) -> Vec<String> {
         vec![

@@ -67,7 +67,9 @@ pub fn command() -> clap::Command {
             let many = |c: clap::Command| c.mut_arg("names", |a| a.add(providers()));
             c.mut_subcommand("info", one)
                 .mut_subcommand("remove", one)
-                .mut_subcommand("update", |c| one(c).mut_arg("model", |a| a.add(models())))
+                .mut_subcommand("update", |c| {
+                    one(c).mut_arg("default_model", |a| a.add(models()))
+                })
                 .mut_subcommand("models", one)
                 .mut_subcommand("check", many)
                 .mut_subcommand("export", many)

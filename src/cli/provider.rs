@@ -8,13 +8,14 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use super::Ctx;
-use crate::chat;
 use crate::client::Client;
 use crate::error::{Error, Result};
 use crate::notes::Note;
 use crate::ops::provider as ops;
 use crate::output::{self, Format, Piece, View};
-use crate::provider::{self, AuthType, Provider};
+use crate::provider::args::{AddFields, UpdateFields};
+use crate::provider::fields;
+use crate::provider::{self, Provider};
 use crate::secret;
 use crate::state::{Broken, KeySource, Origin, State};
 
@@ -81,21 +82,8 @@ pub struct AddArgs {
     /// Base URL; requests go to BASE_URL/chat/completions
     #[arg(value_parser = provider::parse_base_url_arg)]
     base_url: String,
-    /// Model used when a run names none
-    #[arg(long, short = 'm', value_name = "MODEL", value_parser = provider::parse_model)]
-    model: Option<String>,
-    /// Extra header sent with every request (repeatable); the value may be ${env:VAR}
-    #[arg(long = "header", short = 'H', value_name = "KEY:VALUE", value_parser = provider::parse_header_arg)]
-    headers: Vec<(String, String)>,
-    /// bearer sends "Authorization: Bearer KEY"; api-key sends no automatic auth
-    #[arg(long, value_enum, default_value_t = AuthType::Bearer)]
-    auth_type: AuthType,
-    /// Environment variable holding the key when config.json has none
-    #[arg(long, value_name = "VAR", value_parser = provider::parse_env_var)]
-    api_key_env: Option<String>,
-    /// Seconds to wait for an answer (default 300)
-    #[arg(long, value_name = "SECS", value_parser = provider::parse_timeout)]
-    timeout: Option<u64>,
+    #[command(flatten)]
+    fields: AddFields,
 }
 
 #[derive(Debug, clap::Args)]
@@ -133,30 +121,8 @@ pub struct RemoveArgs {
 pub struct UpdateArgs {
     /// Custom provider: NAME or custom:NAME
     name: String,
-    /// New base URL
-    #[arg(long, value_name = "URL", value_parser = provider::parse_base_url_arg)]
-    url: Option<String>,
-    /// New default model
-    #[arg(long, short = 'm', value_name = "MODEL", value_parser = provider::parse_model)]
-    model: Option<String>,
-    /// Forget the default model (runs then need --model)
-    #[arg(long, conflicts_with = "model")]
-    no_model: bool,
-    /// Set a header, replacing one of the same name (repeatable)
-    #[arg(long = "header", short = 'H', value_name = "KEY:VALUE", value_parser = provider::parse_header_arg)]
-    headers: Vec<(String, String)>,
-    /// Remove a header by name (repeatable)
-    #[arg(long = "remove-header", value_name = "KEY")]
-    remove_headers: Vec<String>,
-    /// bearer or api-key
-    #[arg(long, value_enum)]
-    auth_type: Option<AuthType>,
-    /// Environment variable holding the key when config.json has none
-    #[arg(long, value_name = "VAR", value_parser = provider::parse_env_var)]
-    api_key_env: Option<String>,
-    /// Seconds to wait for an answer
-    #[arg(long, value_name = "SECS", value_parser = provider::parse_timeout)]
-    timeout: Option<u64>,
+    #[command(flatten)]
+    fields: UpdateFields,
     /// Edit a provider that providers.toml manages (the next plan shows drift)
     #[arg(long)]
     force: bool,
@@ -176,16 +142,11 @@ pub fn run(ctx: &Ctx, cmd: Command) -> Result<()> {
 }
 
 fn add(ctx: &Ctx, args: AddArgs) -> Result<()> {
-    let p = Provider {
-        name: args.name,
-        base_url: args.base_url,
-        default_model: args.model,
-        headers: args.headers,
-        auth_type: args.auth_type,
-        api_key_env: args.api_key_env,
-        timeout_secs: args.timeout,
-        max_time_secs: None,
-    };
+    let mut p = Provider::new(args.name, args.base_url);
+    args.fields
+        .0
+        .apply(&mut p, &|_| false)
+        .map_err(Error::usage)?;
     output::show_all(&ops::add(&ctx.store, &p)?);
     Ok(())
 }
@@ -197,14 +158,7 @@ fn remove(ctx: &Ctx, args: RemoveArgs) -> Result<()> {
 
 fn update(ctx: &Ctx, args: UpdateArgs) -> Result<()> {
     let changes = ops::Changes {
-        url: args.url,
-        model: args.model,
-        no_model: args.no_model,
-        headers: args.headers,
-        remove_headers: args.remove_headers,
-        auth_type: args.auth_type,
-        api_key_env: args.api_key_env,
-        timeout: args.timeout,
+        fields: args.fields.0,
         force: args.force,
     };
     output::show_all(&ops::update(&ctx.store, &args.name, &changes)?);
@@ -309,34 +263,36 @@ fn info(ctx: &Ctx, args: InfoArgs) -> Result<()> {
     let d = ops::describe(&state, &state.resolve(&args.name)?);
     let p = &d.resolved.provider;
     // What a run uses when no flag overrides it, and where that came from.
-    let (timeout, timeout_from) = chat::effective_timeout(&state, p);
-    let max_time = chat::effective_max_time(&state, p);
+    let config = |key: &str| state.setting(key).cloned();
+    let mut effective = Map::new();
+    for f in fields::FIELDS.iter().filter(|f| f.config_fallback) {
+        let found = fields::effective(f, p, &config);
+        let stem = f.name.strip_suffix("_secs").unwrap_or(f.name);
+        effective.insert(
+            format!("effective_{}", f.name),
+            found.as_ref().map_or(Value::Null, |(v, _)| v.clone()),
+        );
+        effective.insert(
+            format!("{stem}_from"),
+            found.map_or(Value::Null, |(_, from)| Value::from(from.label())),
+        );
+    }
     let view = InfoView {
         provider: provider_json(&d, ctx.show_secrets),
-        effective_timeout_secs: timeout,
-        timeout_from: timeout_from.label(),
-        effective_max_time_secs: max_time.map(|(t, _)| t),
-        max_time_from: max_time.map(|(_, f)| f.label()),
-        text: info_lines(
-            &d,
-            &state,
-            ctx.show_secrets,
-            (timeout, timeout_from),
-            max_time,
-        ),
+        effective,
+        text: info_lines(&d, &state, ctx.show_secrets),
     };
     output::emit(Format::json_if(args.json), &view)
 }
 
-/// `provider info`: every field, and the effective timeouts.
+/// `provider info`: every field, and the effective values of those with a
+/// config.json default.
 #[derive(Serialize)]
 struct InfoView {
     #[serde(flatten)]
     provider: ProviderJson,
-    effective_timeout_secs: u64,
-    timeout_from: &'static str,
-    effective_max_time_secs: Option<u64>,
-    max_time_from: Option<&'static str>,
+    #[serde(flatten)]
+    effective: Map<String, Value>,
     #[serde(skip)]
     text: String,
 }
@@ -347,66 +303,55 @@ impl View for InfoView {
     }
 }
 
-/// The text of `provider info`: one `field: value` line per field, values
-/// aligned, then the headers indented.
-fn info_lines(
-    d: &ops::Described,
-    state: &State,
-    show: bool,
-    (timeout, timeout_from): (u64, chat::Source),
-    max_time: Option<(u64, chat::Source)>,
-) -> String {
+/// The text of `provider info`: one `field: value` line per field (from
+/// the field declarations), values aligned, map entries indented.
+fn info_lines(d: &ops::Described, state: &State, show: bool) -> String {
     let p = &d.resolved.provider;
-    let mut lines: Vec<(&str, String)> = vec![
-        ("name", p.name.clone()),
+    let mut lines: Vec<(&str, String, Vec<String>)> = vec![
+        ("name", p.name.clone(), vec![]),
         (
             "kind",
             match d.resolved.origin {
                 Origin::Custom => format!("custom (custom:{})", p.name),
                 Origin::BuiltIn => "built-in".into(),
             },
+            vec![],
         ),
-        ("owner", d.owner_label().into()),
-        ("base_url", p.base_url.clone()),
-        ("chat_url", format!("{}/chat/completions", p.base_url)),
-        (
-            "default_model",
-            p.default_model
-                .clone()
-                .unwrap_or_else(|| "(none: runs need --model)".into()),
-        ),
-        ("auth_type", p.auth_type.to_string()),
-        ("api_key", key_text(d, state, show)),
-        (
-            "api_key_env",
-            p.api_key_env.clone().unwrap_or_else(|| "-".into()),
-        ),
-        (
-            "timeout_secs",
-            format!("{timeout} ({})", timeout_from.label()),
-        ),
+        ("owner", d.owner_label().into(), vec![]),
     ];
-    if let Some((t, from)) = max_time {
-        lines.push(("max_time_secs", format!("{t} ({})", from.label())));
+    let config = |key: &str| state.setting(key).cloned();
+    for line in fields::info_lines(p, &config, show) {
+        // Lines that are not fields sit beside the field they explain.
+        if line.0 == "api_key_env" {
+            lines.push(("api_key", key_text(d, state, show), vec![]));
+        }
+        let base = line.0 == "base_url";
+        lines.push(line);
+        if base {
+            lines.push((
+                "chat_url",
+                format!("{}/chat/completions", p.base_url),
+                vec![],
+            ));
+        }
     }
-    if p.headers.is_empty() {
-        lines.push(("headers", "-".into()));
-    } else {
-        lines.push(("headers", String::new()));
-    }
-    let width = lines.iter().map(|(k, _)| k.len()).max().unwrap_or(0) + 1;
+    let width = lines.iter().map(|(k, _, _)| k.len()).max().unwrap_or(0) + 1;
     let mut text = String::new();
-    for (k, v) in &lines {
+    let mut entries = String::new();
+    for (k, v, more) in &lines {
+        // A map with entries shows them under the field list.
+        let v = if more.is_empty() && v.is_empty() {
+            "-"
+        } else {
+            v.as_str()
+        };
         text.push_str(format!("{:width$} {v}", format!("{k}:")).trim_end());
         text.push('\n');
+        for e in more {
+            entries.push_str(&format!("  {e}\n"));
+        }
     }
-    for (name, value) in &p.headers {
-        text.push_str(&format!(
-            "  {name}: {}\n",
-            secret::display_header_value(name, value, show)
-        ));
-    }
-    text
+    text + &entries
 }
 
 /// Where a provider's key comes from, the key masked unless `show`.
@@ -435,25 +380,35 @@ fn key_text(d: &ops::Described, state: &State, show: bool) -> String {
     }
 }
 
-/// A provider in `provider list --json` and `provider info --json`.
+/// A provider in `provider list --json` and `provider info --json`: its
+/// declared fields (null when unset, credential entries masked unless
+/// `show`) between its identity and where its key comes from.
 #[derive(Serialize)]
 struct ProviderJson {
     name: String,
     kind: &'static str,
     owner: &'static str,
-    base_url: String,
-    default_model: Option<String>,
-    auth_type: &'static str,
-    headers: Map<String, Value>,
-    api_key_env: Option<String>,
+    #[serde(flatten)]
+    fields: Map<String, Value>,
     api_key_source: Option<String>,
-    timeout_secs: Option<u64>,
-    max_time_secs: Option<u64>,
 }
 
-/// A provider's fields for JSON, credential headers masked unless `show`.
 fn provider_json(d: &ops::Described, show: bool) -> ProviderJson {
     let p = &d.resolved.provider;
+    let Value::Object(mut shown) = fields::shown_json(p, show) else {
+        unreachable!("a provider is an object")
+    };
+    let fields = fields::FIELDS
+        .iter()
+        .map(|f| {
+            let empty = if f.is_map() {
+                Value::Object(Map::new())
+            } else {
+                Value::Null
+            };
+            (f.name.to_string(), shown.remove(f.name).unwrap_or(empty))
+        })
+        .collect();
     ProviderJson {
         name: p.name.clone(),
         kind: match d.resolved.origin {
@@ -461,26 +416,11 @@ fn provider_json(d: &ops::Described, show: bool) -> ProviderJson {
             Origin::BuiltIn => "built-in",
         },
         owner: d.owner_label(),
-        base_url: p.base_url.clone(),
-        default_model: p.default_model.clone(),
-        auth_type: p.auth_type.as_str(),
-        headers: p
-            .headers
-            .iter()
-            .map(|(k, v)| {
-                (
-                    k.clone(),
-                    Value::from(secret::display_header_value(k, v, show)),
-                )
-            })
-            .collect(),
-        api_key_env: p.api_key_env.clone(),
+        fields,
         api_key_source: d.key.as_ref().map(|k| match k {
             KeySource::Config(slot) => format!("config:api_keys.{slot}"),
             KeySource::Env(var) => format!("env:{var}"),
         }),
-        timeout_secs: p.timeout_secs,
-        max_time_secs: p.max_time_secs,
     }
 }
 

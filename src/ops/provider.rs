@@ -9,7 +9,7 @@ use serde_json::Value;
 use crate::client::{self, Client};
 use crate::error::{Error, Result};
 use crate::notes::Note;
-use crate::output;
+use crate::provider::args::FieldArgs;
 use crate::provider::{self, AuthType, Provider};
 use crate::secret::Secret;
 use crate::state::{Broken, KeySource, Origin, Owner, Resolved, State};
@@ -188,95 +188,33 @@ pub fn remove(store: &Store, spec: &str, forget_key: bool) -> Result<Vec<Note>> 
 /// The fields `provider update` changes; unset ones stay.
 #[derive(Debug, Default)]
 pub struct Changes {
-    pub url: Option<String>,
-    pub model: Option<String>,
-    pub no_model: bool,
-    pub headers: Vec<(String, String)>,
-    pub remove_headers: Vec<String>,
-    pub auth_type: Option<AuthType>,
-    pub api_key_env: Option<String>,
-    pub timeout: Option<u64>,
+    /// The field flags given (see [`crate::provider::args`]).
+    pub fields: FieldArgs,
     /// Edit a provider the manifest owns anyway.
     pub force: bool,
-}
-
-impl Changes {
-    fn is_empty(&self) -> bool {
-        self.url.is_none()
-            && self.model.is_none()
-            && !self.no_model
-            && self.headers.is_empty()
-            && self.remove_headers.is_empty()
-            && self.auth_type.is_none()
-            && self.api_key_env.is_none()
-            && self.timeout.is_none()
-    }
-
-    /// `p` with these changes, or the header to remove it does not have.
-    /// Headers in `repaired` were removed from the raw entry already.
-    fn apply_to(&self, p: &mut Provider, repaired: &[&String]) -> Result<()> {
-        if let Some(url) = &self.url {
-            p.base_url = url.clone();
-        }
-        if let Some(m) = &self.model {
-            p.default_model = Some(m.clone());
-        }
-        if self.no_model {
-            p.default_model = None;
-        }
-        for gone in &self.remove_headers {
-            if repaired.contains(&gone) {
-                continue;
-            }
-            let len = p.headers.len();
-            p.headers.retain(|(k, _)| !k.eq_ignore_ascii_case(gone));
-            if p.headers.len() == len {
-                return Err(Error::usage(format!(
-                    "'{}' has no header {:?} to remove",
-                    p.name,
-                    output::clip(gone, 80)
-                )));
-            }
-        }
-        for (k, v) in &self.headers {
-            match p
-                .headers
-                .iter_mut()
-                .find(|(h, _)| h.eq_ignore_ascii_case(k))
-            {
-                Some(slot) => *slot = (k.clone(), v.clone()),
-                None => p.headers.push((k.clone(), v.clone())),
-            }
-        }
-        if let Some(a) = self.auth_type {
-            p.auth_type = a;
-        }
-        if let Some(v) = &self.api_key_env {
-            p.api_key_env = Some(v.clone());
-        }
-        if let Some(t) = self.timeout {
-            p.timeout_secs = Some(t);
-        }
-        Ok(())
-    }
 }
 
 /// Changes fields of the custom provider `spec` names in place (its key
 /// stays); what to tell the user about it.
 pub fn update(store: &Store, spec: &str, changes: &Changes) -> Result<Vec<Note>> {
     let name = custom_name(spec);
-    if changes.is_empty() {
-        return Err(Error::usage(format!("nothing to update for '{name}'")).hint(
-            "give at least one of --url, --model, --no-model, --header, --remove-header, --auth-type, --api-key-env, --timeout",
-        ));
+    if changes.fields.is_empty() {
+        return Err(
+            Error::usage(format!("nothing to update for '{name}'")).hint(format!(
+                "give at least one of {}",
+                FieldArgs::update_flags().join(", ")
+            )),
+        );
     }
     let (changed, owner) = store.update(|s| {
         // A header stored twice in different cases makes the entry
         // unreadable; removing one spelling is the repair.
         let repaired: Vec<&String> = changes
-            .remove_headers
+            .fields
+            .remove
             .iter()
-            .filter(|gone| s.remove_duplicate_header(&name, gone))
+            .filter(|(f, gone)| f.name == "headers" && s.remove_duplicate_header(&name, gone))
+            .map(|(_, gone)| gone)
             .collect();
         let Some(mut p) = s.provider(&name)? else {
             let hint = format!(
@@ -292,7 +230,10 @@ pub fn update(store: &Store, spec: &str, changes: &Changes) -> Result<Vec<Note>>
             .hint("or pass --force to edit config.json anyway (the next `aix plan` will show the difference)"));
         }
         let before = p.clone();
-        changes.apply_to(&mut p, &repaired)?;
+        changes
+            .fields
+            .apply(&mut p, &|gone| repaired.iter().any(|r| r.as_str() == gone))
+            .map_err(Error::usage)?;
         p.validate()
             .map_err(|e| Error::usage(format!("invalid provider '{name}': {e}")))?;
         let changed = p != before || !repaired.is_empty();
@@ -555,15 +496,25 @@ mod tests {
         p.headers.push(("X-Trace".into(), "1".into()));
         add(&store, &p).unwrap();
         assert!(update(&store, "local", &Changes::default()).is_err());
+        let headers = crate::provider::fields::field("headers").unwrap();
+        let model = crate::provider::fields::field("default_model").unwrap();
         let gone = Changes {
-            remove_headers: vec!["x-nope".into()],
+            fields: FieldArgs {
+                remove: vec![(headers, "x-nope".into())],
+                ..FieldArgs::default()
+            },
             ..Changes::default()
         };
         let e = update(&store, "local", &gone).unwrap_err();
         assert!(e.message().contains("has no header"), "{e:?}");
         let changes = Changes {
-            model: Some("m".into()),
-            headers: vec![("x-trace".into(), "2".into())],
+            fields: FieldArgs {
+                set: vec![
+                    (model, serde_json::json!("m")),
+                    (headers, serde_json::json!({"x-trace": "2"})),
+                ],
+                ..FieldArgs::default()
+            },
             ..Changes::default()
         };
         let notes = update(&store, "custom:local", &changes).unwrap();

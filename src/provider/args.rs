@@ -82,7 +82,7 @@ fn augment(mut cmd: Command, update: bool) -> Command {
                     .long(id)
                     .action(ArgAction::SetTrue)
                     .conflicts_with(f.name)
-                    .help(format!("Unset {} (back to its default)", f.name)),
+                    .help(format!("Unset {}", f.name)),
             );
         }
         if f.is_map() {
@@ -189,13 +189,10 @@ impl FieldArgs {
             let len = map.len();
             map.retain(|k, _| !same_key(f, k, key));
             if map.len() == len {
-                let noun = match f.kind {
-                    Kind::Map { noun, .. } => noun,
-                    _ => f.name,
-                };
                 return Err(format!(
-                    "'{}' has no {noun} {:?} to remove",
+                    "'{}' has no {} {:?} to remove",
                     p.name,
+                    noun(f),
                     crate::output::clip(key, 80)
                 ));
             }
@@ -204,11 +201,26 @@ impl FieldArgs {
         for f in &self.unset {
             (f.set)(p, None);
         }
+        let mut given: Vec<(&str, &str)> = Vec::new();
         for (f, value) in &self.set {
             match value {
                 Value::Object(entries) if f.is_map() => {
                     let mut map = map_of(f, p);
                     for (k, v) in entries {
+                        // The same entry twice on one command line is a
+                        // mistake, not a replacement.
+                        if let Some((_, first)) = given
+                            .iter()
+                            .find(|(name, g)| *name == f.name && same_key(f, g, k))
+                        {
+                            return Err(format!(
+                                "{} {:?} is given twice (as {:?} too); names ignore case",
+                                noun(f),
+                                crate::output::clip(k, 80),
+                                crate::output::clip(first, 80)
+                            ));
+                        }
+                        given.push((f.name, k));
                         // Replace in place, keeping the order (and the
                         // new spelling of the name).
                         match map.keys().position(|old| same_key(f, old, k)) {
@@ -241,6 +253,14 @@ fn map_of(f: &Field, p: &Provider) -> serde_json::Map<String, Value> {
     match (f.get)(p) {
         Some(Value::Object(m)) => m,
         _ => serde_json::Map::new(),
+    }
+}
+
+/// What one entry of a map field is called ("header").
+fn noun(f: &Field) -> &'static str {
+    match f.kind {
+        Kind::Map { noun, .. } => noun,
+        _ => f.name,
     }
 }
 

@@ -149,7 +149,7 @@ fn opt_str(s: &Option<String>) -> Option<Value> {
 }
 
 fn check_url(s: &str) -> Result<Cow<'_, str>, String> {
-    super::normalized_base_url(s)
+    super::checked_base_url(s)
 }
 
 fn check_model(s: &str) -> Result<Cow<'_, str>, String> {
@@ -773,4 +773,92 @@ pub fn info_lines(
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn full() -> Provider {
+        Provider {
+            default_model: Some("m/x".into()),
+            headers: vec![
+                ("X-B".into(), "2".into()),
+                ("X-A".into(), "${env:A}".into()),
+            ],
+            auth_type: AuthType::ApiKey,
+            api_key_env: Some("K_EY".into()),
+            timeout_secs: Some(30),
+            max_time_secs: Some(600),
+            ..Provider::new("full", "http://h:1/v1")
+        }
+    }
+
+    #[test]
+    fn fingerprints_are_those_earlier_versions_recorded() {
+        // Recorded by `aix apply` before the fields were declared here: a
+        // change would show every owned provider as drifted after upgrade.
+        assert_eq!(fingerprint(&full()), "07047cc2b991bde2");
+        assert_eq!(
+            fingerprint(&Provider::new("bare", "https://b")),
+            "5a13b24cf10d5b0d"
+        );
+    }
+
+    #[test]
+    fn the_declaration_is_consistent() {
+        let mut names = names();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), FIELDS.len(), "field names are unique");
+        let mut flags: Vec<&str> = FIELDS
+            .iter()
+            .filter_map(|f| f.flag.map(|f| f.long))
+            .collect();
+        flags.sort_unstable();
+        flags.dedup();
+        assert_eq!(
+            flags.len(),
+            FIELDS.iter().filter(|f| f.flag.is_some()).count()
+        );
+        for f in FIELDS {
+            assert!(!f.doc.is_empty(), "{} is documented", f.name);
+            assert!(f.default.is_none() || !f.config_fallback, "{}", f.name);
+        }
+    }
+
+    #[test]
+    fn every_field_round_trips_through_get_and_set() {
+        let p = full();
+        let mut q = Provider::new("full", "");
+        for f in FIELDS {
+            let v = (f.get)(&p);
+            assert!(
+                f.check(v.as_ref().unwrap()).is_ok(),
+                "{} checks its own value",
+                f.name
+            );
+            (f.set)(&mut q, v.as_ref());
+        }
+        assert_eq!(p, q);
+        assert!(same(&p, &q));
+        q.headers.reverse();
+        assert!(same(&p, &q), "map entries compare in any order");
+        assert_eq!(fingerprint(&p), fingerprint(&q));
+        q.timeout_secs = Some(31);
+        assert_eq!(changed(&p, &q), ["timeout_secs"]);
+    }
+
+    #[test]
+    fn one_rule_one_message() {
+        let t = field("timeout_secs").unwrap();
+        let from_value = t.check(&Value::from(0)).unwrap_err()[0].message.clone();
+        let from_flag = t.parse_arg("0").unwrap_err();
+        assert!(from_value.starts_with("must be a whole number of seconds from 1 to 86400"));
+        assert!(from_flag.starts_with("must be a whole number of seconds from 1 to 86400"));
+        let h = field("headers").unwrap();
+        let dup = h.check(&json!({"X-A": "1", "x-a": "2"})).unwrap_err();
+        assert_eq!(dup[0].path, ["headers", "x-a"]);
+        assert!(dup[0].at_key && dup[0].message.contains("given twice"));
+    }
 }

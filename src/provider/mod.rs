@@ -151,15 +151,18 @@ pub fn normalize_base_url(input: &str) -> Result<String, String> {
     normalized_base_url(input).map(std::borrow::Cow::into_owned)
 }
 
-/// [`normalize_base_url`] for a base URL typed on the command line, which
-/// also refuses one that already ends in an endpoint aix appends
-/// (`/chat/completions`, `/models`): requests would go to
-/// `.../chat/completions/chat/completions`.
+/// [`normalize_base_url`] that also refuses a base URL that already ends
+/// in an endpoint aix appends (`/chat/completions`, `/models`): requests
+/// would go to `.../chat/completions/chat/completions`. The rule of the
+/// `base_url` field, wherever it is written.
 pub fn parse_base_url_arg(input: &str) -> Result<String, String> {
-    let url = normalize_base_url(input)?;
+    checked_base_url(input).map(std::borrow::Cow::into_owned)
+}
+
+pub(crate) fn checked_base_url(input: &str) -> Result<std::borrow::Cow<'_, str>, String> {
+    let url = normalized_base_url(input)?;
     for endpoint in ["/chat/completions", "/models"] {
         if let Some(base) = url.strip_suffix(endpoint)
-            && base.contains("://")
             && base
                 .split_once("://")
                 .is_some_and(|(_, rest)| !rest.is_empty())
