@@ -18,10 +18,10 @@ use std::time::{Duration, Instant};
 use serde_json::{Map, Value, json};
 
 use crate::chunk::{self, Item, Usage};
-use crate::envref;
 use crate::error::Error;
 use crate::notes::Notes;
 use crate::provider::{AuthType, Provider};
+use crate::secret::envref;
 use crate::secret::{self, Masker, Secret};
 use crate::sse;
 
@@ -817,7 +817,7 @@ impl Client {
     }
 
     /// Sends a stream request and relays it to `sink`. The text reaching
-    /// `sink` is not masked here (see [`crate::answer::Output`]); errors are.
+    /// `sink` is not masked here (see [`crate::run::answer::Output`]); errors are.
     pub fn chat_stream(
         &self,
         p: &Prepared,

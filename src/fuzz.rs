@@ -7,7 +7,9 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use crate::chunk::{self, Decoder};
-use crate::{manifest, prompt, provider, sse};
+use crate::plan::manifest;
+use crate::run::prompt;
+use crate::{provider, sse};
 
 /// SSE: any split of the input gives the same events as the whole, within
 /// the line limit; and the template fast path decodes each event exactly as

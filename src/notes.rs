@@ -1,6 +1,6 @@
 //! Notes, warnings and confirmations the core has for the user, as values.
 //!
-//! The core (the store, the client, the operations in [`crate::ops`]) never
+//! The core (the store, the client, the operations in `ops`) never
 //! prints: what it has to say while it works (a permission it tightened, a
 //! request it retries) goes to a [`Notes`] sink it was given, and what it
 //! has to say about a result comes back as [`Note`]s with the result. Only

@@ -16,7 +16,7 @@ use super::Ctx;
 use super::plan::{ManifestArgs, PlanView};
 use crate::error::{Error, Result};
 use crate::output::{self, Piece, View};
-use crate::reconcile::{self, Options};
+use crate::plan::reconcile::{self, Options};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {

@@ -76,17 +76,17 @@ pub fn command() -> clap::Command {
         })
 }
 
-fn state() -> Option<(crate::store::Store, crate::state::State)> {
-    let store = crate::store::Store::from_env().ok()?;
+fn state() -> Option<(crate::config::store::Store, crate::config::state::State)> {
+    let store = crate::config::store::Store::from_env().ok()?;
     let state = store.load().ok()?;
     Some((store, state))
 }
 
 fn prompt_names() -> Vec<CompletionCandidate> {
-    let Ok(store) = crate::store::Store::from_env() else {
+    let Ok(store) = crate::config::store::Store::from_env() else {
         return Vec::new();
     };
-    crate::prompt::Prompts::new(store.home())
+    crate::run::prompt::Prompts::new(store.home())
         .list()
         .into_iter()
         .map(|(name, p)| {

@@ -10,8 +10,8 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::Ctx;
+use crate::config::keypath::KeyPath;
 use crate::error::{Error, Result};
-use crate::keypath::KeyPath;
 use crate::output::{self, Piece, View};
 use crate::secret;
 
@@ -65,7 +65,7 @@ pub fn run(ctx: &Ctx, cmd: Command) -> Result<()> {
                 serde_json::from_str(&value).unwrap_or(Value::String(value))
             };
             ctx.store.update_at(Some(&path), |s| s.set(&path, value))?;
-            if let Some(near) = crate::state::near_miss(&path.segments()[0]) {
+            if let Some(near) = crate::config::state::near_miss(&path.segments()[0]) {
                 output::warn(format!(
                     "{} is not a key aix knows; did you mean {near}?",
                     path.segments()[0]

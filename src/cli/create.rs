@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use super::Ctx;
 use crate::error::{Error, Result};
 use crate::output;
-use crate::prompt::{self, Format, Prompt, Prompts, Template};
+use crate::run::prompt::{self, Format, Prompt, Prompts, Template};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {

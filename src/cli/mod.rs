@@ -5,8 +5,8 @@ use std::ffi::OsString;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::config::store::Store;
 use crate::error::{Error, Result};
-use crate::store::Store;
 
 mod api_key;
 mod apply;

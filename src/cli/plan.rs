@@ -9,10 +9,10 @@ use serde_json::Value;
 
 use super::Ctx;
 use crate::error::{Error, Result};
-use crate::manifest::Manifest;
 use crate::output::{self, Piece, View};
-use crate::reconcile::{self, Options};
-use crate::validate;
+use crate::plan::manifest::Manifest;
+use crate::plan::reconcile::{self, Options};
+use crate::schema::validate;
 
 /// The manifest files, shared by `plan` and `apply`.
 #[derive(Debug, clap::Args)]

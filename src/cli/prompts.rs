@@ -6,7 +6,7 @@ use super::Ctx;
 use crate::error::Result;
 use crate::notes::Note;
 use crate::output::{self, Piece, View};
-use crate::prompt::{Format, Prompt, Prompts};
+use crate::run::prompt::{Format, Prompt, Prompts};
 
 #[derive(Debug, clap::Args)]
 pub struct ListArgs {

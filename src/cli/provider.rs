@@ -9,6 +9,7 @@ use serde_json::{Map, Value};
 
 use super::Ctx;
 use crate::client::Client;
+use crate::config::state::{Broken, KeySource, Origin, State};
 use crate::error::{Error, Result};
 use crate::notes::Note;
 use crate::ops::provider as ops;
@@ -17,7 +18,6 @@ use crate::provider::args::{AddFields, UpdateFields};
 use crate::provider::fields;
 use crate::provider::{self, Provider};
 use crate::secret;
-use crate::state::{Broken, KeySource, Origin, State};
 
 #[derive(Debug, clap::Subcommand)]
 pub enum Command {
@@ -601,5 +601,5 @@ fn export(ctx: &Ctx, args: ExportArgs) -> Result<()> {
 /// The providers.toml text for `providers`, and the literal secrets it
 /// exported as `${env:VAR}` (the variable, and what held it).
 fn export_toml(providers: &[Provider]) -> (String, Vec<(String, String)>) {
-    crate::manifest::render(providers)
+    crate::plan::manifest::render(providers)
 }

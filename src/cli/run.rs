@@ -4,15 +4,15 @@ use std::io::{self, IsTerminal, Write};
 use std::path::PathBuf;
 
 use super::Ctx;
-use crate::answer::{self, Failure, Output};
-use crate::chat::Choices;
 use crate::chunk;
 use crate::client::{self, ChatRequest, Client, EnvRefs, Message, Prepared};
 use crate::error::{Error, Result};
 use crate::ops::params::Bound;
 use crate::output;
-use crate::params;
 use crate::provider;
+use crate::run::answer::{self, Failure, Output};
+use crate::run::chat::Choices;
+use crate::run::params;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -207,7 +207,7 @@ fn send(client: &Client, p: &Prepared, args: &Args) -> std::result::Result<(), F
         };
         let dest = match &args.output {
             Some(path) => Some((
-                crate::store::OutputFile::open(path).map_err(|e| cannot(path, e))?,
+                crate::config::store::OutputFile::open(path).map_err(|e| cannot(path, e))?,
                 path,
             )),
             None => None,
@@ -270,11 +270,11 @@ fn ask(name: &str) -> Result<String> {
 }
 
 fn write_file(path: &std::path::Path, bytes: &[u8]) -> Result<()> {
-    crate::store::write_output(path, bytes)
+    crate::config::store::write_output(path, bytes)
         .map_err(|e| Error::new(format!("cannot write {}: {e}", path.display())))
 }
 
-fn no_key_note(resolved: &crate::state::Resolved) -> String {
+fn no_key_note(resolved: &crate::config::state::Resolved) -> String {
     let name = &resolved.provider.name;
     match &resolved.provider.api_key_env {
         Some(var) => format!(

@@ -10,7 +10,7 @@ use super::Ctx;
 use crate::error::{Error, Result};
 use crate::output::{self, Piece, View};
 use crate::schema::Kind;
-use crate::validate::{self, Report};
+use crate::schema::validate::{self, Report};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {

@@ -1,10 +1,10 @@
 //! Storing and deleting API keys in config.json, for `aix api-key` and the
 //! REPL's `/key`, with the one rule for which `api_keys` slot a key goes to.
 
+use crate::config::state::{self, Origin, State};
+use crate::config::store::Store;
 use crate::error::{Error, Result};
 use crate::secret::Secret;
-use crate::state::{self, Origin, State};
-use crate::store::Store;
 
 /// Whose key: a provider as the user wrote it (resolved under the lock), or
 /// one already resolved (the REPL's current provider).

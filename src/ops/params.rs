@@ -1,13 +1,13 @@
 //! Binding a saved prompt's parameters, for `aix run` and the REPL's
 //! `/prompt`: load the prompt, parse its template and bind the `key=value`
-//! pairs given, through [`crate::params::bind`], the same way for both.
+//! pairs given, through [`crate::run::params::bind`], the same way for both.
 
 use std::collections::BTreeMap;
 use std::path::Path;
 
 use crate::error::Result;
-use crate::params;
-use crate::prompt::{Prompt, Prompts, Template};
+use crate::run::params;
+use crate::run::prompt::{Prompt, Prompts, Template};
 
 /// A saved prompt with the parameter values given so far.
 pub struct Bound {

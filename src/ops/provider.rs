@@ -7,13 +7,13 @@ use std::time::Duration;
 use serde_json::Value;
 
 use crate::client::{self, Client};
+use crate::config::state::{Broken, KeySource, Origin, Owner, Resolved, State};
+use crate::config::store::Store;
 use crate::error::{Error, Result};
 use crate::notes::Note;
 use crate::provider::args::FieldArgs;
 use crate::provider::{self, AuthType, Provider};
 use crate::secret::Secret;
-use crate::state::{Broken, KeySource, Origin, Owner, Resolved, State};
-use crate::store::Store;
 
 /// A provider with what `list` and `info` show about it.
 #[derive(Debug, Clone)]

@@ -1,18 +1,18 @@
 //! The output edge for answers: where an answer's text goes (stdout, or a
 //! file put in place when the answer ends), with secrets masked, control
 //! characters made visible on a terminal and reasoning dimmed there, and
-//! the spinner shown while waiting. [`crate::answer::deliver`] feeds it.
+//! the spinner shown while waiting. [`crate::run::answer::deliver`] feeds it.
 
 use std::io::{self, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
-use crate::answer::write_error;
 use crate::client::Sink;
+use crate::config::store::OutputFile;
 use crate::error::Error;
 use crate::output;
 use crate::output::TermSafe;
+use crate::run::answer::write_error;
 use crate::secret::{Masker, StreamMasker};
-use crate::store::OutputFile;
 
 /// Where an answer goes: stdout, or a file put in place when the answer
 /// ends (see [`OutputFile`]). Nothing of the answer stays in memory unless

@@ -10,7 +10,7 @@ use std::fmt;
 
 use serde_json::{Map, Value};
 
-use crate::envref;
+use crate::secret::envref;
 
 pub mod args;
 pub mod fields;

@@ -13,13 +13,13 @@ use rustyline::highlight::Highlighter;
 use rustyline::hint::Hinter;
 use rustyline::validate::Validator;
 
-use crate::chat::{Choices, Target};
 use crate::client::Client;
+use crate::config::store::Store;
 use crate::error::Error;
 use crate::ops::provider as ops;
-use crate::prompt::Prompts;
 use crate::provider;
-use crate::store::Store;
+use crate::run::chat::{Choices, Target};
+use crate::run::prompt::Prompts;
 
 /// The slash commands: name, arguments, what it does. One a line, as
 /// `/help` shows them.

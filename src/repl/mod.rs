@@ -23,16 +23,16 @@ use rustyline::error::ReadlineError;
 use rustyline::history::FileHistory;
 use serde_json::json;
 
-use crate::answer::{self, Failure, Output};
-use crate::chat::{Choices, Target};
 use crate::client::{Client, EnvRefs, Message};
+use crate::config::store::Store;
 use crate::error::{Error, Kind as ErrorKind};
 use crate::ops::{self, api_key::KeyFor, params::Bound};
 use crate::output;
-use crate::params;
-use crate::prompt::Prompts;
+use crate::run::answer::{self, Failure, Output};
+use crate::run::chat::{Choices, Target};
+use crate::run::params;
+use crate::run::prompt::Prompts;
 use crate::secret::Secret;
-use crate::store::Store;
 use crate::suggest;
 
 pub use helper::COMMANDS;
@@ -307,7 +307,7 @@ fn save_history(
     path: &Path,
     notes: &crate::notes::Notes,
 ) {
-    if crate::store::ensure_dir(path.parent().unwrap_or(Path::new(".")), notes).is_err() {
+    if crate::config::store::ensure_dir(path.parent().unwrap_or(Path::new(".")), notes).is_err() {
         return;
     }
     #[cfg(unix)]
@@ -664,7 +664,7 @@ fn save(s: &Session, path: &Path) -> Result<(), Error> {
         t
     };
     let path: PathBuf = path.to_path_buf();
-    crate::store::write_output(&path, text.as_bytes())
+    crate::config::store::write_output(&path, text.as_bytes())
         .map_err(|e| Error::new(format!("cannot write {}: {e}", path.display())))?;
     output::status(format!("Saved the conversation to {}", path.display()));
     Ok(())

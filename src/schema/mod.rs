@@ -6,8 +6,10 @@
 //!
 //! The schemas state shape: types, names, enums, ranges. What a schema
 //! cannot express (a URL that parses, header values, `${env:...}` syntax,
-//! duplicate names across files) is checked by [`crate::validate`] with the
+//! duplicate names across files) is checked by [`crate::schema::validate`] with the
 //! same functions the rest of aix uses.
+
+pub mod validate;
 
 use std::collections::BTreeMap;
 
@@ -167,7 +169,7 @@ fn open_stored_providers(schema: &mut Value) {
 /// config.json's top-level settings, from their declarations.
 fn add_settings(schema: &mut Value) {
     if let Some(props) = schema.get_mut("properties").and_then(Value::as_object_mut) {
-        for s in crate::settings::SETTINGS {
+        for s in crate::config::settings::SETTINGS {
             props.insert(s.name.to_string(), s.schema());
         }
     }

@@ -219,11 +219,14 @@ impl Manifest {
 
 /// Reads one manifest file's text into its providers, refusing it on the
 /// first problem `aix validate` would call an error (the same rules and
-/// words). `aix plan` uses [`crate::validate::load_manifests`], which
+/// words). `aix plan` uses [`crate::schema::validate::load_manifests`], which
 /// reports every problem at once.
 pub fn parse(path: &Path, text: &str) -> Result<Vec<Entry>, Error> {
     let doc = Document::parse(path, text).map_err(|(at, m)| Error::new(format!("{at}: {m}")))?;
-    if let Some(p) = crate::validate::manifest_errors(&doc).into_iter().next() {
+    if let Some(p) = crate::schema::validate::manifest_errors(&doc)
+        .into_iter()
+        .next()
+    {
         let err = Error::new(format!("{}: {}", p.at, p.message));
         return Err(match p.hint {
             Some(h) => err.hint(h),
@@ -374,7 +377,7 @@ pub fn env_var_names_avoiding(
 /// The variables `${env:...}` references in `value` name.
 fn referenced_vars(value: &str) -> Vec<String> {
     let found = std::cell::RefCell::new(Vec::new());
-    let _ = crate::envref::resolve_with(value, |n| {
+    let _ = crate::secret::envref::resolve_with(value, |n| {
         found.borrow_mut().push(n.to_string());
         Some(String::new())
     });

@@ -9,8 +9,8 @@ use std::collections::BTreeMap;
 
 use serde_json::{Map, Value};
 
+use crate::config::keypath::KeyPath;
 use crate::error::Error;
-use crate::keypath::KeyPath;
 use crate::provider::{self, Provider};
 use crate::secret::Secret;
 
@@ -442,11 +442,11 @@ impl State {
 }
 
 /// The top-level keys aix (or the earlier AIX) gives a meaning to: its
-/// own three and the settings of [`crate::settings::SETTINGS`].
+/// own three and the settings of [`crate::config::settings::SETTINGS`].
 pub fn known_keys() -> Vec<&'static str> {
     [PROVIDERS, API_KEYS, OWNERSHIP]
         .into_iter()
-        .chain(crate::settings::SETTINGS.iter().map(|s| s.name))
+        .chain(crate::config::settings::SETTINGS.iter().map(|s| s.name))
         .collect()
 }
 
@@ -762,9 +762,9 @@ pub fn check_key_text(key: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// Checks a top-level setting with the rule [`crate::settings`] declares.
+/// Checks a top-level setting with the rule [`crate::config::settings`] declares.
 fn check_setting(key: &str, value: &Value) -> Result<(), Error> {
-    crate::settings::check(key, value).map_err(Error::new)
+    crate::config::settings::check(key, value).map_err(Error::new)
 }
 
 /// The standard "not found" error with its hints.

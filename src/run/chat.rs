@@ -6,10 +6,10 @@
 use std::time::Duration;
 
 use crate::client::{self, ChatRequest, EnvRefs, Message, Prepared};
+use crate::config::state::{Resolved, State};
 use crate::error::Error;
 use crate::provider::fields;
 use crate::secret::Secret;
-use crate::state::{Resolved, State};
 
 /// What the user asked for; anything unset falls back to defaults.
 #[derive(Debug, Clone, Default)]

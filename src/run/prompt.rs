@@ -351,9 +351,9 @@ impl Prompts {
         };
         let text =
             toml::to_string(&file).map_err(|e| Error::new(format!("cannot encode prompt: {e}")))?;
-        crate::store::ensure_dir(&self.dir, notes)?;
+        crate::config::store::ensure_dir(&self.dir, notes)?;
         if force {
-            crate::store::write_atomic(&path, text.as_bytes())?;
+            crate::config::store::write_atomic(&path, text.as_bytes())?;
         } else if !create_new_atomic(&path, text.as_bytes())? {
             // Another process created it between our check and now.
             return Err(

@@ -10,7 +10,7 @@ use std::path::Path;
 
 use crate::error::Error;
 use crate::limits::{self, Accept, ReadError};
-use crate::prompt;
+use crate::run::prompt;
 
 /// Splits one `KEY=VALUE` argument and checks the key.
 pub fn parse_param(arg: &str) -> Result<(String, String), String> {

@@ -16,10 +16,10 @@ use std::collections::BTreeMap;
 use anstyle::{AnsiColor, Style};
 use serde_json::{Value, json};
 
-use crate::manifest::{Location, Manifest};
+use crate::config::state::{self, Origin, Owned, State};
+use crate::plan::manifest::{Location, Manifest};
 use crate::provider::Provider;
 use crate::provider::fields::{self, Field};
-use crate::state::{self, Origin, Owned, State};
 
 /// What happens to one provider.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -480,7 +480,7 @@ pub fn apply(plan: &Plan, state: &mut State) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::manifest::{Entry, Location};
+    use crate::plan::manifest::{Entry, Location};
     use proptest::prelude::*;
     use serde_json::json;
 

@@ -18,7 +18,7 @@ use serde_json::{Value, json};
 
 use crate::error::Error;
 use crate::limits::{self, Accept};
-use crate::manifest::{self, Document, Location, Manifest};
+use crate::plan::manifest::{self, Document, Location, Manifest};
 use crate::provider::{self, fields};
 use crate::schema::{self, Kind};
 use crate::secret;
@@ -759,7 +759,7 @@ fn check_config(path: &Path, text: &str) -> Vec<Problem> {
         }
     }
     if let Value::Object(doc) = &instance {
-        let state = crate::state::State::from_doc(doc.clone());
+        let state = crate::config::state::State::from_doc(doc.clone());
         // Known keys of the wrong type: every write refuses while they are
         // there.
         for m in state.misshapen() {
@@ -772,7 +772,7 @@ fn check_config(path: &Path, text: &str) -> Vec<Problem> {
             if value.is_null() {
                 continue;
             }
-            if let Err(m) = crate::settings::check(key, value) {
+            if let Err(m) = crate::config::settings::check(key, value) {
                 semantic.push(Found::err(vec![key.clone()], m));
             }
         }
@@ -789,7 +789,7 @@ fn check_config(path: &Path, text: &str) -> Vec<Problem> {
     if let Some(Value::Object(keys)) = instance.get("api_keys") {
         for (name, key) in keys {
             if let Value::String(k) = key
-                && let Err(m) = crate::state::check_key_text(k)
+                && let Err(m) = crate::config::state::check_key_text(k)
             {
                 semantic.push(Found::err(
                     vec!["api_keys".into(), name.clone()],

@@ -20,12 +20,13 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+use crate::config::keypath::KeyPath;
+use crate::config::state::State;
 use crate::error::Error;
-use crate::keypath::KeyPath;
 use crate::limits::{self, Accept, ReadError};
 use crate::notes::Notes;
-use crate::state::State;
-use crate::{manifest, validate};
+use crate::plan::manifest;
+use crate::schema::validate;
 
 const CONFIG_FILE: &str = "config.json";
 const LOCK_FILE: &str = "config.json.lock";

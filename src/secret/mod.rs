@@ -10,11 +10,11 @@
 //! carry no secret themselves, so they are shown as written: seeing which
 //! variable a header reads is what the user needs to debug it.
 
+pub mod envref;
+
 use std::fmt;
 
 use serde_json::Value;
-
-use crate::envref;
 
 /// What is printed in place of a secret value.
 pub const MASK: &str = "(sensitive)";
