@@ -5,17 +5,24 @@
 //! call's arguments) in an ordinary chunk. It is read in passes over the
 //! store, none of which holds the text:
 //!
-//! 1. serde reads the chunk into the same wire structs as [`decode`]
-//!    (`super::decode`), with the texts skipped as [`Skip`] (serde_json
-//!    skips a string without buffering it). Syntax, duplicate keys and
-//!    every other field's type are checked as in a full parse, and the
-//!    result is everything the chunk means except the texts.
-//! 2. A walk over the bytes finds each text at its path (in every choice,
+//! 1. A walk over the bytes finds each text at its path (in every choice,
 //!    as serde reads every choice) and checks it as serde would read it: a
 //!    string, valid escapes, paired surrogates, no control characters,
-//!    UTF-8. What it finds must agree with what serde found in pass 1.
+//!    UTF-8. The walk reads strings, brackets and the containers it enters
+//!    exactly as JSON does, so on any valid chunk it sees what serde sees.
+//! 2. serde then reads the chunk into the same wire structs as a full
+//!    parse, with the texts skipped as [`Skip`], and with each text the
+//!    walk checked cut down to `""` on the way in (so serde does not read
+//!    megabytes byte by byte). Syntax, duplicate keys and every other
+//!    field's type are checked as in a full parse; the result is
+//!    everything the chunk means except the texts. Cutting a valid string
+//!    to another valid string changes nothing serde decides, and where the
+//!    walk misread an invalid chunk, serde meets the same invalid bytes
+//!    before any text the misreading placed, and fails. What serde found
+//!    must agree with what the walk found (a text where serde saw a value
+//!    that is not `null`).
 //! 3. Only then are the texts of the choice aix shows streamed out,
-//!    unescaped, in pieces of at most [`PIECE`] bytes cut at character
+//!    unescaped, in pieces of about [`PIECE`] bytes cut at character
 //!    boundaries.
 //!
 //! Whenever a pass meets anything it does not expect (a serde error, a key
@@ -100,26 +107,33 @@ pub fn decode_spilled<R: Read + Seek + ?Sized>(src: &mut R) -> io::Result<Option
             }
         }
     }
-    // Pass 1: serde, texts skipped.
-    src.seek(SeekFrom::Start(0))?;
-    let wire = {
-        let mut de =
-            serde_json::Deserializer::from_reader(BufReader::with_capacity(BUF, &mut *src));
-        match ChunkWire::<'static, Skip>::deserialize(&mut de).and_then(|w| de.end().map(|()| w)) {
-            Ok(w) => w,
-            Err(_) => return Ok(None),
-        }
-    };
-    // Pass 2: find and check the texts.
+    // Pass 1: find and check the texts.
     src.seek(SeekFrom::Start(0))?;
     let mut scan = Scan {
         r: BufReader::with_capacity(BUF, &mut *src),
         pos: 0,
+        texts: Vec::new(),
     };
     let found = match scan.chunk() {
         Ok(found) => found,
         Err(Stop::Io(e)) => return Err(e),
         Err(_) => return Ok(None),
+    };
+    let texts = scan.texts;
+    // Pass 2: serde, the texts cut to "" and skipped.
+    src.seek(SeekFrom::Start(0))?;
+    let wire = {
+        let cut = Cut {
+            src: &mut *src,
+            pos: 0,
+            texts: &texts,
+            next: 0,
+        };
+        let mut de = serde_json::Deserializer::from_reader(BufReader::with_capacity(BUF, cut));
+        match ChunkWire::<'static, Skip>::deserialize(&mut de).and_then(|w| de.end().map(|()| w)) {
+            Ok(w) => w,
+            Err(_) => return Ok(None),
+        }
     };
     let mut choices = wire.choices.unwrap_or_default();
     if !agrees(&choices, &found) {
@@ -158,6 +172,43 @@ pub fn decode_spilled<R: Read + Seek + ?Sized>(src: &mut R) -> io::Result<Option
         }
     }
     Ok(Some(out))
+}
+
+/// The store with the inside of each text's string left out (each reads
+/// as `""`): `texts` are in order and apart.
+struct Cut<'a, R: ?Sized> {
+    src: &'a mut R,
+    pos: u64,
+    texts: &'a [Span],
+    /// The next text to leave out.
+    next: usize,
+}
+
+impl<R: Read + Seek + ?Sized> Read for Cut<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        loop {
+            let Some(span) = self.texts.get(self.next) else {
+                let n = self.src.read(buf)?;
+                self.pos += n as u64;
+                return Ok(n);
+            };
+            // Keep the opening quote, leave out up to the closing one.
+            let (from, to) = (span.start + 1, span.end - 1);
+            if self.pos >= from {
+                if self.pos < to {
+                    self.src.seek(SeekFrom::Start(to))?;
+                    self.pos = to;
+                }
+                self.next += 1;
+                continue;
+            }
+            let room = usize::try_from(from - self.pos).unwrap_or(usize::MAX);
+            let n = buf.len().min(room);
+            let n = self.src.read(&mut buf[..n])?;
+            self.pos += n as u64;
+            return Ok(n);
+        }
+    }
 }
 
 /// Whether the walk found a text exactly where serde found a value that
@@ -205,6 +256,7 @@ pub fn stream_text<R: Read + Seek + ?Sized>(
     let mut scan = Scan {
         r: BufReader::with_capacity(BUF, &mut *src),
         pos: span.start,
+        texts: Vec::new(),
     };
     let stopped = |s: Stop| match s {
         Stop::Io(e) => TextError::Read(e),
@@ -316,6 +368,8 @@ impl Key {
 struct Scan<R> {
     r: R,
     pos: u64,
+    /// Every text found, in order.
+    texts: Vec<Span>,
 }
 
 impl<R: BufRead> Scan<R> {
@@ -547,13 +601,15 @@ impl<R: BufRead> Scan<R> {
         let start = self.pos;
         self.expect(b'"')?;
         self.string(&mut |_| Ok(()))?;
-        Ok(Some(Span {
+        let span = Span {
             start,
             end: self.pos,
-        }))
+        };
+        self.texts.push(span);
+        Ok(Some(span))
     }
 
-    /// Skips a value serde has already accepted (pass 1).
+    /// Skips a value (serde checks it in pass 2).
     fn skip_value(&mut self) -> Result<(), Stop> {
         let mut depth = 0usize;
         loop {
@@ -571,12 +627,19 @@ impl<R: BufRead> Scan<R> {
                     depth = depth.checked_sub(1).ok_or(Stop::Unusual)?;
                 }
                 _ if depth == 0 => {
-                    // A scalar: up to the next delimiter.
+                    // A scalar: letters, digits and `+-.` only, so that
+                    // the walk never reads a quote or bracket as part of
+                    // one (serde checks the scalar itself).
+                    let mut any = false;
                     while let Some(b) = self.peek()? {
-                        if matches!(b, b',' | b'}' | b']' | b' ' | b'\t' | b'\n' | b'\r') {
+                        if !(b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.')) {
                             break;
                         }
                         self.bump();
+                        any = true;
+                    }
+                    if !any {
+                        return Err(Stop::Unusual);
                     }
                 }
                 _ => self.bump(),
@@ -619,19 +682,37 @@ impl<R: BufRead> Scan<R> {
     fn string(&mut self, out: &mut dyn FnMut(&str) -> io::Result<()>) -> Result<(), Stop> {
         let mut text: Vec<u8> = Vec::new();
         loop {
+            // As much of the buffer as can be read in place: runs of plain
+            // bytes, and escapes wholly inside it.
             let (n, stop) = {
                 let buf = self.r.fill_buf()?;
                 if buf.is_empty() {
                     return Err(Stop::Unusual);
                 }
-                let end = memchr::memchr2(b'"', b'\\', buf).unwrap_or(buf.len());
-                let run = &buf[..end];
-                // (A fold, not `any`, so that the check is vectorised.)
-                if run.iter().fold(false, |c, &b| c | (b < 0x20)) {
-                    return Err(Stop::Unusual);
+                let mut i = 0;
+                loop {
+                    let end = i + special(&buf[i..]);
+                    let run = &buf[i..end];
+                    // (A fold, not `any`, so that the check is vectorised.)
+                    if run.iter().fold(false, |c, &b| c | (b < 0x20)) {
+                        return Err(Stop::Unusual);
+                    }
+                    text.extend_from_slice(run);
+                    i = end;
+                    if text.len() >= PIECE {
+                        flush(&mut text, out, false)?;
+                    }
+                    match buf.get(i) {
+                        None => break (i, None),
+                        Some(b'"') => break (i + 1, Some(b'"')),
+                        Some(_) => match escape_in(&buf[i + 1..], &mut text) {
+                            Some(len) => i += 1 + len,
+                            // Cut by the buffer's end (or invalid): the
+                            // slow path below reads it byte by byte.
+                            None => break (i + 1, Some(b'\\')),
+                        },
+                    }
                 }
-                text.extend_from_slice(run);
-                (end, buf.get(end).copied())
             };
             self.r.consume(n);
             self.pos += n as u64;
@@ -639,15 +720,9 @@ impl<R: BufRead> Scan<R> {
                 flush(&mut text, out, false)?;
             }
             match stop {
-                None => continue,
-                Some(b'"') => {
-                    self.bump();
-                    return flush(&mut text, out, true);
-                }
-                Some(_) => {
-                    self.bump();
-                    self.escape(&mut text)?;
-                }
+                None => {}
+                Some(b'"') => return flush(&mut text, out, true),
+                Some(_) => self.escape(&mut text)?,
             }
         }
     }
@@ -696,6 +771,49 @@ impl<R: BufRead> Scan<R> {
         }
         Ok(n)
     }
+}
+
+/// Where the first quote or backslash of `bytes` is (its length if none):
+/// escapes often come close together, so a plain loop first.
+#[inline]
+fn special(bytes: &[u8]) -> usize {
+    let head = bytes.len().min(16);
+    match bytes[..head].iter().position(|&b| b == b'"' || b == b'\\') {
+        Some(i) => i,
+        None => head + memchr::memchr2(b'"', b'\\', &bytes[head..]).unwrap_or(bytes.len() - head),
+    }
+}
+
+/// The escape at the start of `rest` (after its backslash), decoded into
+/// `text` if it lies wholly in `rest` and is one serde reads without fuss;
+/// its length. `None` leaves it to [`Scan::escape`], which reads on past
+/// the buffer and decides.
+#[inline]
+fn escape_in(rest: &[u8], text: &mut Vec<u8>) -> Option<usize> {
+    let b = match *rest.first()? {
+        b'"' => b'"',
+        b'\\' => b'\\',
+        b'/' => b'/',
+        b'b' => 0x08,
+        b'f' => 0x0c,
+        b'n' => b'\n',
+        b'r' => b'\r',
+        b't' => b'\t',
+        b'u' => {
+            let hex = std::str::from_utf8(rest.get(1..5)?).ok()?;
+            if !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+                return None;
+            }
+            let n = u32::from_str_radix(hex, 16).ok()?;
+            // Surrogates go the slow way.
+            let c = char::from_u32(n)?;
+            text.extend_from_slice(c.encode_utf8(&mut [0; 4]).as_bytes());
+            return Some(5);
+        }
+        _ => return None,
+    };
+    text.push(b);
+    Some(1)
 }
 
 /// Hands the valid UTF-8 start of `text` to `out`, keeping an unfinished
