@@ -148,8 +148,8 @@ fn per_chunk(chunks: usize, mut f: impl FnMut()) -> f64 {
 fn feed(data: &[u8], mut on: impl FnMut(&[u8])) {
     let mut p = sse::Parser::default();
     for piece in data.chunks(64 * 1024) {
-        p.feed(piece, &mut |e: sse::Event<'_>| -> Result<(), ()> {
-            on(e.data);
+        p.feed(piece, &mut |mut e: sse::Event<'_>| -> Result<(), ()> {
+            on(&e.data.bytes().unwrap());
             Ok(())
         })
         .unwrap();

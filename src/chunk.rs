@@ -37,6 +37,9 @@ use std::borrow::Cow;
 use serde::Deserialize;
 use serde_json::Value;
 
+mod spilled;
+pub use spilled::{PIECE, Span, Spilled, TextError, decode_spilled, decode_stored, stream_text};
+
 /// Token counts reported by the server.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
 pub struct Usage {
@@ -133,11 +136,14 @@ impl<'de: 'a, 'a> Deserialize<'de> for Text<'a> {
 
 // The wire structs name every key aix reads; `Role::of` below must list
 // the same keys, since every other key's value is skipped as a free slot.
+// `T` is how the texts a chunk exists for are read: as [`Text`], or, for
+// a chunk too large to hold (see [`decode_spilled`]), skipped as [`Skip`].
 
 #[derive(Deserialize)]
-struct ChunkWire<'a> {
+#[serde(bound(deserialize = "T: Deserialize<'de>"))]
+struct ChunkWire<'a, T> {
     #[serde(default, borrow)]
-    choices: Option<Vec<ChoiceWire<'a>>>,
+    choices: Option<Vec<ChoiceWire<'a, T>>>,
     #[serde(default, deserialize_with = "usage_or_none")]
     usage: Option<Usage>,
     #[serde(default)]
@@ -152,45 +158,49 @@ fn usage_or_none<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Usage>
 }
 
 #[derive(Deserialize)]
-struct ChoiceWire<'a> {
+#[serde(bound(deserialize = "T: Deserialize<'de>"))]
+struct ChoiceWire<'a, T> {
     #[serde(default)]
     index: u64,
     #[serde(default, borrow)]
-    delta: Option<DeltaWire<'a>>,
+    delta: Option<DeltaWire<'a, T>>,
     #[serde(default, borrow)]
     finish_reason: Option<Text<'a>>,
 }
 
 #[derive(Deserialize)]
-struct DeltaWire<'a> {
+#[serde(bound(deserialize = "T: Deserialize<'de>"))]
+struct DeltaWire<'a, T> {
+    #[serde(default)]
+    content: Option<T>,
+    #[serde(default)]
+    reasoning_content: Option<T>,
+    #[serde(default)]
+    reasoning: Option<T>,
+    #[serde(default)]
+    refusal: Option<T>,
     #[serde(default, borrow)]
-    content: Option<Text<'a>>,
-    #[serde(default, borrow)]
-    reasoning_content: Option<Text<'a>>,
-    #[serde(default, borrow)]
-    reasoning: Option<Text<'a>>,
-    #[serde(default, borrow)]
-    refusal: Option<Text<'a>>,
-    #[serde(default, borrow)]
-    tool_calls: Option<Vec<ToolCallWire<'a>>>,
+    tool_calls: Option<Vec<ToolCallWire<'a, T>>>,
 }
 
 #[derive(Deserialize)]
-struct ToolCallWire<'a> {
+#[serde(bound(deserialize = "T: Deserialize<'de>"))]
+struct ToolCallWire<'a, T> {
     #[serde(default)]
     index: u64,
     #[serde(default, borrow)]
     id: Option<Text<'a>>,
     #[serde(default, borrow)]
-    function: Option<FunctionWire<'a>>,
+    function: Option<FunctionWire<'a, T>>,
 }
 
 #[derive(Deserialize)]
-struct FunctionWire<'a> {
+#[serde(bound(deserialize = "T: Deserialize<'de>"))]
+struct FunctionWire<'a, T> {
     #[serde(default, borrow)]
     name: Option<Text<'a>>,
-    #[serde(default, borrow)]
-    arguments: Option<Text<'a>>,
+    #[serde(default)]
+    arguments: Option<T>,
 }
 
 /// A text field as aix uses it: an empty string is no text.
@@ -203,7 +213,7 @@ pub fn decode(data: &[u8]) -> Result<Item<'_>, serde_json::Error> {
     if data.trim_ascii() == b"[DONE]" {
         return Ok(Item::Done);
     }
-    let wire: ChunkWire<'_> = serde_json::from_slice(data)?;
+    let wire: ChunkWire<'_, Text<'_>> = serde_json::from_slice(data)?;
     let mut delta = Delta {
         usage: wire.usage,
         error: wire.error.as_ref().and_then(error_text),
@@ -1257,6 +1267,131 @@ mod tests {
             "the fast path is used: {}",
             decoder.fast_hits
         );
+    }
+
+    /// `decode_stored` over a memory store, which must equal `decode`;
+    /// and whether the spilled path (not the read-back) decoded it.
+    fn stored(doc: &[u8]) -> (Result<Item<'static>, serde_json::Error>, bool) {
+        let mut src = std::io::Cursor::new(doc.to_vec());
+        let spilled = decode_spilled(&mut src).unwrap().is_some();
+        (decode_stored(&mut src).unwrap(), spilled)
+    }
+
+    #[test]
+    fn the_spilled_path_equals_a_full_parse() {
+        let texts = [
+            "Hel",
+            "",
+            "é",
+            "😀",
+            "\"q\"",
+            "a\\b",
+            "\n",
+            "\u{7}",
+            "}",
+            "\",\"x\":\"",
+            "{\"content\":\"no\"}",
+        ];
+        let mut rng = Rng(0x2545_F491_4F6C_DD1D);
+        let mut spilled = 0;
+        for i in 0..30_000 {
+            let mut doc = shapes(i, texts[rng.below(texts.len())]).into_bytes();
+            let mutated = rng.below(3) == 0;
+            if mutated {
+                for _ in 0..=rng.below(3) {
+                    let at = rng.below(doc.len());
+                    let bytes = b"\"\\},[ u\xff\na0.e-\x7f\x01\xc3:dn";
+                    let byte = bytes[rng.below(bytes.len())];
+                    match rng.below(3) {
+                        0 => doc[at] = byte,
+                        1 => doc.insert(at, byte),
+                        _ => {
+                            doc.remove(at);
+                        }
+                    }
+                }
+            }
+            let (got, by_spill) = stored(&doc);
+            let full = decode(&doc);
+            assert!(
+                same(&got, &full),
+                "chunk {i}: {:?}\nspilled {got:?}\nfull {full:?}",
+                String::from_utf8_lossy(&doc)
+            );
+            if !mutated {
+                assert!(
+                    by_spill,
+                    "a real shape is decoded in place: {}",
+                    String::from_utf8_lossy(&doc)
+                );
+            }
+            spilled += usize::from(by_spill);
+        }
+        assert!(spilled > 20_000, "{spilled}");
+    }
+
+    #[test]
+    fn the_spilled_path_on_odd_chunks() {
+        let cases: &[(&[u8], bool)] = &[
+            // (chunk, decoded in place rather than read back)
+            (br#"{"choices":[{"index":1,"delta":{"content":"x"}},{"delta":{"content":"a\n\u00e9\ud83d\ude00"}}]}"#, true),
+            (br#" {"choices":[{"delta":{"reasoning_content":null,"reasoning":"r"}}]} "#, true),
+            (br#"{"choices":[{"delta":{"reasoning_content":"","reasoning":"r"}}]}"#, true),
+            (br#"{"choices":[{"delta":{"tool_calls":[{"index":2,"id":"c","function":null},{"function":{"name":"f","arguments":"{\"a\":1}"}}]}}]}"#, true),
+            (br#"{"choices":null,"usage":{"prompt_tokens":1},"error":null}"#, true),
+            (br#"{"choices":[{"delta":{"content":"x"}}],"error":{"message":"boom"}}"#, true),
+            (br#"{"x":[{"content":5}],"choices":[{"delta":{"refusal":"no","extra":"\u0000"},"finish_reason":"stop"}]}"#, true),
+            // Left to a full parse, which gives the error or the result.
+            (br#"{"choices":[{"delta":{"cont\u0065nt":"escaped key"}}]}"#, false),
+            (br#"{"choices":[{"delta":{"content":5}}]}"#, false),
+            (br#"{"choices":[{"delta":{"content":"\ud800"}}]}"#, false),
+            (br#"{"choices":[{"delta":{"content":"\udc00"}}]}"#, false),
+            (br#"{"choices":[{"delta":{"content":"\ud800\u0041"}}]}"#, false),
+            (br#"{"choices":[{"delta":{"content":"\x"}}]}"#, false),
+            (br#"{"choices":[{"index":1,"delta":{"content":"bad\q"}},{"delta":{"content":"ok"}}]}"#, false),
+            (br#"{"choices":[{"delta":{"content":"a","content":"b"}}]}"#, false),
+            (br#"{"choices":[{"delta":{"content":"a"}}]} x"#, false),
+            (b"{\"choices\":[{\"delta\":{\"content\":\"\x01\"}}]}", false),
+            (b"{\"choices\":[{\"delta\":{\"content\":\"\xc3\\n\"}}]}", false),
+            (b"{\"choices\":[{\"delta\":{\"content\":\"\xc3\"}}]}", false),
+            (b"[DONE]", false),
+            (b" \x0c{}", false),
+            (b"", false),
+        ];
+        for &(doc, in_place) in cases {
+            let (got, by_spill) = stored(doc);
+            let full = decode(doc);
+            let doc = String::from_utf8_lossy(doc);
+            assert!(same(&got, &full), "{doc}\nspilled {got:?}\nfull {full:?}");
+            assert_eq!(by_spill, in_place, "{doc}");
+        }
+    }
+
+    #[test]
+    fn spilled_texts_come_in_pieces_at_character_boundaries() {
+        // Multi-byte characters and escapes around every piece boundary.
+        let mut text = String::new();
+        while text.len() < 3 * PIECE + 10 {
+            text.push_str("ab\u{e9}\n\u{1F600}\"x\\\u{7f}");
+        }
+        let doc = shapes(0, &text);
+        let mut src = std::io::Cursor::new(doc.clone().into_bytes());
+        let s = decode_spilled(&mut src).unwrap().expect("in place");
+        let mut pieces = Vec::new();
+        stream_text(&mut src, s.content.unwrap(), &mut |p| {
+            pieces.push(p.to_string());
+            Ok(())
+        })
+        .unwrap();
+        assert!(pieces.len() >= 3, "{}", pieces.len());
+        assert!(pieces.iter().all(|p| p.len() <= 2 * PIECE));
+        assert_eq!(pieces.concat(), text);
+        // A sink that fails stops the text.
+        let err = stream_text(&mut src, s.content.unwrap(), &mut |_| {
+            Err(std::io::Error::other("full"))
+        })
+        .unwrap_err();
+        assert!(matches!(err, TextError::Sink(_)));
     }
 
     #[test]

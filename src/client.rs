@@ -40,6 +40,10 @@ const MAX_BODY: u64 = 64 * 1024 * 1024;
 /// Same-origin redirects followed before giving up.
 const MAX_REDIRECTS: u32 = 5;
 const READ_BUF: usize = 64 * 1024;
+/// An event whose data grows past this is spilled to a temporary file
+/// and decoded from there (see `chunk::decode_spilled`), so a huge delta
+/// is not held in memory.
+pub const SPILL_AT: usize = 256 * 1024;
 
 /// One chat message.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -303,6 +307,11 @@ pub trait Sink {
     /// A raw event's data (for `--json` streams).
     fn raw(&mut self, _data: &[u8]) -> io::Result<()> {
         Ok(())
+    }
+    /// Whether [`Sink::raw`] shows anything: a huge event is then read
+    /// back into memory to be shown whole.
+    fn wants_raw(&self) -> bool {
+        false
     }
     /// Text of a refusal: when the model declines, this is its answer.
     fn refusal(&mut self, text: &str) -> io::Result<()> {
@@ -914,7 +923,7 @@ pub fn relay(
     base_url: &str,
     idle_timeout: Duration,
 ) -> Result<StreamSummary, ClientError> {
-    let mut parser = sse::Parser::default();
+    let mut parser = sse::Parser::default().spill_over(SPILL_AT, Box::new(temp_spill));
     let mut buf = vec![0u8; READ_BUF];
     let mut state = Relay {
         sink,
@@ -955,6 +964,39 @@ pub fn relay(
     }
 }
 
+/// The spill store of a stream: an unlinked temporary file (in TMPDIR),
+/// gone when aix exits however it exits.
+fn temp_spill() -> io::Result<Box<dyn sse::Spill>> {
+    Ok(Box::new(TempSpill(tempfile::tempfile()?)))
+}
+
+struct TempSpill(std::fs::File);
+
+impl Read for TempSpill {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.0.read(buf)
+    }
+}
+
+impl io::Seek for TempSpill {
+    fn seek(&mut self, pos: io::SeekFrom) -> io::Result<u64> {
+        self.0.seek(pos)
+    }
+}
+
+impl sse::Spill for TempSpill {
+    fn append(&mut self, bytes: &[u8]) -> io::Result<()> {
+        use io::{Seek, Write};
+        self.0.seek(io::SeekFrom::End(0))?;
+        self.0.write_all(bytes)
+    }
+    fn clear(&mut self) -> io::Result<()> {
+        use io::Seek;
+        self.0.set_len(0)?;
+        self.0.rewind()
+    }
+}
+
 /// The relay's state between events.
 struct Relay<'a> {
     sink: &'a mut dyn Sink,
@@ -970,12 +1012,86 @@ impl Relay<'_> {
             return Ok(());
         }
         self.summary.events += 1;
-        if ev.event == "error" {
-            return Err(ClientError::StreamError(error_message(ev.data).0));
+        match ev.data {
+            sse::Data::Bytes(data) => self.chunk(ev.event, data),
+            sse::Data::Spilled(store) => self.spilled(ev.event, store),
+        }
+    }
+
+    /// A huge event, from the spill store: decoded there and its texts
+    /// streamed out in pieces when it is an ordinary valid chunk; read
+    /// back into memory otherwise (an error, `--json`, anything unusual),
+    /// so what is shown and every error is as for any other event.
+    fn spilled(&mut self, event: &str, store: &mut dyn sse::Spill) -> Result<(), ClientError> {
+        let spill_error = |base_url: &str, e: io::Error| ClientError::Protocol {
+            base_url: base_url.to_string(),
+            detail: format!("cannot read a large event back from its temporary file ({e})"),
+        };
+        let decoded = if event == "error" || self.sink.wants_raw() {
+            None
+        } else {
+            chunk::decode_spilled(&mut *store).map_err(|e| spill_error(self.base_url, e))?
+        };
+        let Some(s) = decoded else {
+            let data = sse::Data::Spilled(store)
+                .bytes()
+                .map_err(|e| spill_error(self.base_url, e))?
+                .into_owned();
+            return self.chunk(event, &data);
+        };
+        let delta = &s.delta;
+        if let Some(e) = &delta.error {
+            return Err(ClientError::StreamError(one_line(e)));
+        }
+        let base_url = self.base_url;
+        let sink = &mut *self.sink;
+        let mut text = |span: chunk::Span,
+                        out: &mut dyn FnMut(&str) -> io::Result<()>|
+         -> Result<(), ClientError> {
+            chunk::stream_text(&mut *store, span, out).map_err(|e| match e {
+                chunk::TextError::Read(e) => spill_error(base_url, e),
+                chunk::TextError::Sink(e) => ClientError::Output(e),
+            })
+        };
+        if let Some(r) = s.reasoning {
+            text(r, &mut |t| sink.reasoning(t))?;
+        }
+        if let Some(c) = s.content {
+            text(c, &mut |t| sink.content(t))?;
+            self.summary.answered = true;
+        }
+        if let Some(r) = s.refusal {
+            text(r, &mut |t| sink.refusal(t))?;
+            self.summary.answered = true;
+        }
+        for (t, args) in delta.tool_calls.iter().zip(&s.arguments) {
+            if t.id.is_some() || t.name.is_some() {
+                sink.tool_call(t.index, t.id.as_deref(), t.name.as_deref())
+                    .map_err(ClientError::Output)?;
+                self.summary.answered = true;
+            }
+            if let Some(a) = *args {
+                text(a, &mut |piece| sink.tool_arguments(t.index, piece))?;
+                self.summary.answered = true;
+            }
+        }
+        if let Some(f) = &delta.finish_reason {
+            self.summary.finish_reason = Some(f.to_string());
+        }
+        if delta.usage.is_some() {
+            self.summary.usage = delta.usage;
+        }
+        Ok(())
+    }
+
+    /// One event's data in memory.
+    fn chunk(&mut self, event: &str, data: &[u8]) -> Result<(), ClientError> {
+        if event == "error" {
+            return Err(ClientError::StreamError(error_message(data).0));
         }
         // Matched in place, not moved out: a Delta is large enough that a
         // move per chunk shows in the relay's profile.
-        let decoded = self.decoder.decode(ev.data);
+        let decoded = self.decoder.decode(data);
         let delta = match &decoded {
             Ok(Item::Done) => {
                 self.done = true;
@@ -989,7 +1105,7 @@ impl Relay<'_> {
                 });
             }
         };
-        self.sink.raw(ev.data).map_err(ClientError::Output)?;
+        self.sink.raw(data).map_err(ClientError::Output)?;
         if let Some(e) = &delta.error {
             return Err(ClientError::StreamError(one_line(e)));
         }
@@ -1391,6 +1507,58 @@ mod tests {
         assert_eq!(sink.reasoning, "hmm");
         assert_eq!(s.finish_reason.as_deref(), Some("stop"));
         assert_eq!(s.usage.unwrap().total_tokens, 3);
+    }
+
+    #[test]
+    fn a_huge_delta_is_relayed_in_pieces_from_its_spill() {
+        let mut text = String::new();
+        while text.len() < 4 * SPILL_AT {
+            text.push_str("line \u{e9}\u{1F600} \"q\"\n");
+        }
+        let chunk =
+            json!({"choices": [{"index": 0, "delta": {"content": text}, "finish_reason": "stop"}]});
+        let stream = format!("data: {chunk}\n\ndata: [DONE]\n\n");
+        struct Pieces(Vec<usize>, String);
+        impl Sink for Pieces {
+            fn content(&mut self, t: &str) -> io::Result<()> {
+                self.0.push(t.len());
+                self.1.push_str(t);
+                Ok(())
+            }
+            fn reasoning(&mut self, _: &str) -> io::Result<()> {
+                Ok(())
+            }
+            fn flush(&mut self) -> io::Result<()> {
+                Ok(())
+            }
+        }
+        let mut sink = Pieces(Vec::new(), String::new());
+        let s = relay(
+            &mut stream.as_bytes(),
+            &mut sink,
+            "http://x",
+            Duration::from_secs(1),
+        )
+        .unwrap();
+        assert_eq!(sink.1, text);
+        assert!(sink.0.len() > 4, "in pieces: {:?}", sink.0);
+        assert!(sink.0.iter().all(|&n| n <= 2 * chunk::PIECE));
+        assert_eq!(s.finish_reason.as_deref(), Some("stop"));
+        // Invalid, it fails as in memory, having shown nothing.
+        let bad = stream.replacen("line ", "line \\x", 1);
+        let mut sink = Pieces(Vec::new(), String::new());
+        let err = relay(
+            &mut bad.as_bytes(),
+            &mut sink,
+            "http://x",
+            Duration::from_secs(1),
+        )
+        .unwrap_err();
+        assert!(
+            err.to_string().contains("not valid JSON (invalid escape"),
+            "{err}"
+        );
+        assert!(sink.1.is_empty());
     }
 
     #[test]

@@ -12,7 +12,7 @@ use crate::run::prompt;
 use crate::{provider, sse};
 
 /// SSE: any split of the input gives the same events as the whole, within
-/// the line limit; and the template fast path decodes each event exactly as
+/// the line limit, spilled to a store or not; and the template fast path decodes each event exactly as
 /// a full parse does.
 pub fn sse(data: &[u8]) {
     let limit = 4096;
@@ -27,6 +27,11 @@ pub fn sse(data: &[u8]) {
         (Err(_), Err(_)) => {}
         _ => panic!("split and whole disagree: {whole:?} vs {split:?}"),
     }
+    // Spilling an event's data to a store past a small threshold changes
+    // nothing, errors included.
+    let at = data.last().map_or(0, |b| usize::from(*b % 16));
+    let spilled = sse::parse_spilling(data, &sorted, limit, Some(at));
+    assert_eq!(spilled, split, "spilled at {at}");
     if let Ok(events) = whole {
         let mut decoder = Decoder::new();
         for (_, d) in &events {
@@ -43,8 +48,8 @@ pub fn sse(data: &[u8]) {
 
 /// Chunk decoding: each line of the input is one event's data, decoded in
 /// order by one [`Decoder`] (so templates learned from earlier lines meet
-/// later ones) and by a full parse; results and error messages must be
-/// equal. Each line is then decoded again, now that the decoder may have
+/// later ones), by the path for a spilled event, and by a full parse;
+/// results and error messages must be equal. Each line is then decoded again, now that the decoder may have
 /// learned its shape.
 pub fn decode(data: &[u8]) {
     let mut decoder = Decoder::new();
@@ -52,6 +57,16 @@ pub fn decode(data: &[u8]) {
     for line in lines.iter().chain(lines.iter()) {
         let fast = decoder.decode(line);
         let full = chunk::decode(line);
+        // The path for an event spilled to a store, too.
+        let stored = chunk::decode_stored(&mut std::io::Cursor::new(line)).expect("memory reads");
+        match (&stored, &full) {
+            (Ok(a), Ok(b)) => assert_eq!(a, b, "spilled {:?}", String::from_utf8_lossy(line)),
+            (Err(a), Err(b)) => assert_eq!(a.to_string(), b.to_string()),
+            _ => panic!(
+                "the spilled path disagrees with a full parse on {:?}: {stored:?} vs {full:?}",
+                String::from_utf8_lossy(line)
+            ),
+        }
         match (&fast, &full) {
             (Ok(a), Ok(b)) => assert_eq!(a, b, "on {:?}", String::from_utf8_lossy(line)),
             (Err(a), Err(b)) => assert_eq!(a.to_string(), b.to_string()),

@@ -15,9 +15,15 @@
 //! omits the last blank line is not silently cut short.
 //!
 //! Memory is bounded: only the unfinished line and the current event's
-//! data are buffered, each refused past `max_line` bytes.
+//! data are buffered, each refused past `max_line` bytes. A `data:` line
+//! still arriving goes straight into the event's data, and with
+//! [`Parser::spill_over`] an event's data past a threshold moves to a
+//! [`Spill`] store (the client gives it an unlinked temporary file), so a
+//! huge event is not held in memory at all. The parser only calls the
+//! store's methods; what the store does is the caller's business.
 
 use std::fmt;
+use std::io::{self, Read, Seek, SeekFrom};
 
 const BOM: &[u8] = b"\xEF\xBB\xBF";
 
@@ -25,11 +31,95 @@ const BOM: &[u8] = b"\xEF\xBB\xBF";
 pub const DEFAULT_MAX_LINE: usize = 8 * 1024 * 1024;
 
 /// One dispatched event. `data` is raw bytes; decoding is the caller's job.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug)]
 pub struct Event<'a> {
     /// The `event:` field, or `"message"` when none was given.
     pub event: &'a str,
-    pub data: &'a [u8],
+    pub data: Data<'a>,
+}
+
+/// An event's data: in memory, or in the spill store (read from its start).
+pub enum Data<'a> {
+    Bytes(&'a [u8]),
+    Spilled(&'a mut dyn Spill),
+}
+
+impl Data<'_> {
+    /// The whole data in memory, read back from the store if it spilled.
+    pub fn bytes(&mut self) -> io::Result<std::borrow::Cow<'_, [u8]>> {
+        match self {
+            Data::Bytes(b) => Ok(std::borrow::Cow::Borrowed(b)),
+            Data::Spilled(store) => {
+                let mut all = Vec::new();
+                store.seek(SeekFrom::Start(0))?;
+                store.read_to_end(&mut all)?;
+                Ok(std::borrow::Cow::Owned(all))
+            }
+        }
+    }
+}
+
+impl fmt::Debug for Data<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Data::Bytes(b) => f
+                .debug_tuple("Bytes")
+                .field(&String::from_utf8_lossy(b))
+                .finish(),
+            Data::Spilled(_) => f.write_str("Spilled"),
+        }
+    }
+}
+
+/// Where an event's data goes once it passes the spill threshold: bytes
+/// are appended while the event arrives, then read (and sought) by the
+/// event's consumer, then cleared for the next one.
+pub trait Spill: Read + Seek {
+    fn append(&mut self, bytes: &[u8]) -> io::Result<()>;
+    /// Empties the store.
+    fn clear(&mut self) -> io::Result<()>;
+}
+
+/// A store in memory (for tests and fuzzing: it exercises the spill path
+/// without touching the file system).
+#[derive(Debug, Default)]
+pub struct MemSpill(io::Cursor<Vec<u8>>);
+
+impl Read for MemSpill {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.0.read(buf)
+    }
+}
+
+impl Seek for MemSpill {
+    fn seek(&mut self, pos: SeekFrom) -> io::Result<u64> {
+        self.0.seek(pos)
+    }
+}
+
+impl Spill for MemSpill {
+    fn append(&mut self, bytes: &[u8]) -> io::Result<()> {
+        self.0.get_mut().extend_from_slice(bytes);
+        Ok(())
+    }
+    fn clear(&mut self) -> io::Result<()> {
+        self.0.get_mut().clear();
+        self.0.set_position(0);
+        Ok(())
+    }
+}
+
+/// Makes the spill store the first time an event needs it.
+pub type MakeSpill = Box<dyn FnMut() -> io::Result<Box<dyn Spill>>>;
+
+/// When and where an event's data spills.
+struct SpillOver {
+    /// Data longer than this spills.
+    at: usize,
+    make: MakeSpill,
+    store: Option<Box<dyn Spill>>,
+    /// Making the store failed: events stay in memory.
+    failed: bool,
 }
 
 /// Why parsing stopped.
@@ -39,6 +129,8 @@ pub enum Error<E> {
     TooLong { limit: usize },
     /// The callback asked to stop.
     Callback(E),
+    /// Writing to (or rewinding) the spill store failed.
+    Spill(String),
 }
 
 impl<E: fmt::Display> fmt::Display for Error<E> {
@@ -50,18 +142,29 @@ impl<E: fmt::Display> fmt::Display for Error<E> {
                 limit / (1024 * 1024)
             ),
             Error::Callback(e) => e.fmt(f),
+            Error::Spill(e) => write!(f, "cannot hold a large event in a temporary file: {e}"),
         }
     }
 }
 
 /// An incremental event-stream parser.
-#[derive(Debug)]
 pub struct Parser {
     max_line: usize,
-    /// The unfinished line carried over from the previous feed.
+    /// The unfinished line carried over from the previous feed (unless it
+    /// is a `data:` line, which goes to the data as it arrives).
     line: Vec<u8>,
+    /// A `data:` line still arriving, its value going straight into the
+    /// event's data: the line's length so far (field name included), for
+    /// the limit. It joins the event when it ends.
+    open: Option<usize>,
+    /// The event's data while in memory.
     data: Vec<u8>,
+    /// The event's data length, wherever it is held.
+    data_len: usize,
     has_data: bool,
+    spill: Option<SpillOver>,
+    /// The event's data is in the spill store, not in `data`.
+    spilled: bool,
     event: String,
     last_id: String,
     retry_ms: Option<u64>,
@@ -69,6 +172,16 @@ pub struct Parser {
     skip_lf: bool,
     /// Nothing has been seen yet (a BOM may still come).
     at_start: bool,
+}
+
+impl fmt::Debug for Parser {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Parser")
+            .field("max_line", &self.max_line)
+            .field("data_len", &self.data_len)
+            .field("spilled", &self.spilled)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Default for Parser {
@@ -82,14 +195,31 @@ impl Parser {
         Parser {
             max_line,
             line: Vec::new(),
+            open: None,
             data: Vec::new(),
+            data_len: 0,
             has_data: false,
+            spill: None,
+            spilled: false,
             event: String::new(),
             last_id: String::new(),
             retry_ms: None,
             skip_lf: false,
             at_start: true,
         }
+    }
+
+    /// Events whose data grows past `at` bytes move it to a store that
+    /// `make` creates when first needed (and that is reused after). If
+    /// `make` fails, events stay in memory.
+    pub fn spill_over(mut self, at: usize, make: MakeSpill) -> Self {
+        self.spill = Some(SpillOver {
+            at,
+            make,
+            store: None,
+            failed: false,
+        });
+        self
     }
 
     /// The last `id:` seen (for reconnection; informational here).
@@ -131,25 +261,20 @@ impl Parser {
                 input = &input[next..];
                 continue;
             }
-            if self.line.is_empty() {
+            if let Some(len) = self.open {
+                self.check_len(len + end)?;
+                self.push_data(&input[..end])?;
+                self.close_data_line()?;
+            } else if self.line.is_empty() {
                 self.process_line(&input[..end], on_event)?;
             } else {
                 self.check_len(self.line.len() + end)?;
                 self.line.extend_from_slice(&input[..end]);
-                let mut line = std::mem::take(&mut self.line);
-                if !self.has_data && line.starts_with(b"data:") {
-                    // A long data line becomes the event's data in place,
-                    // so it is held once, not twice.
-                    line.drain(..5 + usize::from(line.get(5) == Some(&b' ')));
-                    self.check_len(line.len())?;
-                    self.data = line;
-                    self.has_data = true;
-                } else {
-                    let result = self.process_line(&line, on_event);
-                    self.line = line;
-                    self.line.clear();
-                    result?;
-                }
+                let line = std::mem::take(&mut self.line);
+                let result = self.process_line(&line, on_event);
+                self.line = line;
+                self.line.clear();
+                result?;
             }
             let mut next = end + 1;
             if input[end] == b'\r' {
@@ -162,10 +287,84 @@ impl Parser {
             input = &input[next..];
         }
         if !input.is_empty() {
-            self.check_len(self.line.len() + input.len())?;
-            self.line.extend_from_slice(input);
+            if let Some(len) = self.open {
+                self.check_len(len + input.len())?;
+                self.push_data(input)?;
+                self.open = Some(len + input.len());
+            } else {
+                self.check_len(self.line.len() + input.len())?;
+                self.line.extend_from_slice(input);
+                self.open_data_line()?;
+            }
         }
         Ok(())
+    }
+
+    /// An unfinished line known to be `data:` (and whether one space
+    /// follows the colon) starts going straight into the event's data, so
+    /// it is held once, and spills if it grows large.
+    fn open_data_line<E>(&mut self) -> Result<(), Error<E>> {
+        if self.line.len() < 6 || !self.line.starts_with(b"data:") {
+            return Ok(());
+        }
+        let len = self.line.len();
+        let line = std::mem::take(&mut self.line);
+        let value = &line[5 + usize::from(line[5] == b' ')..];
+        let result = if self.has_data {
+            self.push_data(b"\n").and_then(|()| self.push_data(value))
+        } else {
+            self.push_data(value)
+        };
+        self.line = line;
+        self.line.clear();
+        result?;
+        self.open = Some(len);
+        Ok(())
+    }
+
+    /// The open `data:` line ended: it joins the event, as a whole line
+    /// would (the same limit on the event's data).
+    fn close_data_line<E>(&mut self) -> Result<(), Error<E>> {
+        self.open = None;
+        self.check_len(self.data_len)?;
+        self.has_data = true;
+        Ok(())
+    }
+
+    /// Appends to the event's data, moving it to the spill store when it
+    /// grows past the threshold.
+    fn push_data<E>(&mut self, bytes: &[u8]) -> Result<(), Error<E>> {
+        self.data_len += bytes.len();
+        if !self.spilled
+            && let Some(s) = &mut self.spill
+            && !s.failed
+            && self.data.len() + bytes.len() > s.at
+        {
+            if s.store.is_none() {
+                match (s.make)() {
+                    Ok(store) => s.store = Some(store),
+                    Err(_) => s.failed = true,
+                }
+            }
+            if let Some(store) = &mut s.store {
+                store
+                    .clear()
+                    .and_then(|()| store.append(&self.data))
+                    .map_err(|e| Error::Spill(e.to_string()))?;
+                self.data.clear();
+                self.spilled = true;
+            }
+        }
+        if self.spilled {
+            let store = self.spill.as_mut().and_then(|s| s.store.as_mut());
+            store
+                .expect("a spilled event has a store")
+                .append(bytes)
+                .map_err(|e| Error::Spill(e.to_string()))
+        } else {
+            self.data.extend_from_slice(bytes);
+            Ok(())
+        }
     }
 
     /// The common case without copying: nothing pending, and `input`
@@ -178,7 +377,7 @@ impl Parser {
         end: usize,
         on_event: &mut impl FnMut(Event<'_>) -> Result<(), E>,
     ) -> Result<Option<usize>, Error<E>> {
-        if !self.line.is_empty() || self.has_data || !self.event.is_empty() {
+        if !self.line.is_empty() || self.open.is_some() || self.has_data || !self.event.is_empty() {
             return Ok(None);
         }
         let Some(value) = input[..end].strip_prefix(b"data:") else {
@@ -193,7 +392,7 @@ impl Parser {
         self.check_len(value.len())?;
         on_event(Event {
             event: "message",
-            data: value,
+            data: Data::Bytes(value),
         })
         .map_err(Error::Callback)?;
         Ok(Some(next))
@@ -210,6 +409,10 @@ impl Parser {
             self.line.clear();
         }
         let mut pending = false;
+        if self.open.is_some() {
+            self.close_data_line()?;
+            pending = true;
+        }
         if !self.line.is_empty() {
             let line = std::mem::take(&mut self.line);
             self.process_line(&line, on_event)?;
@@ -253,11 +456,11 @@ impl Parser {
         match field {
             b"data" => {
                 let extra = usize::from(self.has_data);
-                self.check_len(self.data.len() + extra + value.len())?;
+                self.check_len(self.data_len + extra + value.len())?;
                 if self.has_data {
-                    self.data.push(b'\n');
+                    self.push_data(b"\n")?;
                 }
-                self.data.extend_from_slice(value);
+                self.push_data(value)?;
                 self.has_data = true;
             }
             b"event" => {
@@ -283,18 +486,39 @@ impl Parser {
             self.event.clear();
             return Ok(());
         }
-        let event = Event {
-            event: if self.event.is_empty() {
-                "message"
-            } else {
-                &self.event
-            },
-            data: &self.data,
+        let name = if self.event.is_empty() {
+            "message"
+        } else {
+            &self.event
         };
-        let result = on_event(event).map_err(Error::Callback);
+        let store = self.spill.as_mut().and_then(|s| s.store.as_mut());
+        let result = match store {
+            Some(store) if self.spilled => match store.seek(SeekFrom::Start(0)) {
+                Ok(_) => on_event(Event {
+                    event: name,
+                    data: Data::Spilled(&mut **store),
+                })
+                .map_err(Error::Callback),
+                Err(e) => Err(Error::Spill(e.to_string())),
+            },
+            _ => on_event(Event {
+                event: name,
+                data: Data::Bytes(&self.data),
+            })
+            .map_err(Error::Callback),
+        };
         self.data.clear();
+        self.data_len = 0;
         self.has_data = false;
         self.event.clear();
+        if self.spilled {
+            self.spilled = false;
+            if let Some(store) = self.spill.as_mut().and_then(|s| s.store.as_mut()) {
+                let cleared = store.clear().map_err(|e| Error::Spill(e.to_string()));
+                result?;
+                return cleared;
+            }
+        }
         result
     }
 }
@@ -302,15 +526,7 @@ impl Parser {
 /// Parses a whole input at once (for tests, fuzzing and benchmarks):
 /// `(event, data)` pairs, or the error.
 pub fn parse_all(input: &[u8], max_line: usize) -> Result<Vec<(String, Vec<u8>)>, Error<()>> {
-    let mut out = Vec::new();
-    let mut parser = Parser::new(max_line);
-    let mut push = |e: Event<'_>| -> Result<(), ()> {
-        out.push((e.event.to_string(), e.data.to_vec()));
-        Ok(())
-    };
-    parser.feed(input, &mut push)?;
-    parser.finish(&mut push)?;
-    Ok(out)
+    parse_split(input, &[], max_line)
 }
 
 /// Parses `input` fed in pieces cut at `cuts` (byte offsets, ascending).
@@ -319,10 +535,25 @@ pub fn parse_split(
     cuts: &[usize],
     max_line: usize,
 ) -> Result<Vec<(String, Vec<u8>)>, Error<()>> {
+    parse_spilling(input, cuts, max_line, None)
+}
+
+/// [`parse_split`], with events whose data passes `spill_at` bytes
+/// spilled to a [`MemSpill`] (and read back from it).
+pub fn parse_spilling(
+    input: &[u8],
+    cuts: &[usize],
+    max_line: usize,
+    spill_at: Option<usize>,
+) -> Result<Vec<(String, Vec<u8>)>, Error<()>> {
     let mut out = Vec::new();
     let mut parser = Parser::new(max_line);
-    let mut push = |e: Event<'_>| -> Result<(), ()> {
-        out.push((e.event.to_string(), e.data.to_vec()));
+    if let Some(at) = spill_at {
+        parser = parser.spill_over(at, Box::new(|| Ok(Box::new(MemSpill::default()))));
+    }
+    let mut push = |mut e: Event<'_>| -> Result<(), ()> {
+        let data = e.data.bytes().expect("a memory store reads back");
+        out.push((e.event.to_string(), data.into_owned()));
         Ok(())
     };
     let mut start = 0;
@@ -451,6 +682,107 @@ mod tests {
         let many = "data: 0123456789\n".repeat(10);
         assert!(parse_all(many.as_bytes(), 64).is_err());
         assert!(parse_all(b"data: ok\n\n", 64).is_ok());
+    }
+
+    /// Inputs with long and many-line events, for the spill tests.
+    fn spill_inputs() -> Vec<String> {
+        let mut v: Vec<String> = CORPUS.iter().map(|s| s.to_string()).collect();
+        v.push("data: 0123456789abcdef\ndata: x\ndata:\ndata: y\n\nevent: e\ndata: ok\n\n".into());
+        v.push("data: first\r\ndata: 0123456789\r\n\r\ndata: tail-0123456789".into());
+        v.push(": c\nid: 1\ndata:0123456789\r\rdata: [DONE]\n\n".into());
+        v
+    }
+
+    #[test]
+    fn spilling_gives_the_same_events_for_every_split() {
+        for input in spill_inputs() {
+            let bytes = input.as_bytes();
+            let whole = parse_all(bytes, DEFAULT_MAX_LINE).unwrap();
+            for at in [0, 1, 2, 3, 7, 12] {
+                let spill = Some(at);
+                for a in 0..=bytes.len() {
+                    for b in a..=bytes.len() {
+                        let split = parse_spilling(bytes, &[a, b], DEFAULT_MAX_LINE, spill);
+                        assert_eq!(
+                            split.unwrap(),
+                            whole,
+                            "{input:?} cut at {a},{b}, spill at {at}"
+                        );
+                    }
+                }
+                let cuts: Vec<usize> = (1..bytes.len()).collect();
+                let split = parse_spilling(bytes, &cuts, DEFAULT_MAX_LINE, spill);
+                assert_eq!(
+                    split.unwrap(),
+                    whole,
+                    "{input:?} byte by byte, spill at {at}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn spilling_keeps_the_limits() {
+        let long = format!("data: {}\n\n", "x".repeat(100));
+        let many = "data: 0123456789\n".repeat(10);
+        for input in [long.as_bytes(), many.as_bytes(), b"data: ok\n\n"] {
+            let whole = parse_all(input, 64);
+            for at in [0, 4, 30] {
+                for step in [1, 7, 64] {
+                    let cuts: Vec<usize> = (step..input.len()).step_by(step).collect();
+                    assert_eq!(parse_spilling(input, &cuts, 64, Some(at)), whole);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_long_event_moves_to_the_store() {
+        let mut p = Parser::new(DEFAULT_MAX_LINE)
+            .spill_over(8, Box::new(|| Ok(Box::new(MemSpill::default()))));
+        let mut seen = Vec::new();
+        let mut on = |e: Event<'_>| -> Result<(), ()> {
+            seen.push(matches!(e.data, Data::Spilled(_)));
+            Ok(())
+        };
+        p.feed(b"data: short\n\ndata: 0123", &mut on).unwrap();
+        p.feed(b"456789\n\ndata: tiny\n\n", &mut on).unwrap();
+        assert_eq!(seen, [false, true, false]);
+        // The line in progress was not kept as a line.
+        assert!(p.line.capacity() < 64);
+        // A store that cannot be made leaves events in memory.
+        let mut p = Parser::new(DEFAULT_MAX_LINE)
+            .spill_over(2, Box::new(|| Err(io::Error::other("read-only"))));
+        let mut got = Vec::new();
+        p.feed(
+            b"data: 0123456789\n\n",
+            &mut |mut e: Event<'_>| -> Result<(), ()> {
+                got.push(e.data.bytes().unwrap().into_owned());
+                Ok(())
+            },
+        )
+        .unwrap();
+        assert_eq!(got, [b"0123456789".to_vec()]);
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig { cases: 3000, ..Default::default() })]
+
+        /// Random streams from the bytes that matter, cut anywhere, give
+        /// the same events and errors spilled or not.
+        #[test]
+        fn spilled_or_not_the_same(
+            data in proptest::collection::vec(proptest::sample::select(b"data: \n\r\n:evt\xef\xbb\xbf0123".to_vec()), 0..80),
+            cuts in proptest::collection::vec(0usize..80, 0..4),
+            at in 0usize..12,
+            limit in 8usize..64,
+        ) {
+            let mut cuts = cuts;
+            cuts.sort_unstable();
+            let plain = parse_split(&data, &cuts, limit);
+            let spilled = parse_spilling(&data, &cuts, limit, Some(at));
+            proptest::prop_assert_eq!(spilled, plain);
+        }
     }
 
     #[test]

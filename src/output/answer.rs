@@ -408,6 +408,10 @@ impl Sink for Output {
         self.note_closed(r)
     }
 
+    fn wants_raw(&self) -> bool {
+        self.raw_json
+    }
+
     fn raw(&mut self, data: &[u8]) -> io::Result<()> {
         if !self.raw_json {
             return Ok(());

@@ -7,6 +7,7 @@ mod config;
 mod data_safety;
 mod general;
 mod hardening;
+mod huge_delta;
 mod manifest;
 mod peer;
 mod prompts;
