@@ -1075,13 +1075,19 @@ impl Relay<'_> {
                 self.summary.answered = true;
             }
         }
+        self.record_end(delta);
+        Ok(())
+    }
+
+    /// What a delta says about the end of the answer: its finish reason
+    /// and usage (the same for in-memory and spilled events).
+    fn record_end(&mut self, delta: &chunk::Delta<'_>) {
         if let Some(f) = &delta.finish_reason {
             self.summary.finish_reason = Some(f.to_string());
         }
         if delta.usage.is_some() {
             self.summary.usage = delta.usage;
         }
-        Ok(())
     }
 
     /// One event's data in memory.
@@ -1134,12 +1140,7 @@ impl Relay<'_> {
                 self.summary.answered = true;
             }
         }
-        if let Some(f) = &delta.finish_reason {
-            self.summary.finish_reason = Some(f.to_string());
-        }
-        if delta.usage.is_some() {
-            self.summary.usage = delta.usage;
-        }
+        self.record_end(delta);
         Ok(())
     }
 
