@@ -3,15 +3,15 @@
 //! parser + the template decoder, and the whole relay into a byte sink.
 //! No network, so this isolates aix's own work. Prints a markdown table.
 //!
-//!     cargo bench --bench relay [-- CHUNKS]
+//!     cargo bench --features internals --bench relay [-- CHUNKS]
 
 use std::hint::black_box;
 use std::io::{self, Read};
 use std::time::Instant;
 
-use aix::chunk::{self, Item};
-use aix::client::{self, Sink};
-use aix::sse;
+use aix::http::chunk::{self, Item};
+use aix::http::sse;
+use aix::http::{self, Sink};
 use serde_json::{Value, json};
 
 const WORDS: [&str; 10] = [
@@ -197,7 +197,7 @@ fn main() {
         });
         let relay = per_chunk(chunks, || {
             let mut sink = Bytes(Vec::new());
-            client::relay(
+            http::relay(
                 &mut Reads(&data),
                 &mut sink,
                 "http://bench",

@@ -6,10 +6,11 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use crate::chunk::{self, Decoder};
+use crate::http::chunk::{self, Decoder};
+use crate::http::sse;
 use crate::plan::manifest;
+use crate::provider;
 use crate::run::prompt;
-use crate::{provider, sse};
 
 /// SSE: any split of the input gives the same events as the whole, within
 /// the line limit, spilled to a store or not; and the template fast path decodes each event exactly as

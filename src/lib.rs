@@ -20,20 +20,24 @@
 //!   parameters, choosing provider and model, delivering answers);
 //! - the ground: [`config`] (config.json: the store, its one write path,
 //!   typed views, settings), [`secret`] (the `Secret` type, `${env:...}`
-//!   references, masking), [`client`] (requests to OpenAI-compatible
-//!   servers, retries, errors), [`sse`] (a pure event-stream parser) and
-//!   [`chunk`] (decoding answers);
+//!   references, masking), [`http`] (requests to OpenAI-compatible
+//!   servers: `request` building, `transport` with retries, `errors`,
+//!   the `relay` of answers, beside it [`http::sse`], a pure event-stream
+//!   parser, and [`http::chunk`], decoding answers);
 //! - cross-cutting: [`error`] (one message, hints and an exit kind),
 //!   [`notes`] (what the core has to tell the user, as values), [`limits`]
 //!   (every bound on outside input) and [`suggest`] ("did you mean").
 
-pub mod chunk;
 pub mod cli;
-pub mod client;
 pub mod config;
 pub mod error;
+#[cfg(any(test, feature = "internals"))]
 #[doc(hidden)]
 pub mod fuzz;
+#[cfg(feature = "internals")]
+pub mod http;
+#[cfg(not(feature = "internals"))]
+pub(crate) mod http;
 pub mod limits;
 pub mod notes;
 pub(crate) mod ops;
@@ -44,7 +48,6 @@ pub mod repl;
 pub mod run;
 pub mod schema;
 pub mod secret;
-pub mod sse;
 pub mod suggest;
 
 pub use error::{Error, Result};

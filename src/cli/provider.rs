@@ -8,9 +8,9 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use super::Ctx;
-use crate::client::Client;
 use crate::config::state::{Broken, KeySource, Origin, State};
 use crate::error::{Error, Result};
+use crate::http::Client;
 use crate::notes::Note;
 use crate::ops::provider as ops;
 use crate::output::{self, Format, Piece, View};

@@ -4,9 +4,9 @@ use std::io::{self, IsTerminal, Write};
 use std::path::PathBuf;
 
 use super::Ctx;
-use crate::chunk;
-use crate::client::{self, ChatRequest, Client, EnvRefs, Message, Prepared};
 use crate::error::{Error, Result};
+use crate::http::chunk;
+use crate::http::{self, ChatRequest, Client, EnvRefs, Message, Prepared};
 use crate::ops::params::Bound;
 use crate::output;
 use crate::provider;
@@ -191,7 +191,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
     let client = Client::new(args.verbose)
         .show_secrets(ctx.show_secrets)
         .notes(output::notes());
-    let fail = |e: client::ClientError| e.into_error(&p.name, &prepared.model);
+    let fail = |e: http::ClientError| e.into_error(&p.name, &prepared.model);
     send(&client, &prepared, &args).map_err(|e| match e {
         Failure::Client(e) => fail(e),
         Failure::Other(e) => e,

@@ -6,10 +6,10 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::client::{self, Client};
 use crate::config::state::{Broken, KeySource, Origin, Owner, Resolved, State};
 use crate::config::store::Store;
 use crate::error::{Error, Result};
+use crate::http::{self, Client};
 use crate::notes::Note;
 use crate::provider::args::FieldArgs;
 use crate::provider::{self, AuthType, Provider};
@@ -353,7 +353,7 @@ pub fn check(
             .map(|r| {
                 let key = state.api_key(r);
                 scope.spawn(move || {
-                    let (result, took) = client::timed(|| probe(client, r, key.as_ref(), timeout));
+                    let (result, took) = http::timed(|| probe(client, r, key.as_ref(), timeout));
                     Checked {
                         name: r.provider.name.clone(),
                         result,
@@ -382,7 +382,7 @@ pub fn probe(
     let name = &r.provider.name;
     let status = match client.models(&r.provider, key, timeout) {
         Ok(m) => return Ok(Passed::Models(m.len())),
-        Err(client::ClientError::Status { status, .. }) if matches!(status, 404 | 405 | 501) => {
+        Err(http::ClientError::Status { status, .. }) if matches!(status, 404 | 405 | 501) => {
             status
         }
         Err(e) => return Err(e.into_error(name, "").message().to_string()),
@@ -392,14 +392,14 @@ pub fn probe(
             "GET /models answered {status} and '{name}' has no default model to try a chat request with; set one with `aix provider update {name} --model MODEL`"
         ));
     };
-    let req = client::ChatRequest {
+    let req = http::ChatRequest {
         model: model.clone(),
-        messages: vec![client::Message::new("user", "ping".to_string())],
+        messages: vec![http::Message::new("user", "ping".to_string())],
         stream: false,
         max_tokens: Some(1),
         temperature: None,
     };
-    let prepared = client::prepare(&r.provider, key, &req, timeout, client::EnvRefs::Resolve)
+    let prepared = http::prepare(&r.provider, key, &req, timeout, http::EnvRefs::Resolve)
         .map_err(|e| e.message().to_string())?;
     client
         .chat(&prepared)

@@ -6,9 +6,9 @@
 use std::io::{self, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
-use crate::client::Sink;
 use crate::config::store::OutputFile;
 use crate::error::Error;
+use crate::http::Sink;
 use crate::output;
 use crate::output::TermSafe;
 use crate::run::answer::write_error;

@@ -319,7 +319,7 @@ pub static FIELDS: &[Field] = &[
         default: None,
         unset: "-",
         config_fallback: true,
-        run_default: Some(crate::client::DEFAULT_TIMEOUT_SECS),
+        run_default: Some(crate::http::DEFAULT_TIMEOUT_SECS),
         secrecy: Secrecy::Plain,
         flag: Some(Flag {
             long: "timeout",

@@ -13,9 +13,9 @@ use rustyline::highlight::Highlighter;
 use rustyline::hint::Hinter;
 use rustyline::validate::Validator;
 
-use crate::client::Client;
 use crate::config::store::Store;
 use crate::error::Error;
+use crate::http::Client;
 use crate::ops::provider as ops;
 use crate::provider;
 use crate::run::chat::{Choices, Target};

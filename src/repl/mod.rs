@@ -23,9 +23,9 @@ use rustyline::error::ReadlineError;
 use rustyline::history::FileHistory;
 use serde_json::json;
 
-use crate::client::{Client, EnvRefs, Message};
 use crate::config::store::Store;
 use crate::error::{Error, Kind as ErrorKind};
+use crate::http::{Client, EnvRefs, Message};
 use crate::ops::{self, api_key::KeyFor, params::Bound};
 use crate::output;
 use crate::run::answer::{self, Failure, Output};

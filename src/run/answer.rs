@@ -8,9 +8,9 @@
 
 use std::io;
 
-use crate::chunk::{self, Usage};
-use crate::client::{Client, ClientError, Prepared, StreamSummary};
 use crate::error::Error;
+use crate::http::chunk::{self, Usage};
+use crate::http::{Client, ClientError, Prepared, StreamSummary};
 use crate::notes::Note;
 
 pub use crate::output::answer::{Kept, Output};
@@ -67,10 +67,10 @@ pub fn deliver(client: &Client, p: &Prepared, out: &mut Output) -> Result<Delive
             .hint("see the whole response with --json"),
         ));
     };
-    let summary = match crate::client::feed_completion(&done, out) {
+    let summary = match crate::http::feed_completion(&done, out) {
         Ok(summary) => summary,
         // The reader of stdout went away: a quiet end, as a stream's.
-        Err(_) if out.closed => crate::client::StreamSummary {
+        Err(_) if out.closed => crate::http::StreamSummary {
             answered: true,
             ..Default::default()
         },
@@ -86,7 +86,7 @@ pub fn deliver(client: &Client, p: &Prepared, out: &mut Output) -> Result<Delive
 
 /// The same warning for a stream and a whole answer that brought no
 /// text, refusal or tool call.
-fn unanswered(summary: &crate::client::StreamSummary, out: &Output) -> Vec<Note> {
+fn unanswered(summary: &crate::http::StreamSummary, out: &Output) -> Vec<Note> {
     if !summary.answered && !out.raw_json && !out.closed {
         vec![Note::warn("the answer has no text content (see --json)")]
     } else {

@@ -5,9 +5,9 @@
 
 use std::time::Duration;
 
-use crate::client::{self, ChatRequest, EnvRefs, Message, Prepared};
 use crate::config::state::{Resolved, State};
 use crate::error::Error;
+use crate::http::{self, ChatRequest, EnvRefs, Message, Prepared};
 use crate::provider::fields;
 use crate::secret::Secret;
 
@@ -110,7 +110,7 @@ impl Choices {
         let timeout = Duration::from_secs(
             self.timeout_secs
                 .or_else(|| effective_secs(state, p, "timeout_secs"))
-                .unwrap_or(client::DEFAULT_TIMEOUT_SECS),
+                .unwrap_or(http::DEFAULT_TIMEOUT_SECS),
         );
         let max_time = effective_secs(state, p, "max_time_secs").map(Duration::from_secs);
         Ok(Target {
@@ -141,9 +141,9 @@ impl Target {
         }
     }
 
-    /// The request prepared for this provider (see [`client::prepare`]).
+    /// The request prepared for this provider (see [`http::prepare`]).
     pub fn prepare(&self, req: &ChatRequest, env: EnvRefs) -> Result<Prepared, Error> {
-        let mut prepared = client::prepare(
+        let mut prepared = http::prepare(
             &self.resolved.provider,
             self.key.as_ref(),
             req,

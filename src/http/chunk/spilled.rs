@@ -36,7 +36,9 @@ use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom};
 
 use serde::Deserialize;
 
-use super::{ChoiceWire, ChunkWire, Delta, Item, ToolCallDelta, decode, error_text, text};
+use super::{ChoiceWire, ChunkWire, Delta, ToolCallDelta, error_text, text};
+#[cfg(any(test, feature = "internals"))]
+use super::{Item, decode};
 
 /// The most text handed to the sink at once (a piece may be a few bytes
 /// longer than this, never more than `PIECE + BUF`).
@@ -270,6 +272,7 @@ pub fn stream_text<R: Read + Seek + ?Sized>(
     scan.string(out).map_err(stopped)
 }
 
+#[cfg(any(test, feature = "internals"))]
 impl Spilled {
     /// The whole delta, its texts read into memory (for tests and fuzzing).
     pub fn materialize<R: Read + Seek + ?Sized>(self, src: &mut R) -> io::Result<Delta<'static>> {
@@ -299,6 +302,7 @@ impl Spilled {
 /// What a stored chunk decodes to, by the spilled path where it applies
 /// and by reading it into memory where not: always what `decode` gives
 /// (for tests and fuzzing).
+#[cfg(any(test, feature = "internals"))]
 pub fn decode_stored<R: Read + Seek + ?Sized>(
     src: &mut R,
 ) -> io::Result<Result<Item<'static>, serde_json::Error>> {
@@ -729,15 +733,12 @@ impl<R: BufRead> Scan<R> {
 
     /// One escape (after its backslash), as serde reads it in a string.
     fn escape(&mut self, text: &mut Vec<u8>) -> Result<(), Stop> {
-        let b = match self.next()? {
-            b'"' => b'"',
-            b'\\' => b'\\',
-            b'/' => b'/',
-            b'b' => 0x08,
-            b'f' => 0x0c,
-            b'n' => b'\n',
-            b'r' => b'\r',
-            b't' => b'\t',
+        let e = self.next()?;
+        if let Some(b) = simple_escape(e) {
+            text.push(b);
+            return Ok(());
+        }
+        match e {
             b'u' => {
                 let n = self.hex4()?;
                 let c = match n {
@@ -755,12 +756,10 @@ impl<R: BufRead> Scan<R> {
                 };
                 let c = char::from_u32(c).ok_or(Stop::Unusual)?;
                 text.extend_from_slice(c.encode_utf8(&mut [0; 4]).as_bytes());
-                return Ok(());
+                Ok(())
             }
-            _ => return Err(Stop::Unusual),
-        };
-        text.push(b);
-        Ok(())
+            _ => Err(Stop::Unusual),
+        }
     }
 
     fn hex4(&mut self) -> Result<u16, Stop> {
@@ -790,15 +789,12 @@ fn special(bytes: &[u8]) -> usize {
 /// the buffer and decides.
 #[inline]
 fn escape_in(rest: &[u8], text: &mut Vec<u8>) -> Option<usize> {
-    let b = match *rest.first()? {
-        b'"' => b'"',
-        b'\\' => b'\\',
-        b'/' => b'/',
-        b'b' => 0x08,
-        b'f' => 0x0c,
-        b'n' => b'\n',
-        b'r' => b'\r',
-        b't' => b'\t',
+    let e = *rest.first()?;
+    if let Some(b) = simple_escape(e) {
+        text.push(b);
+        return Some(1);
+    }
+    match e {
         b'u' => {
             let hex = std::str::from_utf8(rest.get(1..5)?).ok()?;
             if !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
@@ -808,12 +804,27 @@ fn escape_in(rest: &[u8], text: &mut Vec<u8>) -> Option<usize> {
             // Surrogates go the slow way.
             let c = char::from_u32(n)?;
             text.extend_from_slice(c.encode_utf8(&mut [0; 4]).as_bytes());
-            return Some(5);
+            Some(5)
         }
+        _ => None,
+    }
+}
+
+/// The byte a one-letter JSON escape stands for (`\n` is `n`), or `None`
+/// for `\u` and anything that is not an escape.
+#[inline]
+fn simple_escape(letter: u8) -> Option<u8> {
+    Some(match letter {
+        b'"' => b'"',
+        b'\\' => b'\\',
+        b'/' => b'/',
+        b'b' => 0x08,
+        b'f' => 0x0c,
+        b'n' => b'\n',
+        b'r' => b'\r',
+        b't' => b'\t',
         _ => return None,
-    };
-    text.push(b);
-    Some(1)
+    })
 }
 
 /// Hands the valid UTF-8 start of `text` to `out`, keeping an unfinished

@@ -82,21 +82,25 @@ pub trait Spill: Read + Seek {
 
 /// A store in memory (for tests and fuzzing: it exercises the spill path
 /// without touching the file system).
+#[cfg(any(test, feature = "internals"))]
 #[derive(Debug, Default)]
 pub struct MemSpill(io::Cursor<Vec<u8>>);
 
+#[cfg(any(test, feature = "internals"))]
 impl Read for MemSpill {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         self.0.read(buf)
     }
 }
 
+#[cfg(any(test, feature = "internals"))]
 impl Seek for MemSpill {
     fn seek(&mut self, pos: SeekFrom) -> io::Result<u64> {
         self.0.seek(pos)
     }
 }
 
+#[cfg(any(test, feature = "internals"))]
 impl Spill for MemSpill {
     fn append(&mut self, bytes: &[u8]) -> io::Result<()> {
         self.0.get_mut().extend_from_slice(bytes);
@@ -222,11 +226,13 @@ impl Parser {
         self
     }
 
+    #[cfg(any(test, feature = "internals"))]
     /// The last `id:` seen (for reconnection; informational here).
     pub fn last_id(&self) -> &str {
         &self.last_id
     }
 
+    #[cfg(any(test, feature = "internals"))]
     /// The last valid `retry:` value in milliseconds.
     pub fn retry_ms(&self) -> Option<u64> {
         self.retry_ms
@@ -525,11 +531,13 @@ impl Parser {
 
 /// Parses a whole input at once (for tests, fuzzing and benchmarks):
 /// `(event, data)` pairs, or the error.
+#[cfg(any(test, feature = "internals"))]
 pub fn parse_all(input: &[u8], max_line: usize) -> Result<Vec<(String, Vec<u8>)>, Error<()>> {
     parse_split(input, &[], max_line)
 }
 
 /// Parses `input` fed in pieces cut at `cuts` (byte offsets, ascending).
+#[cfg(any(test, feature = "internals"))]
 pub fn parse_split(
     input: &[u8],
     cuts: &[usize],
@@ -540,6 +548,7 @@ pub fn parse_split(
 
 /// [`parse_split`], with events whose data passes `spill_at` bytes
 /// spilled to a [`MemSpill`] (and read back from it).
+#[cfg(any(test, feature = "internals"))]
 pub fn parse_spilling(
     input: &[u8],
     cuts: &[usize],

@@ -38,7 +38,9 @@ use serde::Deserialize;
 use serde_json::Value;
 
 mod spilled;
-pub use spilled::{PIECE, Span, Spilled, TextError, decode_spilled, decode_stored, stream_text};
+#[cfg(any(test, feature = "internals"))]
+pub use spilled::{PIECE, decode_stored};
+pub use spilled::{Span, TextError, decode_spilled, stream_text};
 
 /// Token counts reported by the server.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
@@ -1196,6 +1198,40 @@ mod tests {
         }
     }
 
+    /// Delta texts for the differential tests: escapes, control
+    /// characters, non-ASCII, and texts that look like JSON structure.
+    const TEXTS: [&str; 13] = [
+        "Hel",
+        "lo",
+        " ",
+        "",
+        "é",
+        "😀",
+        "\"q\"",
+        "a\\b",
+        "\n",
+        "\u{7}",
+        "}",
+        "\",\"x\":\"",
+        "{\"content\":\"no\"}",
+    ];
+
+    /// Flips, inserts or deletes one to three bytes of `doc`, each one of
+    /// `bytes` (the places a fast path looks: quotes, backslashes, braces).
+    fn mutate(doc: &mut Vec<u8>, rng: &mut Rng, bytes: &[u8]) {
+        for _ in 0..=rng.below(3) {
+            let at = rng.below(doc.len());
+            let byte = bytes[rng.below(bytes.len())];
+            match rng.below(3) {
+                0 => doc[at] = byte,
+                1 => doc.insert(at, byte),
+                _ => {
+                    doc.remove(at);
+                }
+            }
+        }
+    }
+
     fn same(
         fast: &Result<Item<'_>, serde_json::Error>,
         full: &Result<Item<'_>, serde_json::Error>,
@@ -1209,21 +1245,6 @@ mod tests {
 
     #[test]
     fn the_fast_path_equals_a_full_parse() {
-        let texts = [
-            "Hel",
-            "lo",
-            " ",
-            "",
-            "é",
-            "😀",
-            "\"q\"",
-            "a\\b",
-            "\n",
-            "\u{7}",
-            "}",
-            "\",\"x\":\"",
-            "{\"content\":\"no\"}",
-        ];
         let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
         let mut decoder = Decoder::new();
         let mut checked = 0;
@@ -1235,22 +1256,11 @@ mod tests {
                 rng.below(SHAPES)
             };
             let mut doc =
-                shapes(shape + SHAPES * (i / SHAPES), texts[rng.below(texts.len())]).into_bytes();
+                shapes(shape + SHAPES * (i / SHAPES), TEXTS[rng.below(TEXTS.len())]).into_bytes();
             // Mutate one chunk in four: flip, insert or delete bytes, often
             // right where the fast path looks (quotes, backslashes, braces).
             if rng.below(4) == 0 {
-                for _ in 0..=rng.below(3) {
-                    let at = rng.below(doc.len());
-                    let bytes = b"\"\\},[ u\xff\na0.e-\x7f\x01\xc3:";
-                    let byte = bytes[rng.below(bytes.len())];
-                    match rng.below(3) {
-                        0 => doc[at] = byte,
-                        1 => doc.insert(at, byte),
-                        _ => {
-                            doc.remove(at);
-                        }
-                    }
-                }
+                mutate(&mut doc, &mut rng, b"\"\\},[ u\xff\na0.e-\x7f\x01\xc3:");
             }
             let fast = decoder.decode(&doc);
             let full = decode(&doc);
@@ -1279,37 +1289,13 @@ mod tests {
 
     #[test]
     fn the_spilled_path_equals_a_full_parse() {
-        let texts = [
-            "Hel",
-            "",
-            "é",
-            "😀",
-            "\"q\"",
-            "a\\b",
-            "\n",
-            "\u{7}",
-            "}",
-            "\",\"x\":\"",
-            "{\"content\":\"no\"}",
-        ];
         let mut rng = Rng(0x2545_F491_4F6C_DD1D);
         let mut spilled = 0;
         for i in 0..30_000 {
-            let mut doc = shapes(i, texts[rng.below(texts.len())]).into_bytes();
+            let mut doc = shapes(i, TEXTS[rng.below(TEXTS.len())]).into_bytes();
             let mutated = rng.below(3) == 0;
             if mutated {
-                for _ in 0..=rng.below(3) {
-                    let at = rng.below(doc.len());
-                    let bytes = b"\"\\},[ u\xff\na0.e-\x7f\x01\xc3:dn";
-                    let byte = bytes[rng.below(bytes.len())];
-                    match rng.below(3) {
-                        0 => doc[at] = byte,
-                        1 => doc.insert(at, byte),
-                        _ => {
-                            doc.remove(at);
-                        }
-                    }
-                }
+                mutate(&mut doc, &mut rng, b"\"\\},[ u\xff\na0.e-\x7f\x01\xc3:dn");
             }
             let (got, by_spill) = stored(&doc);
             let full = decode(&doc);

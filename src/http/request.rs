@@ -1,0 +1,349 @@
+//! Building a request: URL, headers and body fixed, `${env:...}` resolved,
+//! secrets wrapped, so the dry run shows exactly what is sent.
+
+use std::time::Duration;
+
+use serde_json::{Map, Value, json};
+
+use crate::error::Error;
+use crate::provider::{AuthType, Provider};
+use crate::secret::envref;
+use crate::secret::{self, Masker, Secret};
+
+/// One chat message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Message {
+    pub role: String,
+    pub content: String,
+}
+
+impl Message {
+    pub fn new(role: &str, content: impl Into<String>) -> Self {
+        Message {
+            role: role.to_string(),
+            content: content.into(),
+        }
+    }
+}
+
+/// What to ask for, before it is tied to a provider.
+#[derive(Debug, Clone)]
+pub struct ChatRequest {
+    pub model: String,
+    pub messages: Vec<Message>,
+    pub stream: bool,
+    pub max_tokens: Option<u64>,
+    pub temperature: Option<f64>,
+}
+
+/// One header as it will go on the wire.
+#[derive(Debug, Clone)]
+pub struct Header {
+    pub name: String,
+    pub value: Secret,
+    pub sensitive: bool,
+}
+
+impl Header {
+    /// The value as it may be shown.
+    pub fn shown(&self, show_secrets: bool) -> &str {
+        if self.sensitive && !show_secrets {
+            secret::MASK
+        } else {
+            self.value.expose()
+        }
+    }
+}
+
+/// A request ready to send (or to show in a dry run).
+#[derive(Debug, Clone)]
+pub struct Prepared {
+    pub provider: String,
+    pub base_url: String,
+    pub url: String,
+    pub model: String,
+    pub headers: Vec<Header>,
+    pub body: Value,
+    pub stream: bool,
+    pub timeout: Duration,
+    /// The whole answer must be in within this long (`--max-time`).
+    pub max_time: Option<Duration>,
+    /// The provider's key, for masking what the server sends back.
+    key: Option<Secret>,
+    /// Values read from `${env:...}` for headers, masked likewise.
+    env_values: Vec<Secret>,
+}
+
+impl Prepared {
+    /// What masks the secrets this request carries (the key, every
+    /// sensitive header value and its token, every value read from the
+    /// environment) in text that comes back from the server.
+    pub fn masker(&self) -> Masker {
+        let mut values: Vec<&str> = Vec::new();
+        if let Some(k) = &self.key {
+            values.push(k.expose());
+        }
+        for h in self.headers.iter().filter(|h| h.sensitive) {
+            let v = h.value.expose();
+            values.push(v);
+            // `Bearer TOKEN`, `Basic CREDENTIALS`: the token alone too.
+            if let Some((scheme, token)) = v.split_once(' ')
+                && !scheme.is_empty()
+                && scheme.chars().all(|c| c.is_ascii_alphabetic())
+            {
+                values.push(token.trim());
+            }
+        }
+        values.extend(self.env_values.iter().map(Secret::expose));
+        Masker::new(values)
+    }
+
+    /// The request as JSON with secrets masked (for `--json` dry runs).
+    pub fn to_json(&self, show_secrets: bool) -> Value {
+        let headers: Map<String, Value> = self
+            .headers
+            .iter()
+            .map(|h| (h.name.clone(), Value::from(h.shown(show_secrets))))
+            .collect();
+        let mut j = json!({
+            "provider": self.provider,
+            "method": "POST",
+            "url": self.url,
+            "model": self.model,
+            "headers": headers,
+            "body": self.body,
+            "timeout_secs": self.timeout.as_secs(),
+        });
+        if let Some(m) = self.max_time {
+            j["max_time_secs"] = json!(m.as_secs());
+        }
+        j
+    }
+}
+
+/// How to treat `${env:VAR}` references while preparing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EnvRefs {
+    /// Resolve them; an unset variable is an error (for sending).
+    Resolve,
+    /// Keep them as written (for showing a dry run).
+    Keep,
+}
+
+/// Builds the request for `provider`: auth per `auth_type`, the provider's
+/// headers, and the body. `key` is the provider's own key; it is only ever
+/// attached to this provider's URL.
+pub fn prepare(
+    provider: &Provider,
+    key: Option<&Secret>,
+    req: &ChatRequest,
+    timeout: Duration,
+    env: EnvRefs,
+) -> Result<Prepared, Error> {
+    let mut headers = vec![Header {
+        name: "Content-Type".into(),
+        value: Secret::new("application/json"),
+        sensitive: false,
+    }];
+    let mut env_values = Vec::new();
+    let custom_auth = provider
+        .headers
+        .iter()
+        .any(|(n, _)| n.eq_ignore_ascii_case("authorization"));
+    if provider.auth_type == AuthType::Bearer
+        && !custom_auth
+        && let Some(key) = key
+    {
+        if env == EnvRefs::Resolve && key.expose().chars().any(|c| c.is_control()) {
+            return Err(Error::new(format!(
+                "the API key of provider '{}' contains a line break or another control character, which a header cannot carry",
+                provider.name
+            ))
+            .hint(format!(
+                "set it again with `aix api-key {}`, or remove the newline from the variable that holds it",
+                provider.name
+            )));
+        }
+        headers.push(Header {
+            name: "Authorization".into(),
+            value: Secret::new(format!("Bearer {}", key.expose())),
+            sensitive: true,
+        });
+    }
+    for (name, written) in &provider.headers {
+        let (value, sensitive) = match env {
+            // Shown as written: a bare reference hides nothing.
+            EnvRefs::Keep => (
+                written.clone(),
+                secret::is_sensitive_header(name) && !secret::is_reference_only(written),
+            ),
+            // A value read from the environment is a secret whatever the
+            // header is called.
+            EnvRefs::Resolve => {
+                let read = std::cell::RefCell::new(Vec::new());
+                let value = envref::resolve_with(written, |var| {
+                    let v = std::env::var(var).ok();
+                    if let Some(v) = &v {
+                        read.borrow_mut().push(Secret::new(v.clone()));
+                    }
+                    v
+                })
+                .map_err(|e| {
+                    Error::new(format!(
+                        "header {name} of provider '{}': {e}",
+                        provider.name
+                    ))
+                    .hint("export the variable before running, or change the provider's header")
+                })?;
+                check_header_value(&provider.name, name, written, &value)?;
+                env_values.extend(read.into_inner());
+                (
+                    value,
+                    secret::is_sensitive_header(name) || envref::contains_reference(written),
+                )
+            }
+        };
+        // A header the user sets replaces aix's default of the same name
+        // (names are case-insensitive): one of each goes on the wire.
+        headers.retain(|h| !h.name.eq_ignore_ascii_case(name));
+        headers.push(Header {
+            name: name.clone(),
+            value: Secret::new(value),
+            sensitive,
+        });
+    }
+    let messages: Vec<Value> = req
+        .messages
+        .iter()
+        .map(|m| json!({"role": m.role, "content": m.content}))
+        .collect();
+    let mut body = json!({"model": req.model, "messages": messages, "stream": req.stream});
+    if req.stream {
+        body["stream_options"] = json!({"include_usage": true});
+    }
+    if let Some(n) = req.max_tokens {
+        body["max_tokens"] = json!(n);
+    }
+    if let Some(t) = req.temperature {
+        body["temperature"] = json!(t);
+    }
+    Ok(Prepared {
+        provider: provider.name.clone(),
+        base_url: provider.base_url.clone(),
+        url: format!("{}/chat/completions", provider.base_url),
+        model: req.model.clone(),
+        headers,
+        body,
+        stream: req.stream,
+        timeout,
+        max_time: provider.max_time_secs.map(Duration::from_secs),
+        key: key.cloned(),
+        env_values,
+    })
+}
+
+/// Refuses a header value that cannot go on the wire (a line break or
+/// another control character), naming the header, never the value.
+pub(super) fn check_header_value(
+    provider: &str,
+    name: &str,
+    written: &str,
+    value: &str,
+) -> Result<(), Error> {
+    let Some(bad) = value.chars().find(|c| c.is_control() && *c != '\t') else {
+        return Ok(());
+    };
+    let what = match bad {
+        '\r' | '\n' => "a line break (CR or LF)".to_string(),
+        c => format!("a control character (U+{:04X})", u32::from(c)),
+    };
+    let whose = if envref::contains_reference(written) {
+        "the value read from the environment"
+    } else {
+        "its value"
+    };
+    Err(Error::new(format!(
+        "header {name} of provider '{provider}': {whose} contains {what}, which a header cannot carry"
+    ))
+    .hint("remove it from the variable (a trailing newline from `$(cat file)` is a common cause)"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn user_headers_replace_defaults_and_secrets_are_collected() {
+        let mut p = Provider::new("p", "http://h/v1");
+        p.headers
+            .push(("content-type".into(), "application/json; x=1".into()));
+        p.headers
+            .push(("X-Api-Key".into(), "Token abcdef123".into()));
+        let req = ChatRequest {
+            model: "m".into(),
+            messages: vec![],
+            stream: false,
+            max_tokens: None,
+            temperature: None,
+        };
+        let key = Secret::new("sk-masked-1");
+        let sent = prepare(
+            &p,
+            Some(&key),
+            &req,
+            Duration::from_secs(9),
+            EnvRefs::Resolve,
+        )
+        .unwrap();
+        let types: Vec<_> = sent
+            .headers
+            .iter()
+            .filter(|h| h.name.eq_ignore_ascii_case("content-type"))
+            .map(|h| h.value.expose())
+            .collect();
+        assert_eq!(types, ["application/json; x=1"]);
+        let m = sent.masker();
+        assert_eq!(
+            m.mask("sk-masked-1 / Bearer sk-masked-1 / abcdef123"),
+            "(sensitive) / (sensitive) / (sensitive)"
+        );
+    }
+
+    #[test]
+    fn prepare_attaches_auth_and_masks() {
+        let mut p = Provider::new("p", "http://h/v1");
+        p.headers.push(("X-Title".into(), "aix".into()));
+        p.headers
+            .push(("X-Key".into(), "${env:AIX_TEST_UNSET_VAR_1}".into()));
+        let req = ChatRequest {
+            model: "m".into(),
+            messages: vec![Message::new("user", "hi")],
+            stream: true,
+            max_tokens: Some(5),
+            temperature: None,
+        };
+        let key = Secret::new("sk-canary");
+        let prep = |p: &Provider, refs| prepare(p, Some(&key), &req, Duration::from_secs(9), refs);
+        let shown = prep(&p, EnvRefs::Keep).unwrap();
+        let j = shown.to_json(false);
+        assert!(!j.to_string().contains("canary"), "{j}");
+        assert_eq!(j["headers"]["Authorization"], "(sensitive)");
+        assert_eq!(j["headers"]["X-Key"], "${env:AIX_TEST_UNSET_VAR_1}");
+        assert_eq!(j["url"], "http://h/v1/chat/completions");
+        assert_eq!(j["body"]["stream_options"]["include_usage"], true);
+        assert_eq!(j["body"]["max_tokens"], 5);
+        let err = prep(&p, EnvRefs::Resolve).unwrap_err();
+        assert!(
+            err.message().contains("AIX_TEST_UNSET_VAR_1 is not set"),
+            "{}",
+            err.message()
+        );
+        p.auth_type = AuthType::ApiKey;
+        p.headers.pop();
+        let sent = prep(&p, EnvRefs::Resolve).unwrap();
+        assert!(
+            sent.headers.iter().all(|h| h.name != "Authorization"),
+            "api-key auth sends none"
+        );
+    }
+}
