@@ -29,7 +29,7 @@
 //!   (every bound on outside input) and [`suggest`] ("did you mean").
 
 pub mod cli;
-pub mod config;
+pub(crate) mod config;
 pub mod error;
 #[cfg(any(test, feature = "internals"))]
 #[doc(hidden)]
@@ -38,16 +38,16 @@ pub mod fuzz;
 pub mod http;
 #[cfg(not(feature = "internals"))]
 pub(crate) mod http;
-pub mod limits;
-pub mod notes;
+pub(crate) mod limits;
+pub(crate) mod notes;
 pub(crate) mod ops;
 pub mod output;
-pub mod plan;
-pub mod provider;
-pub mod repl;
-pub mod run;
-pub mod schema;
-pub mod secret;
-pub mod suggest;
+pub(crate) mod plan;
+pub(crate) mod provider;
+pub(crate) mod repl;
+pub(crate) mod run;
+pub(crate) mod schema;
+pub(crate) mod secret;
+pub(crate) mod suggest;
 
 pub use error::{Error, Result};

@@ -96,51 +96,32 @@ impl ClientError {
         if m.is_empty() {
             return self;
         }
-        let mask = |t: String| m.mask(&t).into_owned();
-        match self {
-            ClientError::Status {
-                status,
-                reason,
-                message,
-                code,
-            } => ClientError::Status {
-                status,
-                reason,
-                message: mask(message),
-                code: code.map(mask),
-            },
-            ClientError::StreamError(t) => ClientError::StreamError(mask(t)),
-            ClientError::Protocol { base_url, detail } => ClientError::Protocol {
-                base_url,
-                detail: mask(detail),
-            },
-            ClientError::Broken { base_url, cause } => ClientError::Broken {
-                base_url,
-                cause: mask(cause),
-            },
-            ClientError::Connect {
-                base_url,
-                cause,
-                before_sent,
-            } => ClientError::Connect {
-                base_url,
-                cause: mask(cause),
-                before_sent,
-            },
-            ClientError::Tls { base_url, cause } => ClientError::Tls {
-                base_url,
-                cause: mask(cause),
-            },
-            ClientError::Request { base_url, detail } => ClientError::Request {
-                base_url,
-                detail: mask(detail),
-            },
-            ClientError::CrossOriginRedirect { from, to } => ClientError::CrossOriginRedirect {
-                from: mask(from),
-                to: mask(to),
-            },
-            other => other,
+        let mut err = self;
+        let mask = |t: &mut String| {
+            if let std::borrow::Cow::Owned(masked) = m.mask(t) {
+                *t = masked;
+            }
+        };
+        match &mut err {
+            ClientError::Status { message, code, .. } => {
+                mask(message);
+                if let Some(c) = code {
+                    mask(c);
+                }
+            }
+            ClientError::StreamError(t)
+            | ClientError::Protocol { detail: t, .. }
+            | ClientError::Request { detail: t, .. }
+            | ClientError::Broken { cause: t, .. }
+            | ClientError::Connect { cause: t, .. }
+            | ClientError::Tls { cause: t, .. } => mask(t),
+            ClientError::CrossOriginRedirect { from, to } => {
+                mask(from);
+                mask(to);
+            }
+            _ => {}
         }
+        err
     }
 }
 

@@ -76,7 +76,6 @@ impl<'a> LineIndex<'a> {
 /// manifest through this, so a 10,000-provider file is parsed one time.
 pub struct Document<'a> {
     pub path: &'a Path,
-    pub text: &'a str,
     pub lines: LineIndex<'a>,
     pub table: DeTable<'a>,
     pub json: Value,
@@ -96,7 +95,6 @@ impl<'a> Document<'a> {
         let json = table_json(&table).map_err(|(offset, m)| (lines.locate(path, offset), m))?;
         Ok(Document {
             path,
-            text,
             lines,
             table,
             json,
@@ -205,7 +203,6 @@ pub struct Entry {
 pub struct Manifest {
     /// Sorted by name.
     pub entries: Vec<Entry>,
-    pub files: Vec<PathBuf>,
 }
 
 impl Manifest {
@@ -217,6 +214,7 @@ impl Manifest {
     }
 }
 
+#[cfg(any(test, feature = "internals"))]
 /// Reads one manifest file's text into its providers, refusing it on the
 /// first problem `aix validate` would call an error (the same rules and
 /// words). `aix plan` uses [`crate::schema::validate::load_manifests`], which

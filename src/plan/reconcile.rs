@@ -501,10 +501,7 @@ mod tests {
             })
             .collect();
         entries.sort_by(|a, b| a.provider.name.cmp(&b.provider.name));
-        Manifest {
-            entries,
-            files: vec!["m.toml".into()],
-        }
+        Manifest { entries }
     }
 
     fn applied(m: &Manifest, s: &State, opts: Options) -> State {

@@ -132,6 +132,16 @@ pub struct Field {
     pub set: fn(&mut Provider, Option<&Value>),
 }
 
+/// A flag without a short form.
+const fn flag(long: &'static str, value_name: &'static str, help: &'static str) -> Option<Flag> {
+    Some(Flag {
+        long,
+        short: None,
+        value_name,
+        help,
+    })
+}
+
 fn no_extra() -> Value {
     json!({})
 }
@@ -160,6 +170,26 @@ fn check_env_var(s: &str) -> Result<Cow<'_, str>, String> {
     super::parse_env_var(s).map(|_| Cow::Borrowed(s))
 }
 
+/// What an entry of [`FIELDS`] does not say: optional, no default,
+/// shown as `-` when unset, no config.json fallback or run default, never
+/// secret, no flag, no extra schema keywords. Each entry states only where
+/// it differs.
+const OPTIONAL: Field = Field {
+    name: "",
+    doc: "",
+    kind: Kind::Secs,
+    required: false,
+    default: None,
+    unset: "-",
+    config_fallback: false,
+    run_default: None,
+    secrecy: Secrecy::Plain,
+    flag: None,
+    schema_extra: no_extra,
+    get: |_| None,
+    set: |_, _| {},
+};
+
 /// The provider fields, in the order config.json stores them.
 pub static FIELDS: &[Field] = &[
     Field {
@@ -167,17 +197,7 @@ pub static FIELDS: &[Field] = &[
         doc: "Absolute `http://` or `https://` URL, without query, fragment or\ncredentials. Requests go to `{base_url}/chat/completions` and\n`{base_url}/models`.",
         kind: Kind::Text { check: check_url },
         required: true,
-        default: None,
-        unset: "-",
-        config_fallback: false,
-        run_default: None,
-        secrecy: Secrecy::Plain,
-        flag: Some(Flag {
-            long: "url",
-            short: None,
-            value_name: "URL",
-            help: "New base URL",
-        }),
+        flag: flag("url", "URL", "New base URL"),
         schema_extra: || {
             json!({
                 "pattern": r"^[Hh][Tt][Tt][Pp][Ss]?://[^\s/?#@]+(/[^\s?#]*)?$",
@@ -186,17 +206,13 @@ pub static FIELDS: &[Field] = &[
         },
         get: |p| Some(Value::from(p.base_url.as_str())),
         set: |p, v| p.base_url = string(v).unwrap_or_default(),
+        ..OPTIONAL
     },
     Field {
         name: "default_model",
         doc: "Model used when a run names none.",
         kind: Kind::Text { check: check_model },
-        required: false,
-        default: None,
         unset: "(none: runs need --model)",
-        config_fallback: false,
-        run_default: None,
-        secrecy: Secrecy::Plain,
         flag: Some(Flag {
             long: "model",
             short: Some('m'),
@@ -206,6 +222,7 @@ pub static FIELDS: &[Field] = &[
         schema_extra: || json!({"minLength": 1, "maxLength": 256, "examples": ["llama3.2"]}),
         get: |p| opt_str(&p.default_model),
         set: |p, v| p.default_model = string(v),
+        ..OPTIONAL
     },
     Field {
         name: "headers",
@@ -217,11 +234,6 @@ pub static FIELDS: &[Field] = &[
             entry_tag: "header",
             noun: "header",
         },
-        required: false,
-        default: None,
-        unset: "-",
-        config_fallback: false,
-        run_default: None,
         secrecy: Secrecy::ByEntry,
         flag: Some(Flag {
             long: "header",
@@ -251,6 +263,7 @@ pub static FIELDS: &[Field] = &[
             })
         },
         set: |p, v| p.headers = pairs(v),
+        ..OPTIONAL
     },
     Field {
         name: "auth_type",
@@ -268,19 +281,13 @@ pub static FIELDS: &[Field] = &[
             ],
             parse: |s| AuthType::parse(s).map(drop),
         },
-        required: false,
         default: Some("bearer"),
         unset: "bearer",
-        config_fallback: false,
-        run_default: None,
-        secrecy: Secrecy::Plain,
-        flag: Some(Flag {
-            long: "auth-type",
-            short: None,
-            value_name: "TYPE",
-            help: "bearer sends \"Authorization: Bearer KEY\"; api-key sends no automatic auth",
-        }),
-        schema_extra: no_extra,
+        flag: flag(
+            "auth-type",
+            "TYPE",
+            "bearer sends \"Authorization: Bearer KEY\"; api-key sends no automatic auth",
+        ),
         get: |p| Some(Value::from(p.auth_type.as_str())),
         set: |p, v| {
             p.auth_type = v
@@ -288,6 +295,7 @@ pub static FIELDS: &[Field] = &[
                 .and_then(|s| AuthType::parse(s).ok())
                 .unwrap_or_default();
         },
+        ..OPTIONAL
     },
     Field {
         name: "api_key_env",
@@ -295,61 +303,44 @@ pub static FIELDS: &[Field] = &[
         kind: Kind::Text {
             check: check_env_var,
         },
-        required: false,
-        default: None,
-        unset: "-",
-        config_fallback: false,
-        run_default: None,
-        secrecy: Secrecy::Plain,
-        flag: Some(Flag {
-            long: "api-key-env",
-            short: None,
-            value_name: "VAR",
-            help: "Environment variable holding the key when config.json has none",
-        }),
+        flag: flag(
+            "api-key-env",
+            "VAR",
+            "Environment variable holding the key when config.json has none",
+        ),
         schema_extra: || json!({"pattern": "^[A-Za-z_][A-Za-z0-9_]*$", "examples": ["OPENROUTER_API_KEY"]}),
         get: |p| opt_str(&p.api_key_env),
         set: |p, v| p.api_key_env = string(v),
+        ..OPTIONAL
     },
     Field {
         name: "timeout_secs",
         doc: "Seconds to wait for an answer, and for each pause in a stream\n(default 300).",
         kind: Kind::Secs,
-        required: false,
-        default: None,
-        unset: "-",
         config_fallback: true,
         run_default: Some(crate::http::DEFAULT_TIMEOUT_SECS),
-        secrecy: Secrecy::Plain,
-        flag: Some(Flag {
-            long: "timeout",
-            short: None,
-            value_name: "SECS",
-            help: "Seconds to wait for an answer, and for each pause in a stream (default 300)",
-        }),
-        schema_extra: no_extra,
+        flag: flag(
+            "timeout",
+            "SECS",
+            "Seconds to wait for an answer, and for each pause in a stream (default 300)",
+        ),
         get: |p| p.timeout_secs.map(Value::from),
         set: |p, v| p.timeout_secs = secs(v),
+        ..OPTIONAL
     },
     Field {
         name: "max_time_secs",
         doc: "Seconds the whole answer may take, streaming or not (default: no\nlimit).",
         kind: Kind::Secs,
-        required: false,
-        default: None,
-        unset: "-",
         config_fallback: true,
-        run_default: None,
-        secrecy: Secrecy::Plain,
-        flag: Some(Flag {
-            long: "max-time",
-            short: None,
-            value_name: "SECS",
-            help: "Seconds the whole answer may take, retries included (default: no limit)",
-        }),
-        schema_extra: no_extra,
+        flag: flag(
+            "max-time",
+            "SECS",
+            "Seconds the whole answer may take, retries included (default: no limit)",
+        ),
         get: |p| p.max_time_secs.map(Value::from),
         set: |p, v| p.max_time_secs = secs(v),
+        ..OPTIONAL
     },
 ];
 

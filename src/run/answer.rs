@@ -13,7 +13,7 @@ use crate::http::chunk::{self, Usage};
 use crate::http::{Client, ClientError, Prepared, StreamSummary};
 use crate::notes::Note;
 
-pub use crate::output::answer::{Kept, Output};
+pub use crate::output::answer::Output;
 
 /// What a delivered answer reported.
 #[derive(Debug, Default, Clone)]

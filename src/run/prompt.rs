@@ -237,10 +237,6 @@ impl Prompts {
         }
     }
 
-    pub fn dir(&self) -> &Path {
-        &self.dir
-    }
-
     fn toml_path(&self, name: &str) -> PathBuf {
         self.dir.join(format!("{name}.toml"))
     }

@@ -121,6 +121,7 @@ pub enum Kind {
 
 impl Kind {
     /// The file under `schema/` that holds this schema.
+    #[cfg(test)]
     pub fn file_name(self) -> &'static str {
         match self {
             Kind::Manifest => "providers.schema.json",

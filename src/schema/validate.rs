@@ -361,10 +361,7 @@ pub fn load_manifests(paths: &[PathBuf]) -> (Report, Result<Manifest, Error>) {
         return (report, Err(err));
     }
     entries.sort_by(|a, b| a.provider.name.cmp(&b.provider.name));
-    let manifest = Manifest {
-        entries,
-        files: paths.to_vec(),
-    };
+    let manifest = Manifest { entries };
     (report, Ok(manifest))
 }
 
@@ -623,6 +620,7 @@ fn provider_problems(
 }
 
 /// The errors (not warnings) of one manifest, in file order.
+#[cfg(any(test, feature = "internals"))]
 pub fn manifest_errors(doc: &Document<'_>) -> Vec<Problem> {
     let mut problems = check_manifest(doc).0;
     problems.retain(|p| p.severity == Severity::Error);

@@ -123,11 +123,6 @@ pub fn resolve_with(
     Ok(out)
 }
 
-/// Replaces each reference with the value from the process environment.
-pub fn resolve(value: &str) -> Result<String, RefError> {
-    resolve_with(value, |n| std::env::var(n).ok())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -105,6 +105,7 @@ pub fn display_header_value<'a>(name: &str, value: &'a str, show: bool) -> &'a s
 /// Masked: every value under `api_keys`, credential headers of custom
 /// providers, and any string under a key that names a secret (anywhere, so
 /// keys other tools store are covered too).
+#[cfg(test)]
 pub fn redact_config(doc: &Value) -> Value {
     redact(doc, &mut Vec::new())
 }
