@@ -330,7 +330,11 @@ fn info_lines(d: &ops::Described, state: &State, show: bool) -> String {
         if base {
             lines.push((
                 "chat_url",
-                format!("{}/chat/completions", p.base_url),
+                format!(
+                    "{}/chat/completions{}",
+                    p.base_url,
+                    crate::http::query_string(&p.query_params)
+                ),
                 vec![],
             ));
         }

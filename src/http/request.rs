@@ -6,7 +6,7 @@ use std::time::Duration;
 use serde_json::{Map, Value, json};
 
 use crate::error::Error;
-use crate::provider::{AuthType, Provider};
+use crate::provider::{AuthType, Provider, shaping};
 use crate::secret::envref;
 use crate::secret::{self, Masker, Secret};
 
@@ -68,6 +68,15 @@ pub struct Prepared {
     pub timeout: Duration,
     /// The whole answer must be in within this long (`--max-time`).
     pub max_time: Option<Duration>,
+    /// How long connecting may take.
+    pub connect_timeout: Duration,
+    /// The query every URL of this provider carries (`?a=b&c=d`, or empty).
+    pub query: String,
+    /// The provider's own proxy (`none`: no proxy at all); the
+    /// environment's when unset.
+    pub proxy: Option<String>,
+    /// Extra trusted roots for TLS, as written (`~/` not yet expanded).
+    pub ca_file: Option<String>,
     /// The provider's key, for masking what the server sends back.
     key: Option<Secret>,
     /// Values read from `${env:...}` for headers, masked likewise.
@@ -116,6 +125,12 @@ impl Prepared {
         });
         if let Some(m) = self.max_time {
             j["max_time_secs"] = json!(m.as_secs());
+        }
+        if let Some(p) = &self.proxy {
+            j["proxy"] = json!(p);
+        }
+        if let Some(c) = &self.ca_file {
+            j["ca_file"] = json!(c);
         }
         j
     }
@@ -218,27 +233,121 @@ pub fn prepare(
         .map(|m| json!({"role": m.role, "content": m.content}))
         .collect();
     let mut body = json!({"model": req.model, "messages": messages, "stream": req.stream});
-    if req.stream {
-        body["stream_options"] = json!({"include_usage": true});
+    // The provider's extra fields first, then what this run asks for, so
+    // that a flag (`--max-tokens`) wins over the provider's default.
+    if let Some(extra) = &provider.extra_body {
+        let extra = match env {
+            EnvRefs::Keep => Value::Object(extra.clone()),
+            EnvRefs::Resolve => resolve_json(&provider.name, extra, &mut env_values)?,
+        };
+        shaping::deep_merge(&mut body, &extra);
+    }
+    if req.stream && provider.stream_usage != Some(false) {
+        shaping::deep_merge(
+            &mut body,
+            &json!({"stream_options": {"include_usage": true}}),
+        );
     }
     if let Some(n) = req.max_tokens {
-        body["max_tokens"] = json!(n);
+        let param = provider.max_tokens_param.unwrap_or_default();
+        body[param.as_str()] = json!(n);
     }
     if let Some(t) = req.temperature {
         body["temperature"] = json!(t);
     }
+    let query = query_string(&provider.query_params);
     Ok(Prepared {
         provider: provider.name.clone(),
         base_url: provider.base_url.clone(),
-        url: format!("{}/chat/completions", provider.base_url),
+        url: format!("{}/chat/completions{query}", provider.base_url),
         model: req.model.clone(),
         headers,
         body,
         stream: req.stream,
         timeout,
         max_time: provider.max_time_secs.map(Duration::from_secs),
+        connect_timeout: provider
+            .connect_timeout_secs
+            .map_or(super::CONNECT_TIMEOUT, Duration::from_secs),
+        query,
+        proxy: provider.proxy.clone(),
+        ca_file: provider.ca_file.clone(),
         key: key.cloned(),
         env_values,
+    })
+}
+
+/// What a query component may hold unencoded: RFC 3986's unreserved
+/// characters.
+const QUERY: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
+/// `?k=v&...` with each name and value percent-encoded, or `""`.
+pub fn query_string(params: &[(String, String)]) -> String {
+    let mut out = String::new();
+    for (i, (k, v)) in params.iter().enumerate() {
+        out.push(if i == 0 { '?' } else { '&' });
+        out.extend(percent_encoding::utf8_percent_encode(k, QUERY));
+        out.push('=');
+        out.extend(percent_encoding::utf8_percent_encode(v, QUERY));
+    }
+    out
+}
+
+/// `extra_body` with every `${env:VAR}` in its strings read from the
+/// environment; the values read are kept for masking.
+fn resolve_json(
+    provider: &str,
+    extra: &Map<String, Value>,
+    read: &mut Vec<Secret>,
+) -> Result<Value, Error> {
+    fn walk(
+        v: &Value,
+        path: &mut Vec<String>,
+        read: &mut Vec<Secret>,
+    ) -> Result<Value, (String, envref::RefError)> {
+        Ok(match v {
+            Value::String(s) if envref::contains_reference(s) => {
+                let got = std::cell::RefCell::new(Vec::new());
+                let value = envref::resolve_with(s, |var| {
+                    let v = std::env::var(var).ok();
+                    if let Some(v) = &v {
+                        got.borrow_mut().push(Secret::new(v.clone()));
+                    }
+                    v
+                })
+                .map_err(|e| (path.join("."), e))?;
+                read.extend(got.into_inner());
+                Value::String(value)
+            }
+            Value::Array(items) => {
+                let mut out = Vec::with_capacity(items.len());
+                for (i, item) in items.iter().enumerate() {
+                    path.push(i.to_string());
+                    out.push(walk(item, path, read)?);
+                    path.pop();
+                }
+                Value::Array(out)
+            }
+            Value::Object(m) => {
+                let mut out = Map::with_capacity(m.len());
+                for (k, item) in m {
+                    path.push(k.clone());
+                    out.insert(k.clone(), walk(item, path, read)?);
+                    path.pop();
+                }
+                Value::Object(out)
+            }
+            other => other.clone(),
+        })
+    }
+    let mut path = vec!["extra_body".to_string()];
+    walk(&Value::Object(extra.clone()), &mut path, read).map_err(|(at, e)| {
+        Error::new(format!("{at} of provider '{provider}': {e}"))
+            .hint("export the variable before running, or change the provider's extra_body")
     })
 }
 

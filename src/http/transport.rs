@@ -311,7 +311,7 @@ impl Client {
         })?;
         let masker = self.masker(&p);
         let agent = self.agent(timeout, true);
-        let url = format!("{}/models", provider.base_url);
+        let url = format!("{}/models{}", provider.base_url, p.query);
         let mut req = agent.get(&url);
         if let Some(max) = p.max_time {
             req = req.config().timeout_global(Some(max)).build();

@@ -64,6 +64,14 @@ pub enum Kind {
     },
     /// A whole number of seconds from 1 to [`super::MAX_TIMEOUT_SECS`].
     Secs,
+    /// `true` or `false`.
+    Bool,
+    /// A JSON object (a TOML table in the manifest), set with
+    /// `--FLAG JSON`; `check` gives the path inside it, a message and a
+    /// hint.
+    Json {
+        check: fn(&Map<String, Value>) -> Result<(), (Vec<String>, String, String)>,
+    },
     /// An object of strings, set with `--FLAG KEY:VALUE`.
     Map {
         /// Checks a key (`Err` is the message).
@@ -76,6 +84,8 @@ pub enum Kind {
         entry_tag: &'static str,
         /// What one entry is called in messages ("header").
         noun: &'static str,
+        /// Parses one `--FLAG` argument into a key and a value.
+        arg: fn(&str) -> Result<(String, String), String>,
     },
 }
 
@@ -233,6 +243,7 @@ pub static FIELDS: &[Field] = &[
             fold_case: true,
             entry_tag: "header",
             noun: "header",
+            arg: super::parse_header_arg,
         },
         secrecy: Secrecy::ByEntry,
         flag: Some(Flag {
@@ -252,16 +263,7 @@ pub static FIELDS: &[Field] = &[
                 "examples": [{"X-API-Key": "${env:WORK_LLM_KEY}"}]
             })
         },
-        get: |p| {
-            (!p.headers.is_empty()).then(|| {
-                Value::Object(
-                    p.headers
-                        .iter()
-                        .map(|(k, v)| (k.clone(), Value::from(v.as_str())))
-                        .collect(),
-                )
-            })
-        },
+        get: |p| pairs_json(&p.headers),
         set: |p, v| p.headers = pairs(v),
         ..OPTIONAL
     },
@@ -342,7 +344,178 @@ pub static FIELDS: &[Field] = &[
         set: |p, v| p.max_time_secs = secs(v),
         ..OPTIONAL
     },
+    Field {
+        name: "connect_timeout_secs",
+        doc: "Seconds to wait for a connection to the server (default 10).",
+        kind: Kind::Secs,
+        config_fallback: true,
+        run_default: Some(crate::http::CONNECT_TIMEOUT.as_secs()),
+        flag: flag(
+            "connect-timeout",
+            "SECS",
+            "Seconds to wait for a connection to the server (default 10)",
+        ),
+        get: |p| p.connect_timeout_secs.map(Value::from),
+        set: |p, v| p.connect_timeout_secs = secs(v),
+        ..OPTIONAL
+    },
+    Field {
+        name: "query_params",
+        doc: "Query parameters added to every request URL (chat, models,\nchecks), e.g. Azure's `api-version`. Sent as written, so not a place\nfor secrets: those go in headers.",
+        kind: Kind::Map {
+            key: |k| super::shaping::check_query_key(k),
+            value: super::shaping::check_query_value,
+            fold_case: false,
+            entry_tag: "query",
+            noun: "query parameter",
+            arg: super::shaping::parse_query_arg,
+        },
+        flag: flag(
+            "query",
+            "KEY=VALUE",
+            "Query parameter added to every request URL (repeatable), e.g. api-version=2024-10-21",
+        ),
+        schema_extra: || {
+            json!({
+                "additionalProperties": {"type": "string", "maxLength": 2048},
+                "examples": [{"api-version": "2024-10-21"}]
+            })
+        },
+        get: |p| pairs_json(&p.query_params),
+        set: |p, v| p.query_params = pairs(v),
+        ..OPTIONAL
+    },
+    Field {
+        name: "extra_body",
+        doc: "Fields deep-merged into every chat request body (`options`,\n`chat_template_kwargs`, `top_k`...). `model`, `messages` and\n`stream` are aix's own and refused here; string values may contain\n`${env:VAR}`.",
+        kind: Kind::Json {
+            check: super::shaping::check_extra_body,
+        },
+        flag: flag(
+            "extra-body",
+            "JSON",
+            "JSON object deep-merged into every chat request body, e.g. '{\"options\":{\"num_ctx\":32768}}'",
+        ),
+        schema_extra: || {
+            json!({
+                "not": {"anyOf": [{"required": ["model"]}, {"required": ["messages"]}, {"required": ["stream"]}]},
+                "examples": [{"options": {"num_ctx": 32768}}, {"chat_template_kwargs": {"enable_thinking": false}}]
+            })
+        },
+        get: |p| p.extra_body.clone().map(Value::Object),
+        set: |p, v| {
+            p.extra_body = match v {
+                Some(Value::Object(m)) => Some(m.clone()),
+                _ => None,
+            };
+        },
+        ..OPTIONAL
+    },
+    Field {
+        name: "max_tokens_param",
+        doc: "The body key a token limit (`--max-tokens`, config `max_tokens`)\nis sent as: `max_tokens` (the default) or `max_completion_tokens`.",
+        kind: Kind::Choice {
+            values: &[
+                (
+                    "max_tokens",
+                    "Send the limit as `max_tokens` (the default).",
+                ),
+                (
+                    "max_completion_tokens",
+                    "Send the limit as `max_completion_tokens` (OpenAI's reasoning models, Azure).",
+                ),
+            ],
+            parse: |s| super::MaxTokensParam::parse(s).map(drop),
+        },
+        unset: "max_tokens",
+        flag: flag(
+            "max-tokens-param",
+            "NAME",
+            "Body key for the token limit: max_tokens (default) or max_completion_tokens",
+        ),
+        get: |p| p.max_tokens_param.map(|m| Value::from(m.as_str())),
+        set: |p, v| {
+            p.max_tokens_param = v
+                .and_then(Value::as_str)
+                .and_then(|s| super::MaxTokensParam::parse(s).ok());
+        },
+        ..OPTIONAL
+    },
+    Field {
+        name: "stream_usage",
+        doc: "Whether streaming requests ask for a final usage chunk\n(`stream_options.include_usage`); true when unset. Set false for\nservers that reject `stream_options`.",
+        kind: Kind::Bool,
+        unset: "true",
+        flag: flag(
+            "stream-usage",
+            "BOOL",
+            "Whether streams ask for usage with stream_options (true, the default, or false)",
+        ),
+        get: |p| p.stream_usage.map(Value::Bool),
+        set: |p, v| p.stream_usage = v.and_then(Value::as_bool),
+        ..OPTIONAL
+    },
+    Field {
+        name: "ca_file",
+        doc: "A PEM file of extra trusted certificate authorities for this\nprovider (a private or corporate CA), trusted beside the bundled and\nsystem roots. An absolute path or one starting with `~/`.",
+        kind: Kind::Text {
+            check: super::shaping::check_ca_file,
+        },
+        flag: flag(
+            "ca-file",
+            "PATH",
+            "PEM file of extra trusted CAs for this provider (absolute or ~/ path)",
+        ),
+        schema_extra: || json!({"pattern": "^(/|~/)", "examples": ["~/.config/aix/lab-ca.pem"]}),
+        get: |p| opt_str(&p.ca_file),
+        set: |p, v| p.ca_file = string(v),
+        ..OPTIONAL
+    },
+    Field {
+        name: "proxy",
+        doc: "The proxy for this provider's requests (`http://HOST:PORT`,\n`socks5://HOST:PORT`...), instead of the environment's\n`HTTPS_PROXY`/`ALL_PROXY`; `none` bypasses those.",
+        kind: Kind::Text {
+            check: super::shaping::check_proxy,
+        },
+        unset: "(from the environment)",
+        flag: flag(
+            "proxy",
+            "URL",
+            "Proxy for this provider (http://HOST:PORT, socks5://HOST:PORT), or none to bypass the environment's",
+        ),
+        schema_extra: || json!({"examples": ["http://proxy.corp:3128", "none"]}),
+        get: |p| opt_str(&p.proxy),
+        set: |p, v| p.proxy = string(v),
+        ..OPTIONAL
+    },
+    Field {
+        name: "preset",
+        doc: "A preset whose defaults fill the fields this entry leaves out\n(base URL, auth, headers, request shaping); see `aix provider\npresets`.",
+        kind: Kind::Text {
+            check: super::presets::check_name,
+        },
+        flag: flag(
+            "preset",
+            "NAME",
+            "Fill the fields not given from a preset (see `aix provider presets`)",
+        ),
+        schema_extra: || json!({"enum": super::presets::names()}),
+        get: |p| opt_str(&p.preset),
+        set: |p, v| p.preset = string(v),
+        ..OPTIONAL
+    },
 ];
+
+fn pairs_json(pairs: &[(String, String)]) -> Option<Value> {
+    (!pairs.is_empty()).then(|| {
+        Value::Object(
+            pairs
+                .iter()
+                .map(|(k, v)| (k.clone(), Value::from(v.as_str())))
+                .collect(),
+        )
+    })
+}
 
 fn pairs(v: Option<&Value>) -> Vec<(String, String)> {
     match v {
@@ -427,6 +600,25 @@ impl Field {
                 Ok(_) => Ok(Cow::Borrowed(value)),
                 Err(m) => one(m),
             },
+            Kind::Bool => match value {
+                Value::Bool(_) => Ok(Cow::Borrowed(value)),
+                other => one(format!("must be true or false, not {}", type_name(other))),
+            },
+            Kind::Json { check } => match value {
+                Value::Object(m) => match check(m) {
+                    Ok(()) => Ok(Cow::Borrowed(value)),
+                    Err((path, message, hint)) => Err(vec![Problem {
+                        path: std::iter::once(name.to_string()).chain(path).collect(),
+                        at_key: false,
+                        hint: Some(hint),
+                        ..Problem::new(name, message)
+                    }]),
+                },
+                other => one(format!(
+                    "must be an object (a table), not {}",
+                    type_name(other)
+                )),
+            },
             Kind::Map {
                 key,
                 value: check_value,
@@ -496,8 +688,19 @@ impl Field {
             Kind::Text { check } => check(arg).map(|s| Value::from(s.into_owned())),
             Kind::Choice { parse, .. } => parse(arg).map(|()| Value::from(arg)),
             Kind::Secs => check_secs(arg.parse().ok(), &format!("{arg:?}")).map(Value::from),
-            Kind::Map { .. } => {
-                let (k, v) = super::parse_header_arg(arg)?;
+            Kind::Bool => match arg {
+                "true" => Ok(Value::Bool(true)),
+                "false" => Ok(Value::Bool(false)),
+                other => Err(format!("must be true or false, not {other:?}")),
+            },
+            Kind::Json { .. } => {
+                let v = super::shaping::parse_json_object(arg)?;
+                self.check(&v)
+                    .map(Cow::into_owned)
+                    .map_err(|p| p[0].message.clone())
+            }
+            Kind::Map { arg: parse, .. } => {
+                let (k, v) = parse(arg)?;
                 Ok(json!({ k: v }))
             }
         }
@@ -562,7 +765,8 @@ impl Field {
                 "minimum": 1,
                 "maximum": super::MAX_TIMEOUT_SECS
             }),
-            Kind::Map { .. } => json!({"type": nullable("object")}),
+            Kind::Bool => json!({"type": nullable("boolean")}),
+            Kind::Json { .. } | Kind::Map { .. } => json!({"type": nullable("object")}),
         };
         let obj = s.as_object_mut().expect("an object");
         obj.insert("description".into(), Value::from(self.doc));
@@ -582,10 +786,13 @@ impl Field {
 /// manifest's schema refuses them).
 pub fn check_entry(entry: &Map<String, Value>) -> Vec<Problem> {
     let mut problems = Vec::new();
+    let preset = super::presets::of_entry(entry);
     for f in FIELDS {
         match entry.get(f.name) {
-            None | Some(Value::Null) if f.required => {
-                problems.push(Problem::new(f.name, "is missing"));
+            None | Some(Value::Null)
+                if f.required && preset.is_none_or(|p| p.value(f).is_none()) =>
+            {
+                problems.push(missing(f, preset));
             }
             None | Some(Value::Null) => {}
             Some(v) => {
@@ -596,6 +803,15 @@ pub fn check_entry(entry: &Map<String, Value>) -> Vec<Problem> {
         }
     }
     problems
+}
+
+/// The problem of a required field left out; with a preset that has no
+/// value for it, the hint says so.
+pub fn missing(f: &Field, preset: Option<&super::presets::Preset>) -> Problem {
+    Problem {
+        hint: preset.map(|p| format!("preset {} has no usual {}: give one", p.name, f.name)),
+        ..Problem::new(f.name, "is missing")
+    }
 }
 
 /// Equal as definitions: every field, map entries in any order.
@@ -641,10 +857,32 @@ pub fn fingerprint(p: &Provider) -> String {
                     h.feed("value", v);
                 }
             }
+            (Kind::Json { .. }, Some(v)) => h.feed(f.name, &canonical(&v)),
             (_, Some(v)) => h.feed(f.name, &f.text(&v, false)),
         }
     }
     format!("{:016x}", h.0)
+}
+
+/// JSON text with every object's keys sorted, so that the order a
+/// manifest writes them in does not change a fingerprint.
+fn canonical(v: &Value) -> String {
+    match v {
+        Value::Object(m) => {
+            let mut keys: Vec<&String> = m.keys().collect();
+            keys.sort();
+            let items: Vec<String> = keys
+                .into_iter()
+                .map(|k| format!("{}:{}", Value::from(k.as_str()), canonical(&m[k])))
+                .collect();
+            format!("{{{}}}", items.join(","))
+        }
+        Value::Array(a) => format!(
+            "[{}]",
+            a.iter().map(canonical).collect::<Vec<_>>().join(",")
+        ),
+        other => other.to_string(),
+    }
 }
 
 /// The type problem of `value` for `f`, if any: the cheap check for
@@ -653,6 +891,9 @@ pub fn type_problem(f: &Field, value: &Value) -> Option<Problem> {
     let want = match (f.kind, value) {
         (Kind::Text { .. } | Kind::Choice { .. }, Value::String(_)) => return None,
         (Kind::Secs, Value::Number(n)) if n.as_u64().is_some() => return None,
+        (Kind::Bool, Value::Bool(_)) | (Kind::Json { .. }, Value::Object(_)) => return None,
+        (Kind::Bool, _) => "true or false",
+        (Kind::Json { .. }, _) => "an object (a table)",
         (Kind::Map { .. }, Value::Object(m)) if m.values().all(Value::is_string) => return None,
         (Kind::Text { .. } | Kind::Choice { .. }, _) => "a string",
         (Kind::Secs, _) => {

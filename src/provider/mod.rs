@@ -14,6 +14,8 @@ use crate::secret::envref;
 
 pub mod args;
 pub mod fields;
+pub mod presets;
+pub mod shaping;
 
 /// How a provider authenticates.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
@@ -74,6 +76,59 @@ pub struct Provider {
     pub timeout_secs: Option<u64>,
     /// Total deadline for a whole answer; none when unset.
     pub max_time_secs: Option<u64>,
+    /// Added to the query of every request URL, in the order given.
+    pub query_params: Vec<(String, String)>,
+    /// Deep-merged into every chat request body.
+    pub extra_body: Option<Map<String, Value>>,
+    /// The body key a token limit is sent as (`max_tokens` when unset).
+    pub max_tokens_param: Option<MaxTokensParam>,
+    /// Whether streams ask for a usage chunk (yes when unset).
+    pub stream_usage: Option<bool>,
+    /// Extra trusted roots (a PEM file), beside the bundled and system ones.
+    pub ca_file: Option<String>,
+    /// The proxy for this provider's requests; `none` bypasses the
+    /// environment's.
+    pub proxy: Option<String>,
+    /// Seconds to wait for a connection; the client's default when unset.
+    pub connect_timeout_secs: Option<u64>,
+    /// The preset whose defaults filled the fields this entry left out.
+    pub preset: Option<String>,
+}
+
+/// The body key a token limit goes under.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum MaxTokensParam {
+    /// `max_tokens`: what most servers read (the default).
+    #[default]
+    MaxTokens,
+    /// `max_completion_tokens`: what OpenAI's reasoning models require.
+    MaxCompletionTokens,
+}
+
+impl MaxTokensParam {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MaxTokensParam::MaxTokens => "max_tokens",
+            MaxTokensParam::MaxCompletionTokens => "max_completion_tokens",
+        }
+    }
+
+    pub fn parse(s: &str) -> Result<Self, String> {
+        match s {
+            "max_tokens" => Ok(MaxTokensParam::MaxTokens),
+            "max_completion_tokens" => Ok(MaxTokensParam::MaxCompletionTokens),
+            other => {
+                let hint = match other.to_ascii_lowercase().replace('-', "_").as_str() {
+                    "max_tokens" => " (did you mean \"max_tokens\"?)",
+                    "max_completion_tokens" => " (did you mean \"max_completion_tokens\"?)",
+                    _ => "",
+                };
+                Err(format!(
+                    "must be \"max_tokens\" or \"max_completion_tokens\", not {other:?}{hint}"
+                ))
+            }
+        }
+    }
 }
 
 /// A field that failed validation: `field` is the field's name (or a path
@@ -406,6 +461,14 @@ impl Provider {
             api_key_env: None,
             timeout_secs: None,
             max_time_secs: None,
+            query_params: Vec::new(),
+            extra_body: None,
+            max_tokens_param: None,
+            stream_usage: None,
+            ca_file: None,
+            proxy: None,
+            connect_timeout_secs: None,
+            preset: None,
         }
     }
 
@@ -471,10 +534,13 @@ impl Provider {
             ));
         };
         let mut p = Provider::new(name, "");
+        let preset = presets::of_entry(obj);
         for f in fields::FIELDS {
             let value = obj.get(f.name).filter(|v| !v.is_null());
             match value {
-                None if f.required => return Err(Invalid::new(f.name, "is missing")),
+                None if f.required && preset.is_none_or(|p| p.value(f).is_none()) => {
+                    return Err(Invalid::from(&fields::missing(f, preset)));
+                }
                 None => {}
                 Some(v) => {
                     if let Some(problem) = fields::type_problem(f, v) {
@@ -484,6 +550,7 @@ impl Provider {
             }
             (f.set)(&mut p, value);
         }
+        presets::fill(&mut p, &|f| obj.get(f.name).is_some_and(|v| !v.is_null()));
         Ok(p)
     }
 

@@ -464,8 +464,9 @@ fn command(s: &mut Session, cmd: &str) -> Result<Flow, Error> {
                     t.push_str(&format!("provider:    {}\n", t2.resolved.provider.name));
                     t.push_str(&format!("model:       {}\n", t2.model));
                     t.push_str(&format!(
-                        "url:         {}/chat/completions\n",
-                        t2.resolved.provider.base_url
+                        "url:         {}/chat/completions{}\n",
+                        t2.resolved.provider.base_url,
+                        crate::http::query_string(&t2.resolved.provider.query_params)
                     ));
                     t.push_str(&format!("stream:      {}\n", t2.stream));
                     t.push_str(&format!(

@@ -57,12 +57,15 @@ impl JsonSchema for ProviderDoc {
             .filter(|f| f.required)
             .map(|f| f.name)
             .collect();
+        // With a preset, a required field may come from it (`aix validate`
+        // says when the preset has none).
         let schema = serde_json::json!({
             "description": "An OpenAI-compatible endpoint: any server that answers\n`POST {base_url}/chat/completions`.",
             "type": "object",
             "properties": properties,
             "additionalProperties": false,
-            "required": required,
+            "if": {"not": {"required": ["preset"]}},
+            "then": {"required": required},
         });
         schemars::Schema::try_from(schema).expect("an object is a schema")
     }

@@ -577,7 +577,9 @@ fn provider_problems(
     for problem in problems {
         // A missing required field is the schema's to say (with a "did
         // you mean" when a key beside it misspells it).
-        if problem.message == "is missing" {
+        // (With a preset, the schema allows it out, and the hint says the
+        // preset has none.)
+        if problem.message == "is missing" && problem.hint.is_none() {
             continue;
         }
         out.push(Found {
