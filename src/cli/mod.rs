@@ -145,7 +145,8 @@ where
             // usage error (EX_USAGE).
             let e = without_rejected_value(e, &mut cmd);
             let text = e.render().to_string();
-            if text.len() > 2000 {
+            // (A long error is clipped; help is printed whole.)
+            if e.use_stderr() && text.len() > 2000 {
                 crate::output::eprint(&crate::output::clip_words(&text, 200));
             } else {
                 let _ = e.print();
@@ -231,7 +232,16 @@ fn color_flag(args: &[OsString]) -> Option<ColorWhen> {
 /// the problem but never repeats the value.
 /// Base URLs are among them: a refused one may carry `user:key@` or a
 /// `?key=` query.
-const SECRET_ARGS: &[&str] = &["headers", "api_key_env", "params", "base_url", "url"];
+const SECRET_ARGS: &[&str] = &[
+    "headers",
+    "api_key_env",
+    "params",
+    "base_url",
+    "url",
+    "extra_body",
+    "query_params",
+    "proxy",
+];
 
 fn without_rejected_value(e: clap::Error, cmd: &mut clap::Command) -> clap::Error {
     use clap::error::{ContextKind, ContextValue, ErrorKind};
@@ -279,8 +289,9 @@ fn without_rejected_value(e: clap::Error, cmd: &mut clap::Command) -> clap::Erro
 
 /// Whether clap's error names positional `a` as `arg` (`<BASE_URL>`).
 fn positional_shown_as(a: &clap::Arg, arg: &str) -> bool {
-    let inner = arg.trim_start_matches('<').trim_end_matches(['>', '.']);
-    let inner = inner.trim_end_matches('>');
+    let inner = arg
+        .trim_start_matches(['<', '['])
+        .trim_end_matches(['>', ']', '.']);
     match a.get_value_names() {
         Some(names) => names.iter().any(|n| n.as_str() == inner),
         None => a.get_id().as_str().eq_ignore_ascii_case(inner),

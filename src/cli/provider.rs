@@ -39,6 +39,15 @@ pub enum Command {
     Check(CheckArgs),
     /// Print a providers.toml describing the current custom providers
     Export(ExportArgs),
+    /// List the presets (`--preset NAME`) and what each sets
+    Presets(PresetsArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct PresetsArgs {
+    /// Print JSON
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Debug, clap::Args)]
@@ -79,9 +88,10 @@ pub struct AddArgs {
     /// Provider name: 1-64 of A-Z a-z 0-9 . _ -
     #[arg(value_parser = provider::parse_name)]
     name: String,
-    /// Base URL; requests go to BASE_URL/chat/completions
+    /// Base URL; requests go to BASE_URL/chat/completions (may be left out
+    /// with a --preset that has a usual one)
     #[arg(value_parser = provider::parse_base_url_arg)]
-    base_url: String,
+    base_url: Option<String>,
     #[command(flatten)]
     fields: AddFields,
 }
@@ -138,15 +148,69 @@ pub fn run(ctx: &Ctx, cmd: Command) -> Result<()> {
         Command::Models(args) => models(ctx, args),
         Command::Check(args) => check(ctx, args),
         Command::Export(args) => export(ctx, args),
+        Command::Presets(args) => presets(args),
+    }
+}
+
+fn presets(args: PresetsArgs) -> Result<()> {
+    output::emit(
+        Format::json_if(args.json),
+        &PresetsView(provider::presets::listing()),
+    )
+}
+
+/// `provider presets`: each preset, what it is, and the fields it sets.
+#[derive(Serialize)]
+#[serde(transparent)]
+struct PresetsView(Vec<provider::presets::Listed>);
+
+impl View for PresetsView {
+    fn text(&self) -> Vec<Piece> {
+        let width = self.0.iter().map(|p| p.name.len()).max().unwrap_or(0) + 2;
+        let mut text = String::new();
+        for p in &self.0 {
+            text.push_str(&format!("{:width$}{}\n", p.name, p.about));
+            for (k, v) in &p.sets {
+                let shown = match v {
+                    Value::Object(m) => m
+                        .iter()
+                        .map(|(k, v)| format!("{k}: {}", v.as_str().unwrap_or_default()))
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                };
+                text.push_str(&format!("{:width$}  {k} = {shown}\n", ""));
+            }
+        }
+        vec![Piece::Text(text)]
     }
 }
 
 fn add(ctx: &Ctx, args: AddArgs) -> Result<()> {
-    let mut p = Provider::new(args.name, args.base_url);
+    let given_url = args.base_url.is_some();
+    let mut p = Provider::new(args.name, args.base_url.unwrap_or_default());
     args.fields
         .0
         .apply(&mut p, &|_| false)
         .map_err(Error::usage)?;
+    let set = &args.fields.0.set;
+    provider::presets::fill(&mut p, &|f| {
+        (f.name == "base_url" && given_url) || set.iter().any(|(g, _)| g.name == f.name)
+    });
+    if p.base_url.is_empty() {
+        let hint = match &p.preset {
+            Some(name) => format!(
+                "preset {name} has no usual URL: give it, as in `aix provider add {} URL --preset {name}`",
+                p.name
+            ),
+            None => format!(
+                "give it, as in `aix provider add {} http://localhost:11434/v1`, or pick a --preset (`aix provider presets`)",
+                p.name
+            ),
+        };
+        return Err(Error::usage(format!("provider '{}' needs a base URL", p.name)).hint(hint));
+    }
     output::show_all(&ops::add(&ctx.store, &p)?);
     Ok(())
 }
@@ -341,9 +405,8 @@ fn info_lines(d: &ops::Described, state: &State, show: bool) -> String {
     }
     let width = lines.iter().map(|(k, _, _)| k.len()).max().unwrap_or(0) + 1;
     let mut text = String::new();
-    let mut entries = String::new();
     for (k, v, more) in &lines {
-        // A map with entries shows them under the field list.
+        // A map with entries shows them under its name (maps come last).
         let v = if more.is_empty() && v.is_empty() {
             "-"
         } else {
@@ -352,10 +415,10 @@ fn info_lines(d: &ops::Described, state: &State, show: bool) -> String {
         text.push_str(format!("{:width$} {v}", format!("{k}:")).trim_end());
         text.push('\n');
         for e in more {
-            entries.push_str(&format!("  {e}\n"));
+            text.push_str(&format!("  {e}\n"));
         }
     }
-    text + &entries
+    text
 }
 
 /// Where a provider's key comes from, the key masked unless `show`.

@@ -3,6 +3,8 @@
 use std::io::{self, IsTerminal, Write};
 use std::path::PathBuf;
 
+use serde_json::Value;
+
 use super::Ctx;
 use crate::error::{Error, Result};
 use crate::http::chunk;
@@ -315,11 +317,23 @@ fn dry_run_text(p: &Prepared, req: &ChatRequest, show: bool) -> String {
     t.push_str(&format!("request:  POST {}\n", p.url));
     t.push_str(&format!("model:    {}\n", p.model));
     t.push_str(&format!("stream:   {}\n", p.stream));
-    if let Some(n) = req.max_tokens {
-        t.push_str(&format!("max_tokens: {n}\n"));
+    if let Some(proxy) = &p.proxy {
+        t.push_str(&format!("proxy:    {proxy}\n"));
     }
-    if let Some(x) = req.temperature {
-        t.push_str(&format!("temperature: {x}\n"));
+    if let Some(ca) = &p.ca_file {
+        t.push_str(&format!("ca_file:  {ca}\n"));
+    }
+    // The rest of the body as sent (the messages follow below).
+    if let Value::Object(body) = &p.body {
+        let rest: Vec<String> = body
+            .iter()
+            .filter(|(k, _)| !matches!(k.as_str(), "model" | "messages" | "stream"))
+            .map(|(k, v)| format!("  {k}: {v}\n"))
+            .collect();
+        if !rest.is_empty() {
+            t.push_str("body:\n");
+            t.push_str(&rest.concat());
+        }
     }
     t.push_str("headers:\n");
     for h in &p.headers {

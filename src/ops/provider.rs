@@ -201,8 +201,9 @@ pub fn update(store: &Store, spec: &str, changes: &Changes) -> Result<Vec<Note>>
     if changes.fields.is_empty() {
         return Err(
             Error::usage(format!("nothing to update for '{name}'")).hint(format!(
-                "give at least one of {}",
-                FieldArgs::update_flags().join(", ")
+                "give at least one field flag, such as {} (`aix provider update --help` lists all {})",
+                FieldArgs::update_flags()[..4].join(", "),
+                FieldArgs::update_flags().len()
             )),
         );
     }
@@ -234,6 +235,22 @@ pub fn update(store: &Store, spec: &str, changes: &Changes) -> Result<Vec<Note>>
             .fields
             .apply(&mut p, &|gone| repaired.iter().any(|r| r.as_str() == gone))
             .map_err(Error::usage)?;
+        if p.preset.is_some() && p.preset != before.preset {
+            // What the old preset filled in gives way to the new one's;
+            // what this command line sets stays.
+            let set = &changes.fields.set;
+            let given = |f: &crate::provider::fields::Field| set.iter().any(|(g, _)| g.name == f.name);
+            if let Some(old) = before.preset.as_deref().and_then(crate::provider::presets::get) {
+                crate::provider::presets::unfill(&mut p, old, &given);
+            }
+            let own = p.clone();
+            crate::provider::presets::fill(&mut p, &|f| {
+                given(f) || crate::provider::presets::has_own(f, &own)
+            });
+            if p.base_url.is_empty() {
+                p.base_url.clone_from(&before.base_url);
+            }
+        }
         p.validate()
             .map_err(|e| Error::usage(format!("invalid provider '{name}': {e}")))?;
         let changed = p != before || !repaired.is_empty();

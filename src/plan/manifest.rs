@@ -274,18 +274,33 @@ pub fn render(providers: &[Provider]) -> (String, Vec<(String, String)>) {
     let mut vars = env_var_names_avoiding(&secret_entries, &in_use).into_iter();
     for p in providers {
         out.push_str(&format!("\n[providers.{}]\n", toml_key(&p.name)));
+        // What the preset fills in is left out: reading the export back
+        // fills in the same.
+        let preset = p.preset.as_deref().and_then(crate::provider::presets::get);
         for f in fields::display_order() {
             let Some(value) = f.value(p) else { continue };
-            if f.default.is_some_and(|d| value == d) {
+            if preset.is_some_and(|pr| pr.provides(f, &value)) {
+                continue;
+            }
+            if f.default.is_some_and(|d| value == d)
+                && preset.is_none_or(|pr| pr.value(f).is_none())
+            {
                 continue;
             }
             let Value::Object(entries) = &value else {
                 out.push_str(&format!("{} = {}\n", f.name, toml_value(&value)));
                 continue;
             };
+            if !f.is_map() {
+                out.push_str(&format!("{} = {}\n", f.name, toml_inline(&value)));
+                continue;
+            }
             let mut items = Vec::new();
             for (k, v) in entries {
                 let v = v.as_str().unwrap_or_default();
+                if preset.is_some_and(|pr| pr.provides_entry(f, k, v)) {
+                    continue;
+                }
                 let shown = if f.entry_is_secret(k, v) {
                     let (var, clash) = vars
                         .next()
@@ -305,7 +320,9 @@ pub fn render(providers: &[Provider]) -> (String, Vec<(String, String)>) {
                 };
                 items.push(format!("{} = {}", toml_key(k), toml_str(&shown)));
             }
-            out.push_str(&format!("{} = {{ {} }}\n", f.name, items.join(", ")));
+            if !items.is_empty() {
+                out.push_str(&format!("{} = {{ {} }}\n", f.name, items.join(", ")));
+            }
         }
     }
     (out, replaced)
@@ -387,6 +404,34 @@ fn headers_field() -> &'static fields::Field {
 }
 
 /// A JSON value (a field's config.json form) as TOML text.
+/// Any JSON value as a TOML inline value (`extra_body`). TOML has no
+/// null, so null members are left out.
+fn toml_inline(v: &Value) -> String {
+    match v {
+        Value::Object(m) => {
+            let items: Vec<String> = m
+                .iter()
+                .filter(|(_, v)| !v.is_null())
+                .map(|(k, v)| format!("{} = {}", toml_key(k), toml_inline(v)))
+                .collect();
+            if items.is_empty() {
+                "{}".into()
+            } else {
+                format!("{{ {} }}", items.join(", "))
+            }
+        }
+        Value::Array(a) => format!(
+            "[{}]",
+            a.iter()
+                .filter(|v| !v.is_null())
+                .map(toml_inline)
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        other => toml_value(other),
+    }
+}
+
 fn toml_value(v: &Value) -> String {
     match v {
         Value::String(s) => toml_str(s),

@@ -18,8 +18,8 @@ use serde_json::{Value, json};
 
 use crate::config::state::{self, Origin, Owned, State};
 use crate::plan::manifest::{Location, Manifest};
-use crate::provider::Provider;
 use crate::provider::fields::{self, Field};
+use crate::provider::{Provider, presets};
 
 /// What happens to one provider.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -353,11 +353,21 @@ fn provider_json(p: &Provider, show: bool) -> Value {
     fields::shown_json(p, show)
 }
 
-/// The single-valued fields as `(name, value)`, present ones only.
+/// The single-valued fields as `(name, value)`, present ones only; a
+/// value the provider's preset gave says so.
 fn scalars(p: &Provider) -> Vec<(&'static str, String)> {
+    let preset = p.preset.as_deref().and_then(presets::get);
     fields::display_order()
         .filter(|f| !f.is_map())
-        .filter_map(|f| f.value(p).map(|v| (f.name, f.text(&v, true))))
+        .filter_map(|f| {
+            f.value(p).map(|v| {
+                let mut text = f.text(&v, true);
+                if let Some(pr) = preset.filter(|pr| pr.provides(f, &v)) {
+                    text.push_str(&format!(" (preset {})", pr.name));
+                }
+                (f.name, text)
+            })
+        })
         .collect()
 }
 
@@ -399,9 +409,14 @@ fn field_lines(c: &Change, show: bool) -> Vec<String> {
                     continue;
                 };
                 out.push(format!("{}:", f.name));
+                let preset = p.preset.as_deref().and_then(presets::get);
                 for (k, v) in &m {
                     let v = v.as_str().unwrap_or_default();
-                    out.push(format!("  + {k}: {}", f.entry_text(k, v, show)));
+                    let origin = match preset {
+                        Some(pr) if pr.provides_entry(f, k, v) => format!(" (preset {})", pr.name),
+                        _ => String::new(),
+                    };
+                    out.push(format!("  + {k}: {}{origin}", f.entry_text(k, v, show)));
                 }
             }
         }

@@ -70,7 +70,7 @@ pub enum Kind {
     /// `--FLAG JSON`; `check` gives the path inside it, a message and a
     /// hint.
     Json {
-        check: fn(&Map<String, Value>) -> Result<(), (Vec<String>, String, String)>,
+        check: fn(&Map<String, Value>) -> Result<(), super::shaping::Placed>,
     },
     /// An object of strings, set with `--FLAG KEY:VALUE`.
     Map {
@@ -348,8 +348,7 @@ pub static FIELDS: &[Field] = &[
         name: "connect_timeout_secs",
         doc: "Seconds to wait for a connection to the server (default 10).",
         kind: Kind::Secs,
-        config_fallback: true,
-        run_default: Some(crate::http::CONNECT_TIMEOUT.as_secs()),
+        unset: "10 (default)",
         flag: flag(
             "connect-timeout",
             "SECS",
@@ -398,7 +397,6 @@ pub static FIELDS: &[Field] = &[
         ),
         schema_extra: || {
             json!({
-                "not": {"anyOf": [{"required": ["model"]}, {"required": ["messages"]}, {"required": ["stream"]}]},
                 "examples": [{"options": {"num_ctx": 32768}}, {"chat_template_kwargs": {"enable_thinking": false}}]
             })
         },
@@ -978,29 +976,46 @@ pub fn info_lines(
     show: bool,
 ) -> Vec<(&'static str, String, Vec<String>)> {
     let mut out = Vec::new();
+    let preset = p.preset.as_deref().and_then(super::presets::get);
+    let from_preset = |f: &Field, v: &Value| {
+        preset
+            .filter(|pr| pr.provides(f, v))
+            .map(|pr| format!(" (preset {})", pr.name))
+            .unwrap_or_default()
+    };
     for f in display_order() {
         if f.config_fallback {
             if let Some((v, from)) = effective(f, p, config) {
-                out.push((
-                    f.name,
-                    format!("{} ({})", f.text(&v, false), from.label()),
-                    vec![],
-                ));
+                let label = match from {
+                    Source::Provider if !from_preset(f, &v).is_empty() => from_preset(f, &v),
+                    other => format!(" ({})", other.label()),
+                };
+                out.push((f.name, format!("{}{label}", f.text(&v, false)), vec![]));
             }
             continue;
         }
         match f.value(p) {
-            Some(Value::Object(m)) => {
+            Some(Value::Object(m)) if f.is_map() => {
                 let entries = m
                     .iter()
                     .map(|(k, v)| {
                         let v = v.as_str().unwrap_or_default();
-                        format!("{k}: {}", f.entry_text(k, v, show))
+                        let origin = match preset {
+                            Some(pr) if pr.provides_entry(f, k, v) => {
+                                format!(" (preset {})", pr.name)
+                            }
+                            _ => String::new(),
+                        };
+                        format!("{k}: {}{origin}", f.entry_text(k, v, show))
                     })
                     .collect();
                 out.push((f.name, String::new(), entries));
             }
-            Some(v) => out.push((f.name, f.text(&v, false), vec![])),
+            Some(v) => out.push((
+                f.name,
+                format!("{}{}", f.text(&v, false), from_preset(f, &v)),
+                vec![],
+            )),
             None => out.push((f.name, f.unset.to_string(), vec![])),
         }
     }
@@ -1011,7 +1026,8 @@ pub fn info_lines(
 mod tests {
     use super::*;
 
-    fn full() -> Provider {
+    /// Every field the first version had, set.
+    fn first_fields() -> Provider {
         Provider {
             default_model: Some("m/x".into()),
             headers: vec![
@@ -1026,11 +1042,26 @@ mod tests {
         }
     }
 
+    /// Every field set.
+    fn full() -> Provider {
+        Provider {
+            query_params: vec![("api-version".into(), "2024-10-21".into())],
+            extra_body: json!({"options": {"num_ctx": 4096}}).as_object().cloned(),
+            max_tokens_param: Some(super::super::MaxTokensParam::MaxCompletionTokens),
+            stream_usage: Some(false),
+            ca_file: Some("~/ca.pem".into()),
+            proxy: Some("socks5h://127.0.0.1:1080".into()),
+            connect_timeout_secs: Some(3),
+            preset: Some("vllm".into()),
+            ..first_fields()
+        }
+    }
+
     #[test]
     fn fingerprints_are_those_earlier_versions_recorded() {
         // Recorded by `aix apply` before the fields were declared here: a
         // change would show every owned provider as drifted after upgrade.
-        assert_eq!(fingerprint(&full()), "07047cc2b991bde2");
+        assert_eq!(fingerprint(&first_fields()), "07047cc2b991bde2");
         assert_eq!(
             fingerprint(&Provider::new("bare", "https://b")),
             "5a13b24cf10d5b0d"

@@ -313,7 +313,7 @@ fn normalized_base_url(input: &str) -> Result<std::borrow::Cow<'_, str>, String>
     if let Some(at) = path.find(['?', '#']) {
         // The query may hold a key (`?key=...`): show only what precedes it.
         return Err(format!(
-            "base URL {:?} has a query or fragment; aix appends /chat/completions to it, so give only the path",
+            "base URL {:?} has a query or fragment; aix appends /chat/completions to it, so give only the path (query parameters go in query_params: --query KEY=VALUE)",
             format!(
                 "{scheme}://{authority}{}{}...",
                 &path[..at],
@@ -664,12 +664,17 @@ pub fn builtin(name: &str) -> Option<&'static BuiltIn> {
 
 impl BuiltIn {
     /// The built-in as a [`Provider`], so the rest of aix sees one model.
+    /// A built-in with a preset of the same name gets that preset's
+    /// request shaping (OpenAI's `max_completion_tokens`).
     pub fn to_provider(&self) -> Provider {
-        Provider {
+        let mut p = Provider {
             default_model: self.default_model.map(String::from),
             api_key_env: Some(self.key_env.to_string()),
+            preset: presets::get(self.name).map(|pr| pr.name.to_string()),
             ..Provider::new(self.name, self.base_url)
-        }
+        };
+        presets::fill(&mut p, &|f| matches!(f.name, "base_url" | "api_key_env"));
+        p
     }
 }
 

@@ -21,7 +21,7 @@ use super::fields::{FIELDS, Field, Kind};
 pub struct Preset {
     pub name: &'static str,
     pub about: String,
-    /// Field values in config.json form, in the file's order.
+    /// Field values in config.json form.
     pub values: Map<String, Value>,
 }
 
@@ -57,7 +57,7 @@ fn same_key(f: &Field, a: &str, b: &str) -> bool {
     }
 }
 
-/// Every preset, in the file's order.
+/// Every preset, by name.
 pub fn all() -> &'static [Preset] {
     static PRESETS: OnceLock<Vec<Preset>> = OnceLock::new();
     PRESETS.get_or_init(|| {
@@ -72,9 +72,14 @@ pub fn all() -> &'static [Preset] {
                     panic!("preset {name} is not a table");
                 };
                 let about = values
-                    .remove("about")
+                    .shift_remove("about")
                     .and_then(|a| a.as_str().map(String::from))
                     .unwrap_or_default();
+                // In the order of the field declarations, as `info` shows them.
+                let values = FIELDS
+                    .iter()
+                    .filter_map(|f| values.get(f.name).map(|v| (f.name.to_string(), v.clone())))
+                    .collect();
                 Preset {
                     name: Box::leak(name.into_boxed_str()),
                     about,
@@ -173,6 +178,16 @@ pub fn unfill(p: &mut Provider, old: &Preset, given: &dyn Fn(&Field) -> bool) {
         } else if old.provides(f, &value) || f.default.is_some_and(|d| value == d) {
             (f.set)(p, None);
         }
+    }
+}
+
+/// Whether `p` has a value of its own for `f`: not unset, not empty, not
+/// the field's default (which a preset may replace).
+pub fn has_own(f: &Field, p: &Provider) -> bool {
+    match (f.get)(p) {
+        None => false,
+        Some(Value::String(s)) if s.is_empty() => false,
+        Some(v) => f.default.is_none_or(|d| v != d),
     }
 }
 

@@ -18,6 +18,9 @@ pub const OWNED_BODY_KEYS: &[(&str, &str)] = &[
     ("stream", "streaming is chosen with --stream"),
 ];
 
+/// A problem inside a JSON field: the path to it, the message, a hint.
+pub type Placed = (Vec<String>, String, String);
+
 /// The largest `extra_body`, as compact JSON.
 pub const MAX_EXTRA_BODY: usize = 64 * 1024;
 const MAX_QUERY_LEN: usize = 2048;
@@ -81,7 +84,7 @@ fn describe(c: char) -> String {
 /// Checks `extra_body`: not one of the keys aix owns, every `${env:...}`
 /// reference well formed, no larger than [`MAX_EXTRA_BODY`]. An `Err`
 /// carries the path inside the field, the message and a hint.
-pub fn check_extra_body(body: &Map<String, Value>) -> Result<(), (Vec<String>, String, String)> {
+pub fn check_extra_body(body: &Map<String, Value>) -> Result<(), Placed> {
     for (key, hint) in OWNED_BODY_KEYS {
         if body.contains_key(*key) {
             return Err((
@@ -104,7 +107,7 @@ pub fn check_extra_body(body: &Map<String, Value>) -> Result<(), (Vec<String>, S
     Ok(())
 }
 
-fn references(v: &Value, path: &mut Vec<String>) -> Result<(), (Vec<String>, String, String)> {
+fn references(v: &Value, path: &mut Vec<String>) -> Result<(), Placed> {
     match v {
         Value::String(s) => envref::check(s).map_err(|e| {
             (

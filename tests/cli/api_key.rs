@@ -21,7 +21,7 @@ fn reads_one_line_of_stdin_and_never_prints_it() {
     assert_eq!(mode(&sb.config_path()), 0o600);
 
     let info = sb.run(&["provider", "info", "p"]).success();
-    assert!(stdout(&info).contains("api_key:       (sensitive) (config.json api_keys.p)"));
+    assert!(stdout(&info).contains("api_key:              (sensitive) (config.json api_keys.p)"));
     assert!(!stdout(&info).contains("canary"));
 
     sb.run(&["api-key", "p", "--remove"])

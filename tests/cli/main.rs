@@ -18,6 +18,7 @@ mod review_config;
 mod review_output;
 mod run;
 mod server;
+mod shaping;
 mod store;
 mod stream_masking;
 mod stream_shapes;

@@ -481,6 +481,9 @@ fn every_example_plans_applies_and_settles() {
         vec![examples.join("vllm.toml")],
         vec![examples.join("llamacpp.toml")],
         vec![examples.join("openrouter.toml")],
+        vec![examples.join("azure.toml")],
+        vec![examples.join("openai-reasoning.toml")],
+        vec![examples.join("private-ca.toml")],
         vec![
             examples.join("overlay/base.toml"),
             examples.join("overlay/laptop.toml"),

@@ -53,13 +53,13 @@ fn quickstart_add_list_info_remove() {
     let info = sb.run(&["provider", "info", "ollama"]).success();
     let out = stdout(&info);
     for want in [
-        "base_url:      http://localhost:11434/v1",
-        "chat_url:      http://localhost:11434/v1/chat/completions",
-        "default_model: llama3.2",
-        "auth_type:     bearer",
-        "api_key:       not set",
+        "base_url:             http://localhost:11434/v1",
+        "chat_url:             http://localhost:11434/v1/chat/completions",
+        "default_model:        llama3.2",
+        "auth_type:            bearer",
+        "api_key:              not set",
         "  X-Custom: value",
-        "owner:         cli",
+        "owner:                cli",
     ] {
         assert!(out.contains(want), "{want:?} in\n{out}");
     }
@@ -364,7 +364,7 @@ fn builtins_and_addressing() {
         .success();
     let out = stdout(&info);
     assert!(
-        out.contains("api_key:       (sensitive) (from $OPENAI_API_KEY)"),
+        out.contains("api_key:              (sensitive) (from $OPENAI_API_KEY)"),
         "{out}"
     );
     assert!(!out.contains("sk-env-canary"));
@@ -394,7 +394,7 @@ fn legacy_custom_slot_key_is_found() {
     sb.run(&["provider", "info", "old"])
         .success()
         .stdout(predicate::str::contains(
-            "api_key:       (sensitive) (config.json api_keys.custom:old)",
+            "api_key:              (sensitive) (config.json api_keys.custom:old)",
         ));
 }
 

@@ -89,7 +89,7 @@ fn config_level_timeouts_show_in_info_and_bound_runs() {
     let (sb, server) = with_key("sk-longer-canary");
     let a = sb.run(&["provider", "info", "o"]).success();
     assert!(
-        stdout(&a).contains("timeout_secs:  300 (default)"),
+        stdout(&a).contains("timeout_secs:         300 (default)"),
         "{}",
         stdout(&a)
     );
@@ -97,12 +97,12 @@ fn config_level_timeouts_show_in_info_and_bound_runs() {
     sb.run(&["config", "set", "max_time_secs", "1"]).success();
     let a = sb.run(&["provider", "info", "o"]).success();
     assert!(
-        stdout(&a).contains("timeout_secs:  2 (config)\n"),
+        stdout(&a).contains("timeout_secs:         2 (config)\n"),
         "{}",
         stdout(&a)
     );
     assert!(
-        stdout(&a).contains("max_time_secs: 1 (config)\n"),
+        stdout(&a).contains("max_time_secs:        1 (config)\n"),
         "{}",
         stdout(&a)
     );
@@ -117,7 +117,7 @@ fn config_level_timeouts_show_in_info_and_bound_runs() {
         .success();
     let a = sb.run(&["provider", "info", "o"]).success();
     assert!(
-        stdout(&a).contains("timeout_secs:  7 (provider)"),
+        stdout(&a).contains("timeout_secs:         7 (provider)"),
         "{}",
         stdout(&a)
     );

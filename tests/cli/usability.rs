@@ -484,7 +484,7 @@ mod tty {
             &["--color", "never", "--help"][..],
             &["provider", "--color=never", "add", "--help"],
             &["--color", "never", "bogus"],
-            &["provider", "add", "x", "--color", "never"],
+            &["provider", "add", "--color", "never"],
         ] {
             let mut p = spawn(&sb, args, false);
             let text = p.exp_eof().unwrap();

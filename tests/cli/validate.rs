@@ -21,6 +21,9 @@ fn every_example_validates() {
         "vllm.toml",
         "llamacpp.toml",
         "openrouter.toml",
+        "azure.toml",
+        "openai-reasoning.toml",
+        "private-ca.toml",
         "overlay/base.toml",
         "overlay/laptop.toml",
     ] {
