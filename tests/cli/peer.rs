@@ -239,3 +239,58 @@ fn every_peer_test_is_ignored_with_the_reason() {
     assert!(tests >= 5);
     assert_eq!(tests, marked);
 }
+
+/// The Azure shape (api-key header, `api-version` query, the limit as
+/// `max_completion_tokens`, no `stream_options`) and an `extra_body`,
+/// against a server nobody on the team wrote.
+#[test]
+#[ignore = "needs llmock: bash .ci/run starts it, or set AIX_TEST_LLMOCK_URL and pass -- --ignored"]
+fn peer_request_shaping_and_the_azure_preset() {
+    let Some(p) = peer() else { return };
+    p.sb.run(&[
+        "provider",
+        "update",
+        "mock",
+        "--preset",
+        "azure",
+        "--extra-body",
+        r#"{"options":{"num_ctx":8192}}"#,
+    ])
+    .success();
+    for stream in [false, true] {
+        let mut args = vec!["--max-tokens", "20"];
+        if stream {
+            args.push("--stream");
+        }
+        p.sb.aix()
+            .env("AZURE_OPENAI_API_KEY", "az-peer-canary")
+            .args([
+                "run",
+                "echo",
+                "-p",
+                "topic=otters",
+                "--provider",
+                "mock",
+                "-e",
+            ])
+            .args(&args)
+            .write_stdin("")
+            .assert()
+            .success()
+            .stdout(predicate::str::contains("Tell me about otters"))
+            .stderr(predicate::str::contains("canary").not());
+    }
+    let reqs = p.requests();
+    let chats: Vec<&Value> = reqs
+        .iter()
+        .filter(|r| r["path"] == "/v1/chat/completions")
+        .collect();
+    assert_eq!(chats.len(), 2, "{reqs:?}");
+    for r in chats {
+        let body = &r["body"];
+        assert_eq!(body["max_completion_tokens"], 20, "{body}");
+        assert!(body.get("max_tokens").is_none(), "{body}");
+        assert!(body.get("stream_options").is_none(), "{body}");
+        assert_eq!(body["options"]["num_ctx"], 8192, "{body}");
+    }
+}
