@@ -13,6 +13,7 @@ mod apply;
 mod completions;
 mod config;
 mod create;
+mod models;
 mod plan;
 mod prompts;
 mod provider;
@@ -81,6 +82,8 @@ enum Command {
     Delete(prompts::DeleteArgs),
     /// Render a saved prompt; with --execute, send it and print the answer
     Run(Box<run::Args>),
+    /// List the models providers declare, with the settings each run uses
+    Models(models::Args),
     /// Show what `aix apply` would change to match providers.toml
     Plan(plan::Args),
     /// Make config.json match providers.toml
@@ -179,6 +182,7 @@ where
         Command::Show(args) => prompts::show(&ctx, args),
         Command::Delete(args) => prompts::delete(&ctx, args),
         Command::Run(args) => run::run(&ctx, *args),
+        Command::Models(args) => models::run(&ctx, args),
         Command::Apply(args) => apply::run(&ctx, args),
         Command::Validate(args) => validate::run(&ctx, args),
         Command::Repl(args) => repl::run(&ctx, args),

@@ -507,6 +507,26 @@ fn models(ctx: &Ctx, args: ModelsArgs) -> Result<()> {
         Duration::from_secs(args.timeout),
     )?;
     spinner.stop();
+    // Which of them the models table declares, by key or id.
+    let declared = resolved.provider.model_entries();
+    let items = items
+        .into_iter()
+        .map(|mut m| {
+            let keys: Vec<Value> = ops::model_id(&m)
+                .map(|id| {
+                    declared
+                        .iter()
+                        .filter(|d| d.id == id)
+                        .map(|d| Value::from(d.key.as_str()))
+                        .collect()
+                })
+                .unwrap_or_default();
+            if let Value::Object(o) = &mut m {
+                o.insert("aix_declared_as".into(), Value::Array(keys));
+            }
+            m
+        })
+        .collect();
     let view = ModelsView {
         items,
         provider: resolved.provider.name,
@@ -530,9 +550,18 @@ impl View for ModelsView {
             .iter()
             .map(|m| {
                 let owner = m.get("owned_by").and_then(Value::as_str).unwrap_or("-");
+                let declared: Vec<&str> = m["aix_declared_as"]
+                    .as_array()
+                    .map(|a| a.iter().filter_map(Value::as_str).collect())
+                    .unwrap_or_default();
                 vec![
                     ops::model_id(m).unwrap_or("?").to_string(),
                     owner.to_string(),
+                    if declared.is_empty() {
+                        "-".into()
+                    } else {
+                        declared.join(", ")
+                    },
                 ]
             })
             .collect();
@@ -544,7 +573,7 @@ impl View for ModelsView {
             )))];
         }
         vec![Piece::Table {
-            headers: &["ID", "OWNED BY"],
+            headers: &["ID", "OWNED BY", "DECLARED AS"],
             rows,
         }]
     }

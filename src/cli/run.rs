@@ -8,7 +8,7 @@ use serde_json::Value;
 use super::Ctx;
 use crate::error::{Error, Result};
 use crate::http::chunk;
-use crate::http::{self, ChatRequest, Client, EnvRefs, Message, Prepared};
+use crate::http::{self, Client, EnvRefs, Message, Prepared};
 use crate::ops::params::Bound;
 use crate::output;
 use crate::provider;
@@ -145,6 +145,9 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
         timeout_secs: args.timeout,
     }
     .resolve(&state)?;
+    for n in &target.notes {
+        output::note(n);
+    }
     let resolved = &target.resolved;
     let p = &resolved.provider;
     let key = target.key.clone();
@@ -162,7 +165,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
         }
         let view = DryRun {
             prepared: &prepared,
-            req: &req,
+            model_key: target.model_key.as_deref(),
             show_secrets: ctx.show_secrets,
         };
         output::emit(output::Format::json_if(args.json), &view)?;
@@ -291,7 +294,8 @@ fn no_key_note(resolved: &crate::config::state::Resolved) -> String {
 /// A dry run: the request that would be sent.
 struct DryRun<'a> {
     prepared: &'a Prepared,
-    req: &'a ChatRequest,
+    /// The models-table entry that chose the model, if one did.
+    model_key: Option<&'a str>,
     show_secrets: bool,
 }
 
@@ -305,17 +309,22 @@ impl output::View for DryRun<'_> {
     fn text(&self) -> Vec<output::Piece> {
         vec![output::Piece::Text(dry_run_text(
             self.prepared,
-            self.req,
+            self.model_key,
             self.show_secrets,
         ))]
     }
 }
 
-fn dry_run_text(p: &Prepared, req: &ChatRequest, show: bool) -> String {
+fn dry_run_text(p: &Prepared, model_key: Option<&str>, show: bool) -> String {
     let mut t = String::new();
     t.push_str(&format!("provider: {}\n", p.provider));
     t.push_str(&format!("request:  POST {}\n", p.url));
-    t.push_str(&format!("model:    {}\n", p.model));
+    match model_key {
+        Some(key) if key != p.model => {
+            t.push_str(&format!("model:    {} (models.{key})\n", p.model));
+        }
+        _ => t.push_str(&format!("model:    {}\n", p.model)),
+    }
     t.push_str(&format!("stream:   {}\n", p.stream));
     if let Some(proxy) = &p.proxy {
         t.push_str(&format!("proxy:    {proxy}\n"));
@@ -339,8 +348,10 @@ fn dry_run_text(p: &Prepared, req: &ChatRequest, show: bool) -> String {
     for h in &p.headers {
         t.push_str(&format!("  {}: {}\n", h.name, h.shown(show)));
     }
-    for m in &req.messages {
-        t.push_str(&format!("\n--- {} ---\n{}\n", m.role, m.content));
+    for m in p.body["messages"].as_array().into_iter().flatten() {
+        let role = m["role"].as_str().unwrap_or_default();
+        let content = m["content"].as_str().unwrap_or_default();
+        t.push_str(&format!("\n--- {role} ---\n{content}\n"));
     }
     t
 }

@@ -277,6 +277,7 @@ pub fn render(providers: &[Provider]) -> (String, Vec<(String, String)>) {
         // What the preset fills in is left out: reading the export back
         // fills in the same.
         let preset = p.preset.as_deref().and_then(crate::provider::presets::get);
+        let mut subtables = String::new();
         for f in fields::display_order() {
             let Some(value) = f.value(p) else { continue };
             if preset.is_some_and(|pr| pr.provides(f, &value)) {
@@ -291,6 +292,22 @@ pub fn render(providers: &[Provider]) -> (String, Vec<(String, String)>) {
                 out.push_str(&format!("{} = {}\n", f.name, toml_value(&value)));
                 continue;
             };
+            if f.name == "models" {
+                // One table per model, after the provider's own keys.
+                for (key, entry) in entries {
+                    subtables.push_str(&format!(
+                        "\n[providers.{}.models.{}]\n",
+                        toml_key(&p.name),
+                        toml_key(key)
+                    ));
+                    if let Value::Object(settings) = entry {
+                        for (k, v) in settings {
+                            subtables.push_str(&format!("{} = {}\n", toml_key(k), toml_inline(v)));
+                        }
+                    }
+                }
+                continue;
+            }
             if !f.is_map() {
                 out.push_str(&format!("{} = {}\n", f.name, toml_inline(&value)));
                 continue;
@@ -324,6 +341,7 @@ pub fn render(providers: &[Provider]) -> (String, Vec<(String, String)>) {
                 out.push_str(&format!("{} = {{ {} }}\n", f.name, items.join(", ")));
             }
         }
+        out.push_str(&subtables);
     }
     (out, replaced)
 }

@@ -358,7 +358,7 @@ fn provider_json(p: &Provider, show: bool) -> Value {
 fn scalars(p: &Provider) -> Vec<(&'static str, String)> {
     let preset = p.preset.as_deref().and_then(presets::get);
     fields::display_order()
-        .filter(|f| !f.is_map())
+        .filter(|f| !f.is_table())
         .filter_map(|f| {
             f.value(p).map(|v| {
                 let mut text = f.text(&v, true);
@@ -376,7 +376,10 @@ fn entry_text(f: &Field, p: &Provider) -> String {
     let mut lines: Vec<String> = match f.value(p) {
         Some(Value::Object(m)) => m
             .iter()
-            .map(|(k, v)| format!("{k}: {}\n", v.as_str().unwrap_or_default()))
+            .map(|(k, v)| match v {
+                Value::String(s) if f.is_map() => format!("{k}: {s}\n"),
+                other => format!("{k}: {other}\n"),
+            })
             .collect(),
         _ => Vec::new(),
     };
@@ -396,7 +399,7 @@ fn changed_fields(c: &Change) -> Vec<&'static str> {
 /// each changed field of an update, a line diff (via `similar`) for maps.
 fn field_lines(c: &Change, show: bool) -> Vec<String> {
     let mut out = Vec::new();
-    let maps = || fields::display_order().filter(|f| f.is_map());
+    let maps = || fields::display_order().filter(|f| f.is_table());
     match (c.action, &c.before, &c.after) {
         (Action::Create, _, Some(p)) | (Action::Update, None, Some(p)) => {
             let values = scalars(p);
@@ -411,19 +414,23 @@ fn field_lines(c: &Change, show: bool) -> Vec<String> {
                 out.push(format!("{}:", f.name));
                 let preset = p.preset.as_deref().and_then(presets::get);
                 for (k, v) in &m {
-                    let v = v.as_str().unwrap_or_default();
-                    let origin = match preset {
-                        Some(pr) if pr.provides_entry(f, k, v) => format!(" (preset {})", pr.name),
+                    let origin = match (preset, v) {
+                        (Some(pr), Value::String(s)) if pr.provides_entry(f, k, s) => {
+                            format!(" (preset {})", pr.name)
+                        }
                         _ => String::new(),
                     };
-                    out.push(format!("  + {k}: {}{origin}", f.entry_text(k, v, show)));
+                    out.push(format!(
+                        "  + {k}: {}{origin}",
+                        f.entry_value_text(k, v, show)
+                    ));
                 }
             }
         }
         (Action::Update, Some(a), Some(b)) => {
             let old: BTreeMap<_, _> = scalars(a).into_iter().collect();
             let new: BTreeMap<_, _> = scalars(b).into_iter().collect();
-            for f in fields::display_order().filter(|f| !f.is_map()) {
+            for f in fields::display_order().filter(|f| !f.is_table()) {
                 let (o, n) = (old.get(f.name), new.get(f.name));
                 if o != n {
                     let none = "(none)".to_string();

@@ -502,7 +502,51 @@ pub static FIELDS: &[Field] = &[
         set: |p, v| p.preset = string(v),
         ..OPTIONAL
     },
+    Field {
+        name: "models",
+        doc: "The models table: each key names a model entry (`--model KEY`,\n`default_model = \"KEY\"`) with the `id` sent to the server and its\nown settings: `extra_body` (merged over the provider's),\n`max_tokens_param`, `stream_usage`, `temperature` (a default, or\n`false` to never send one), `stream = false`, `description`,\n`context_window`, `max_output_tokens`. A model not in the table is sent\nas named.",
+        kind: Kind::Json {
+            check: super::models::check,
+        },
+        schema_extra: models_schema,
+        get: |p| p.models.clone().map(Value::Object),
+        set: |p, v| {
+            p.models = match v {
+                Some(Value::Object(m)) => Some(m.clone()),
+                _ => None,
+            };
+        },
+        ..OPTIONAL
+    },
 ];
+
+/// The JSON Schema of one model entry, for editors.
+fn models_schema() -> Value {
+    let props: Map<String, Value> = super::models::MODEL_KEYS
+        .iter()
+        .map(|(k, doc)| {
+            let t = match *k {
+                "id" | "description" => json!({"type": "string"}),
+                "context_window" | "max_output_tokens" => json!({"type": "integer", "minimum": 1}),
+                "extra_body" => json!({"type": "object"}),
+                "max_tokens_param" => json!({"enum": ["max_tokens", "max_completion_tokens"]}),
+                "temperature" => json!({"anyOf": [{"type": "number", "minimum": 0, "maximum": 2}, {"const": false}]}),
+                _ => json!({"type": "boolean"}),
+            };
+            let mut t = t;
+            t["description"] = Value::from(*doc);
+            ((*k).to_string(), t)
+        })
+        .collect();
+    json!({
+        "additionalProperties": {
+            "type": "object",
+            "properties": props,
+            "additionalProperties": false
+        },
+        "examples": [{"llama": {"id": "llama3.2:3b", "extra_body": {"options": {"num_ctx": 32768}}}}]
+    })
+}
 
 fn pairs_json(pairs: &[(String, String)]) -> Option<Value> {
     (!pairs.is_empty()).then(|| {
@@ -536,12 +580,13 @@ pub fn names() -> Vec<&'static str> {
 }
 
 /// The fields in the order people read them: single values first, then
-/// maps (plans, `info` and `export` list them so).
+/// tables (maps and JSON objects, whose entries are listed one per line;
+/// plans, `info` and `export` list them so).
 pub fn display_order() -> impl Iterator<Item = &'static Field> {
     FIELDS
         .iter()
-        .filter(|f| !f.is_map())
-        .chain(FIELDS.iter().filter(|f| f.is_map()))
+        .filter(|f| !f.is_table())
+        .chain(FIELDS.iter().filter(|f| f.is_table()))
 }
 
 /// A JSON type's name, for messages.
@@ -570,6 +615,21 @@ pub fn check_secs(n: Option<u64>, written: &dyn std::fmt::Display) -> Result<u64
 impl Field {
     pub fn is_map(&self) -> bool {
         matches!(self.kind, Kind::Map { .. })
+    }
+
+    /// Whether the field is shown entry by entry: a map, or a JSON object
+    /// (`extra_body`, `models`).
+    pub fn is_table(&self) -> bool {
+        matches!(self.kind, Kind::Map { .. } | Kind::Json { .. })
+    }
+
+    /// One entry of a table as shown: a map's value (masked when secret
+    /// unless `show`), a JSON member as compact JSON.
+    pub fn entry_value_text<'a>(&self, key: &str, value: &'a Value, show: bool) -> Cow<'a, str> {
+        match (self.kind, value) {
+            (Kind::Map { .. }, Value::String(s)) => self.entry_text(key, s, show),
+            (_, v) => Cow::Owned(v.to_string()),
+        }
     }
 
     /// Checks `value` as this field's value: its type, then its content.
@@ -995,18 +1055,17 @@ pub fn info_lines(
             continue;
         }
         match f.value(p) {
-            Some(Value::Object(m)) if f.is_map() => {
+            Some(Value::Object(m)) if f.is_table() => {
                 let entries = m
                     .iter()
                     .map(|(k, v)| {
-                        let v = v.as_str().unwrap_or_default();
-                        let origin = match preset {
-                            Some(pr) if pr.provides_entry(f, k, v) => {
+                        let origin = match (preset, v) {
+                            (Some(pr), Value::String(s)) if pr.provides_entry(f, k, s) => {
                                 format!(" (preset {})", pr.name)
                             }
                             _ => String::new(),
                         };
-                        format!("{k}: {}{origin}", f.entry_text(k, v, show))
+                        format!("{k}: {}{origin}", f.entry_value_text(k, v, show))
                     })
                     .collect();
                 out.push((f.name, String::new(), entries));

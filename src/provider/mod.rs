@@ -14,6 +14,7 @@ use crate::secret::envref;
 
 pub mod args;
 pub mod fields;
+pub mod models;
 pub mod presets;
 pub mod shaping;
 
@@ -93,6 +94,8 @@ pub struct Provider {
     pub connect_timeout_secs: Option<u64>,
     /// The preset whose defaults filled the fields this entry left out.
     pub preset: Option<String>,
+    /// The models table: key → settings (see [`models`]).
+    pub models: Option<Map<String, Value>>,
 }
 
 /// The body key a token limit goes under.
@@ -469,6 +472,7 @@ impl Provider {
             proxy: None,
             connect_timeout_secs: None,
             preset: None,
+            models: None,
         }
     }
 

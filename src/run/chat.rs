@@ -9,6 +9,7 @@ use crate::config::state::{Resolved, State};
 use crate::error::Error;
 use crate::http::{self, ChatRequest, EnvRefs, Message, Prepared};
 use crate::provider::fields;
+use crate::provider::models::Temperature;
 use crate::secret::Secret;
 
 /// What the user asked for; anything unset falls back to defaults.
@@ -27,8 +28,14 @@ pub struct Choices {
 /// A provider and model to send to, with the options for the request.
 #[derive(Debug, Clone)]
 pub struct Target {
+    /// The provider, with the model entry's settings applied.
     pub resolved: Resolved,
+    /// The model id sent.
     pub model: String,
+    /// The models-table key that chose it, if one did.
+    pub model_key: Option<String>,
+    /// What the run should tell the user (a setting the model overrides).
+    pub notes: Vec<String>,
     pub key: Option<Secret>,
     pub stream: bool,
     pub max_tokens: Option<u64>,
@@ -101,12 +108,50 @@ impl Choices {
                     ))
                     .hint(format!("`aix provider models {}` lists what the server offers", p.name))
             })?;
-        let stream = self.stream.unwrap_or_else(|| {
+        let mut stream = self.stream.unwrap_or_else(|| {
             state
                 .setting("streaming")
                 .and_then(|v| v.as_bool())
                 .unwrap_or(false)
         });
+        // A key of the provider's models table: its id and its settings.
+        let entry = p.model(&model);
+        let mut notes = Vec::new();
+        let mut temperature = self.temperature;
+        let mut resolved = resolved.clone();
+        let model = match &entry {
+            Some(m) => {
+                m.apply(&mut resolved.provider);
+                if m.stream == Some(false) && stream {
+                    if self.stream == Some(true) {
+                        notes.push(format!(
+                            "model '{}' of '{}' cannot stream (stream = false): waiting for the whole answer",
+                            m.key, resolved.provider.name
+                        ));
+                    }
+                    stream = false;
+                }
+                match m.temperature {
+                    Some(Temperature::Never) => {
+                        if temperature.is_some() {
+                            notes.push(format!(
+                                "model '{}' of '{}' takes no temperature (temperature = false): not sending one",
+                                m.key, resolved.provider.name
+                            ));
+                        }
+                        temperature = None;
+                    }
+                    Some(Temperature::Default(t)) => temperature = temperature.or(Some(t)),
+                    None => {}
+                }
+                m.id.clone()
+            }
+            None => model,
+        };
+        let never_temperature = entry
+            .as_ref()
+            .is_some_and(|m| m.temperature == Some(Temperature::Never));
+        let p = &resolved.provider;
         let timeout = Duration::from_secs(
             self.timeout_secs
                 .or_else(|| effective_secs(state, p, "timeout_secs"))
@@ -116,15 +161,19 @@ impl Choices {
         Ok(Target {
             key: state.api_key(&resolved),
             model,
+            model_key: entry.map(|m| m.key),
             stream,
             max_tokens: self
                 .max_tokens
                 .or_else(|| state.setting("max_tokens").and_then(|v| v.as_u64())),
-            temperature: self
-                .temperature
-                .or_else(|| state.setting("temperature").and_then(|v| v.as_f64())),
+            temperature: temperature.or_else(|| {
+                (!never_temperature)
+                    .then(|| state.setting("temperature").and_then(|v| v.as_f64()))
+                    .flatten()
+            }),
             timeout,
             max_time,
+            notes,
             resolved,
         })
     }

@@ -9,6 +9,7 @@ mod general;
 mod hardening;
 mod huge_delta;
 mod manifest;
+mod models;
 mod peer;
 mod prompts;
 mod provider;

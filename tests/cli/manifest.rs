@@ -484,6 +484,7 @@ fn every_example_plans_applies_and_settles() {
         vec![examples.join("azure.toml")],
         vec![examples.join("openai-reasoning.toml")],
         vec![examples.join("private-ca.toml")],
+        vec![examples.join("models.toml")],
         vec![
             examples.join("overlay/base.toml"),
             examples.join("overlay/laptop.toml"),

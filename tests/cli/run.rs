@@ -693,7 +693,10 @@ fn provider_models_and_check() {
     let (sb, server) = setup(&[]);
     server.push(Reply::json(200, &json!({"object": "list", "data": [{"id": "zeta", "owned_by": "me"}, {"id": "alpha", "owned_by": "you"}]})));
     let out = stdout(&sb.run(&["provider", "models", "local"]).success());
-    assert_eq!(out, "ID     OWNED BY\nalpha  you\nzeta   me\n");
+    assert_eq!(
+        out,
+        "ID     OWNED BY  DECLARED AS\nalpha  you       -\nzeta   me        -\n"
+    );
     let req = server.last();
     assert_eq!(
         (req.method.as_str(), req.path.as_str()),

@@ -24,6 +24,7 @@ fn every_example_validates() {
         "azure.toml",
         "openai-reasoning.toml",
         "private-ca.toml",
+        "models.toml",
         "overlay/base.toml",
         "overlay/laptop.toml",
     ] {

@@ -1,0 +1,132 @@
+//! `aix models [PROVIDER]`: the models tables of the providers, each entry
+//! with the settings a run that names it would use.
+
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use super::Ctx;
+use crate::error::{Error, Result};
+use crate::output::{self, Format, Piece, View};
+use crate::provider::models::Temperature;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Only this provider's models (NAME, custom:NAME or a built-in)
+    provider: Option<String>,
+    /// Print JSON
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
+    let state = ctx.store.load()?;
+    let providers = match &args.provider {
+        Some(spec) => vec![state.resolve(spec)?.provider],
+        None => {
+            let (usable, _) = crate::ops::provider::usable(&state);
+            usable
+        }
+    };
+    let mut rows = Vec::new();
+    for p in &providers {
+        for m in p.model_entries() {
+            let mut shaped = p.clone();
+            m.apply(&mut shaped);
+            let mut o = Map::new();
+            o.insert("provider".into(), Value::from(p.name.as_str()));
+            if let Value::Object(entry) = m.to_json() {
+                o.extend(entry);
+            }
+            // What a run with this entry sends, after the provider's own.
+            o.insert(
+                "effective".into(),
+                serde_json::json!({
+                    "max_tokens_param": shaped.max_tokens_param.unwrap_or_default().as_str(),
+                    "stream_usage": shaped.stream_usage.unwrap_or(true),
+                    "stream": m.stream.unwrap_or(true),
+                    "temperature": match m.temperature {
+                        Some(Temperature::Never) => Value::from("never sent"),
+                        Some(Temperature::Default(t)) => Value::from(t),
+                        None => Value::from("the run's"),
+                    },
+                    "extra_body": shaped.extra_body.map(Value::Object),
+                    "default": p.default_model.as_deref() == Some(m.key.as_str()),
+                }),
+            );
+            rows.push(Value::Object(o));
+        }
+    }
+    if rows.is_empty() && args.provider.is_some() && !args.json {
+        let name = args.provider.unwrap_or_default();
+        return Err(Error::new(format!("'{name}' declares no models")).hint(
+            "add a [providers.NAME.models.KEY] table to providers.toml; `aix provider models NAME` lists what the server offers",
+        ));
+    }
+    output::emit(Format::json_if(args.json), &ModelsView(rows))
+}
+
+/// `aix models`: one row per declared model.
+#[derive(Serialize)]
+#[serde(transparent)]
+struct ModelsView(Vec<Value>);
+
+impl View for ModelsView {
+    fn text(&self) -> Vec<Piece> {
+        if self.0.is_empty() {
+            return vec![Piece::Note(crate::notes::Note::info(
+                "no provider declares models; see `aix models --help`",
+            ))];
+        }
+        let s = |v: &Value| match v {
+            Value::Null => "-".to_string(),
+            Value::String(s) => s.clone(),
+            other => other.to_string(),
+        };
+        let rows = self
+            .0
+            .iter()
+            .map(|m| {
+                let e = &m["effective"];
+                let mut settings = vec![format!("limit as {}", s(&e["max_tokens_param"]))];
+                if e["stream"] == false {
+                    settings.push("no streaming".into());
+                }
+                if e["stream_usage"] == false {
+                    settings.push("no stream usage".into());
+                }
+                match &e["temperature"] {
+                    Value::Number(t) => settings.push(format!("temperature {t}")),
+                    Value::String(t) if t == "never sent" => settings.push("no temperature".into()),
+                    _ => {}
+                }
+                if let Value::Object(b) = &e["extra_body"] {
+                    settings.push(Value::Object(b.clone()).to_string());
+                }
+                let key = if e["default"] == true {
+                    format!("{} (default)", s(&m["key"]))
+                } else {
+                    s(&m["key"])
+                };
+                vec![
+                    s(&m["provider"]),
+                    key,
+                    s(&m["id"]),
+                    m.get("context_window").map_or("-".into(), s),
+                    settings.join(", "),
+                    m.get("description").map_or("".into(), s),
+                ]
+            })
+            .collect();
+        vec![Piece::Table {
+            headers: &[
+                "PROVIDER",
+                "MODEL",
+                "ID",
+                "CONTEXT",
+                "SETTINGS",
+                "DESCRIPTION",
+            ],
+            rows,
+        }]
+    }
+}
