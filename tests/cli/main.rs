@@ -9,6 +9,7 @@ mod general;
 mod hardening;
 mod huge_delta;
 mod manifest;
+mod network;
 mod peer;
 mod prompts;
 mod provider;
