@@ -646,4 +646,12 @@ fn the_connect_timeout_is_the_providers() {
     let err = stderr(&a);
     assert!(err.contains("timed out after 1 s (connecting)"), "{err}");
     assert!(took < Duration::from_secs(6), "took {took:?}");
+
+    // config.json's connect_timeout_secs applies when the provider has none.
+    let sb = sandbox(&base, &[]);
+    sb.run(&["config", "set", "connect_timeout_secs", "2"])
+        .success();
+    let a = run(&sb, &[]).failure();
+    let err = stderr(&a);
+    assert!(err.contains("timed out after 2 s (connecting)"), "{err}");
 }
