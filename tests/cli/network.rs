@@ -511,6 +511,77 @@ fn the_providers_proxy_carries_https_too() {
     );
 }
 
+/// A SOCKS5 proxy (no authentication, CONNECT only) that records the
+/// targets it was asked for.
+fn socks5_proxy() -> (u16, Arc<Mutex<Vec<String>>>) {
+    fn serve(mut c: TcpStream, seen: &Mutex<Vec<String>>) -> std::io::Result<()> {
+        let mut head = [0; 2];
+        c.read_exact(&mut head)?;
+        let mut methods = vec![0; head[1] as usize];
+        c.read_exact(&mut methods)?;
+        c.write_all(&[5, 0])?;
+        let mut req = [0; 4];
+        c.read_exact(&mut req)?;
+        let host = match req[3] {
+            1 => {
+                let mut a = [0; 4];
+                c.read_exact(&mut a)?;
+                std::net::Ipv4Addr::from(a).to_string()
+            }
+            3 => {
+                let mut n = [0; 1];
+                c.read_exact(&mut n)?;
+                let mut name = vec![0; n[0] as usize];
+                c.read_exact(&mut name)?;
+                String::from_utf8_lossy(&name).into_owned()
+            }
+            _ => return Ok(()),
+        };
+        let mut port = [0; 2];
+        c.read_exact(&mut port)?;
+        let target = format!("{host}:{}", u16::from_be_bytes(port));
+        seen.lock().unwrap().push(target.clone());
+        let upstream = TcpStream::connect(&target)?;
+        c.write_all(&[5, 0, 0, 1, 0, 0, 0, 0, 0, 0])?;
+        let (mut down, mut out) = (upstream.try_clone()?, c.try_clone()?);
+        let copier = std::thread::spawn(move || {
+            let _ = std::io::copy(&mut down, &mut out);
+        });
+        let mut up = upstream;
+        let _ = std::io::copy(&mut c, &mut up);
+        let _ = up.shutdown(std::net::Shutdown::Write);
+        let _ = copier.join();
+        Ok(())
+    }
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let seen: Arc<Mutex<Vec<String>>> = Arc::default();
+    let s = seen.clone();
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(conn) = conn else { continue };
+            let s = s.clone();
+            std::thread::spawn(move || {
+                let _ = serve(conn, &s);
+            });
+        }
+    });
+    (port, seen)
+}
+
+#[test]
+fn a_socks5_proxy_carries_the_request() {
+    let (port, seen) = socks5_proxy();
+    let server = Server::start();
+    server.push(Reply::answer("via socks"));
+    let proxy = format!("socks5://127.0.0.1:{port}");
+    let sb = sandbox(&server.base(), &["--proxy", &proxy]);
+    let a = run(&sb, &[]).success();
+    assert_eq!(stdout(&a).trim(), "via socks");
+    let target = server.addr.trim_start_matches("http://").to_string();
+    assert_eq!(*seen.lock().unwrap(), [target]);
+}
+
 #[test]
 fn proxy_none_ignores_the_environment() {
     let proxy = Proxy::start();
