@@ -76,6 +76,11 @@ pub static SETTINGS: &[Setting] = &[
         kind: Kind::FieldDefault,
     },
     Setting {
+        name: "connect_timeout_secs",
+        doc: "Default connect timeout in seconds, for providers that set none.",
+        kind: Kind::FieldDefault,
+    },
+    Setting {
         name: "editor",
         doc: "The editor the earlier AIX opened templates in.",
         kind: Kind::Name,

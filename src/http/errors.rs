@@ -11,6 +11,19 @@ use crate::error::Error;
 use crate::http::chunk;
 use crate::secret::Masker;
 
+/// What kind of TLS failure, for the hint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TlsKind {
+    /// The certificate chain ends at an authority aix does not trust.
+    UnknownIssuer,
+    /// The certificate has expired or is not valid yet.
+    Expired,
+    /// The certificate is for another host name.
+    WrongHost,
+    /// Anything else: often a server that does not speak TLS at all.
+    Other,
+}
+
 /// Why a request failed, with what the user needs to act on it.
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
@@ -26,7 +39,25 @@ pub enum ClientError {
     #[error("The connection to {base_url} broke before an answer came: {cause}")]
     Dropped { base_url: String, cause: String },
     #[error("TLS with {base_url} failed: {cause}")]
-    Tls { base_url: String, cause: String },
+    Tls {
+        base_url: String,
+        cause: String,
+        kind: TlsKind,
+    },
+    /// The provider's `ca_file` cannot be used; nothing was sent.
+    #[error("cannot use the ca_file {path} of provider '{provider}': it {detail}")]
+    CaFile {
+        provider: String,
+        path: String,
+        detail: String,
+    },
+    /// The proxy could not be reached or would not open the tunnel.
+    #[error("Connection failed to the proxy {proxy} (for {base_url}): {cause}")]
+    Proxy {
+        proxy: String,
+        base_url: String,
+        cause: String,
+    },
     #[error("cannot send the request to {base_url}: {detail}")]
     Request { base_url: String, detail: String },
     #[error("Request to {base_url} did not finish within {secs} s")]
@@ -80,8 +111,20 @@ impl ClientError {
                 .hint("raise the limit with --timeout SECS or the provider's timeout_secs"),
             ClientError::Deadline { .. } => Error::new(self.to_string())
                 .hint("raise the limit with --max-time SECS or the provider's max_time_secs"),
+            ClientError::Tls { kind: TlsKind::UnknownIssuer, .. } => Error::new(self.to_string())
+                .hint(format!("if you trust that authority, set the provider's ca_file to its PEM file (`aix provider update {name} --ca-file PATH`)"))
+                .hint("or add it to the system's certificate store, or name a PEM bundle in SSL_CERT_FILE"),
+            ClientError::Tls { kind: TlsKind::Expired, .. } => Error::new(self.to_string())
+                .hint("the server needs a renewed certificate; check this machine's clock too"),
+            ClientError::Tls { kind: TlsKind::WrongHost, .. } => Error::new(self.to_string())
+                .hint(format!("check the host in the base URL (`aix provider info {name}`): it must be a name the certificate is for")),
             ClientError::Tls { .. } => Error::new(self.to_string())
                 .hint(format!("check that the server speaks HTTPS at this port, or use http:// in the base URL (`aix provider info {name}`)")),
+            ClientError::CaFile { .. } => Error::new(self.to_string())
+                .hint(format!("point it at a readable PEM file with `aix provider update {name} --ca-file PATH`, or drop it with --no-ca-file")),
+            ClientError::Proxy { .. } => Error::new(self.to_string())
+                .hint(format!("check the proxy: `aix provider info {name}` shows its proxy setting (unset: HTTPS_PROXY, HTTP_PROXY or ALL_PROXY)"))
+                .hint(format!("to connect directly, `aix provider update {name} --proxy none`")),
             ClientError::CrossOriginRedirect { to, .. } => Error::new(self.to_string())
                 .hint(format!("if {to} is right, make it the provider's base URL; credentials are never sent to another origin")),
             ClientError::Output(e) if e.kind() == io::ErrorKind::BrokenPipe => Error::new(self.to_string()),
@@ -114,7 +157,8 @@ impl ClientError {
             | ClientError::Request { detail: t, .. }
             | ClientError::Broken { cause: t, .. }
             | ClientError::Connect { cause: t, .. }
-            | ClientError::Tls { cause: t, .. } => mask(t),
+            | ClientError::Tls { cause: t, .. }
+            | ClientError::Proxy { cause: t, .. } => mask(t),
             ClientError::CrossOriginRedirect { from, to } => {
                 mask(from);
                 mask(to);
@@ -264,12 +308,22 @@ pub(super) fn status_error(resp: Response, masker: &Masker) -> ClientError {
     .masked(masker)
 }
 
-pub(super) fn transport_error(e: ureq::Error, p: &Prepared) -> ClientError {
+/// A failed request as a [`ClientError`]; `proxy` is the proxy the
+/// request went through (shown without credentials), if any.
+pub(super) fn transport_error(e: ureq::Error, p: &Prepared, proxy: Option<&str>) -> ClientError {
     let base_url = p.base_url.clone();
-    let connect = |cause: &str, before_sent: bool| ClientError::Connect {
-        base_url: p.base_url.clone(),
-        cause: cause.to_string(),
-        before_sent,
+    let connect = |cause: &str, before_sent: bool| match proxy {
+        // Before the tunnel is up, a refused or unknown host is the proxy's.
+        Some(proxy) if before_sent => ClientError::Proxy {
+            proxy: proxy.to_string(),
+            base_url: p.base_url.clone(),
+            cause: cause.to_string(),
+        },
+        _ => ClientError::Connect {
+            base_url: p.base_url.clone(),
+            cause: cause.to_string(),
+            before_sent,
+        },
     };
     let protocol = |detail: String| ClientError::Protocol {
         base_url: p.base_url.clone(),
@@ -282,7 +336,7 @@ pub(super) fn transport_error(e: ureq::Error, p: &Prepared) -> ClientError {
         ureq::Error::Timeout(t) => {
             let (secs, phase) = match t {
                 ureq::Timeout::Connect | ureq::Timeout::Resolve => {
-                    (CONNECT_TIMEOUT.as_secs(), " (connecting)")
+                    (p.connect_timeout.as_secs(), " (connecting)")
                 }
                 _ => (p.timeout.as_secs(), ""),
             };
@@ -302,10 +356,16 @@ pub(super) fn transport_error(e: ureq::Error, p: &Prepared) -> ClientError {
             },
             io::ErrorKind::ConnectionRefused => connect("connection refused", true),
             // rustls reports a failed handshake as invalid data on the socket.
-            io::ErrorKind::InvalidData if p.url.starts_with("https://") => ClientError::Tls {
-                base_url,
-                cause: io.to_string(),
-            },
+            io::ErrorKind::InvalidData if is_https(&p.url) => {
+                match io.get_ref().and_then(|e| e.downcast_ref::<rustls::Error>()) {
+                    Some(r) => tls_error(base_url, r, &p.url),
+                    None => ClientError::Tls {
+                        base_url,
+                        cause: io.to_string(),
+                        kind: TlsKind::Other,
+                    },
+                }
+            }
             io::ErrorKind::UnexpectedEof => ClientError::Dropped {
                 base_url,
                 cause: "the server closed the connection without answering".into(),
@@ -321,10 +381,16 @@ pub(super) fn transport_error(e: ureq::Error, p: &Prepared) -> ClientError {
         ureq::Error::Tls(m) => ClientError::Tls {
             base_url,
             cause: m.to_string(),
+            kind: TlsKind::Other,
         },
-        ureq::Error::Rustls(r) => ClientError::Tls {
-            base_url,
-            cause: r.to_string(),
+        ureq::Error::Rustls(r) => tls_error(base_url, &r, &p.url),
+        ureq::Error::ConnectProxyFailed(why) => match proxy {
+            Some(proxy) => ClientError::Proxy {
+                proxy: proxy.to_string(),
+                base_url,
+                cause: format!("it did not open the tunnel ({why})"),
+            },
+            None => connect(&format!("the proxy did not open the tunnel ({why})"), true),
         },
         ureq::Error::Protocol(e) => protocol(format!("the reply is not valid HTTP ({e})")),
         ureq::Error::LargeResponseHeader(got, limit) => protocol(format!(
@@ -342,6 +408,82 @@ pub(super) fn transport_error(e: ureq::Error, p: &Prepared) -> ClientError {
             base_url,
             detail: other.to_string(),
         },
+    }
+}
+
+fn is_https(url: &str) -> bool {
+    url.get(..8)
+        .is_some_and(|s| s.eq_ignore_ascii_case("https://"))
+}
+
+/// The host of an absolute URL, without port or brackets.
+fn url_host(url: &str) -> &str {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or(rest);
+    let authority = authority.rsplit_once('@').map_or(authority, |(_, a)| a);
+    if let Some(v6) = authority.strip_prefix('[') {
+        return v6.split(']').next().unwrap_or(v6);
+    }
+    authority.split(':').next().unwrap_or(authority)
+}
+
+/// A name as rustls presents it (`DnsName("a.example")`,
+/// `IpAddress(10.0.0.1)`) without the wrapping.
+fn bare_name(n: &str) -> &str {
+    let inner = match (n.find('('), n.rfind(')')) {
+        (Some(a), Some(b)) if a < b => &n[a + 1..b],
+        _ => n,
+    };
+    inner.trim_matches('"')
+}
+
+/// A failed handshake, told by what the user can do about it.
+pub(super) fn tls_error(base_url: String, e: &rustls::Error, url: &str) -> ClientError {
+    use rustls::CertificateError as C;
+    let (kind, cause) = match e {
+        rustls::Error::InvalidCertificate(c) => match c {
+            C::UnknownIssuer => (
+                TlsKind::UnknownIssuer,
+                "the server's certificate is signed by an authority aix does not trust".to_string(),
+            ),
+            C::Expired | C::ExpiredContext { .. } => (
+                TlsKind::Expired,
+                "the server's certificate has expired".to_string(),
+            ),
+            C::NotValidYet | C::NotValidYetContext { .. } => (
+                TlsKind::Expired,
+                "the server's certificate is not valid yet".to_string(),
+            ),
+            C::NotValidForName | C::NotValidForNameContext { .. } => {
+                let presented = match c {
+                    C::NotValidForNameContext { presented, .. } if !presented.is_empty() => {
+                        let names: Vec<&str> = presented.iter().map(|n| bare_name(n)).collect();
+                        format!(" (it names {})", one_line(&names.join(", ")))
+                    }
+                    _ => String::new(),
+                };
+                (
+                    TlsKind::WrongHost,
+                    format!(
+                        "the server's certificate is for another name than {}{presented}",
+                        url_host(url)
+                    ),
+                )
+            }
+            other => (
+                TlsKind::Other,
+                format!(
+                    "the server's certificate was refused ({})",
+                    one_line(&format!("{other:?}"))
+                ),
+            ),
+        },
+        other => (TlsKind::Other, one_line(&other.to_string())),
+    };
+    ClientError::Tls {
+        base_url,
+        cause,
+        kind,
     }
 }
 

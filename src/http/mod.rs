@@ -17,6 +17,7 @@ mod errors;
 mod relay;
 mod request;
 pub mod sse;
+mod tls;
 mod transport;
 
 pub use errors::*;

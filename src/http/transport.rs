@@ -58,6 +58,40 @@ impl Default for Client {
 
 pub(super) type Response = ureq::http::Response<ureq::Body>;
 
+/// An agent and the proxy its requests go through (for errors).
+struct Wire {
+    agent: ureq::Agent,
+    /// `scheme://host:port`, never with credentials.
+    proxy: Option<String>,
+}
+
+/// The proxy for `p`: `none` is no proxy at all, a URL is used as is,
+/// unset is the environment's (`ALL_PROXY`, `HTTPS_PROXY`, `HTTP_PROXY`,
+/// with `NO_PROXY`), as ureq reads them.
+fn proxy_for(p: &Prepared) -> Result<Option<ureq::Proxy>, ClientError> {
+    match p.proxy.as_deref() {
+        Some("none") => Ok(None),
+        Some(url) => ureq::Proxy::new(url)
+            .map(Some)
+            .map_err(|e| ClientError::Request {
+                base_url: p.base_url.clone(),
+                detail: format!("the provider's proxy {url} cannot be used ({e})"),
+            }),
+        None => Ok(ureq::Proxy::try_from_env()),
+    }
+}
+
+/// A proxy as it may be shown: scheme, host and port, no credentials.
+fn shown_proxy(p: &ureq::Proxy) -> String {
+    let scheme = p.protocol().to_string().to_ascii_lowercase();
+    let host = p.host();
+    if host.contains(':') && !host.starts_with('[') {
+        format!("{scheme}://[{host}]:{}", p.port())
+    } else {
+        format!("{scheme}://{host}:{}", p.port())
+    }
+}
+
 /// Why one try failed, and whether another may follow.
 enum Retry {
     /// A 429 or 5xx: the server said no before doing anything.
@@ -104,26 +138,42 @@ impl Client {
         }
     }
 
-    fn agent(&self, timeout: Duration, whole_body: bool) -> ureq::Agent {
+    /// The agent for `p`: its connect timeout, its proxy (the
+    /// provider's, none, or the environment's) and, for https, the roots
+    /// it trusts. A `ca_file` that cannot be used fails here, before
+    /// anything is sent.
+    fn agent(&self, p: &Prepared, whole_body: bool) -> Result<Wire, ClientError> {
+        let timeout = p.timeout;
+        let proxy = proxy_for(p)?;
         let mut cfg = ureq::Agent::config_builder()
             .http_status_as_error(false)
             .max_redirects(0)
             .user_agent(format!("aix/{}", env!("CARGO_PKG_VERSION")))
-            .timeout_connect(Some(CONNECT_TIMEOUT))
+            .timeout_connect(Some(p.connect_timeout))
             .timeout_recv_response(Some(timeout))
             // A stream idle this long also times out.
-            .timeout_per_read(Some(timeout));
+            .timeout_per_read(Some(timeout))
+            .proxy(proxy.clone());
         if whole_body {
             cfg = cfg.timeout_recv_body(Some(timeout));
         }
-        cfg.build().new_agent()
+        if let Some(tls) = super::tls::config(p, &self.notes)? {
+            cfg = cfg.tls_config(tls);
+        }
+        let shown = proxy
+            .filter(|px| !p.url.parse().is_ok_and(|u| px.is_no_proxy(&u)))
+            .map(|px| shown_proxy(&px));
+        Ok(Wire {
+            agent: cfg.build().new_agent(),
+            proxy: shown,
+        })
     }
 
     /// Sends the request, following same-origin redirects and retrying 429,
     /// 500, 502, 503, 504 and connections that failed before the request went out, with
     /// jittered backoff, within `p.max_time` overall. Returns a 2xx
     /// response; everything else is an error.
-    fn send(&self, p: &Prepared, agent: &ureq::Agent) -> Result<Response, ClientError> {
+    fn send(&self, p: &Prepared, agent: &Wire) -> Result<Response, ClientError> {
         let body = serde_json::to_vec(&p.body).expect("a Value always serializes");
         let deadline = p.max_time.map(|m| (Instant::now() + m, m));
         let mut attempt = 1;
@@ -183,13 +233,13 @@ impl Client {
     fn send_once(
         &self,
         p: &Prepared,
-        agent: &ureq::Agent,
+        wire: &Wire,
         body: &[u8],
         left: Option<Duration>,
     ) -> Result<Response, ClientError> {
         let mut url = p.url.clone();
         for _ in 0..=MAX_REDIRECTS {
-            let mut req = agent.post(&url);
+            let mut req = wire.agent.post(&url);
             if left.is_some() {
                 req = req.config().timeout_global(left).build();
             }
@@ -199,7 +249,9 @@ impl Client {
             if self.verbose && url != p.url {
                 self.notes.note(format!("following a redirect: POST {url}"));
             }
-            let resp = req.send(body).map_err(|e| transport_error(e, p))?;
+            let resp = req
+                .send(body)
+                .map_err(|e| transport_error(e, p, wire.proxy.as_deref()))?;
             if !resp.status().is_redirection() {
                 return Ok(resp);
             }
@@ -241,7 +293,7 @@ impl Client {
     /// the request's secrets masked in every string of it.
     pub fn chat(&self, p: &Prepared) -> Result<Value, ClientError> {
         let masker = self.masker(p);
-        let agent = self.agent(p.timeout, false);
+        let agent = self.agent(p, false).map_err(|e| e.masked(&masker))?;
         let resp = self.send(p, &agent).map_err(|e| e.masked(&masker))?;
         let bytes = resp
             .into_body()
@@ -268,7 +320,7 @@ impl Client {
         sink: &mut dyn Sink,
     ) -> Result<StreamSummary, ClientError> {
         let masker = self.masker(p);
-        let agent = self.agent(p.timeout, false);
+        let agent = self.agent(p, false).map_err(|e| e.masked(&masker))?;
         let resp = self.send(p, &agent).map_err(|e| e.masked(&masker))?;
         sink.started();
         if !is_event_stream(&resp) {
@@ -310,9 +362,9 @@ impl Client {
             }
         })?;
         let masker = self.masker(&p);
-        let agent = self.agent(timeout, true);
+        let wire = self.agent(&p, true).map_err(|e| e.masked(&masker))?;
         let url = format!("{}/models{}", provider.base_url, p.query);
-        let mut req = agent.get(&url);
+        let mut req = wire.agent.get(&url);
         if let Some(max) = p.max_time {
             req = req.config().timeout_global(Some(max)).build();
         }
@@ -321,7 +373,7 @@ impl Client {
         }
         let resp = req
             .call()
-            .map_err(|e| transport_error(e, &p).masked(&masker))?;
+            .map_err(|e| transport_error(e, &p, wire.proxy.as_deref()).masked(&masker))?;
         if !resp.status().is_success() {
             return Err(status_error(resp, &masker));
         }

@@ -348,7 +348,8 @@ pub static FIELDS: &[Field] = &[
         name: "connect_timeout_secs",
         doc: "Seconds to wait for a connection to the server (default 10).",
         kind: Kind::Secs,
-        unset: "10 (default)",
+        config_fallback: true,
+        run_default: Some(crate::http::CONNECT_TIMEOUT.as_secs()),
         flag: flag(
             "connect-timeout",
             "SECS",

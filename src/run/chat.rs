@@ -44,6 +44,9 @@ pub struct Target {
     /// The whole answer's deadline: the provider's `max_time_secs`, else
     /// config.json's, else none (`--max-time` overrides it later).
     pub max_time: Option<Duration>,
+    /// How long connecting may take: the provider's
+    /// `connect_timeout_secs`, else config.json's, else 10 s.
+    pub connect_timeout: Duration,
 }
 
 /// The value a run with no overriding flag uses for the provider field
@@ -158,6 +161,8 @@ impl Choices {
                 .unwrap_or(http::DEFAULT_TIMEOUT_SECS),
         );
         let max_time = effective_secs(state, p, "max_time_secs").map(Duration::from_secs);
+        let connect_timeout = effective_secs(state, p, "connect_timeout_secs")
+            .map_or(http::CONNECT_TIMEOUT, Duration::from_secs);
         Ok(Target {
             key: state.api_key(&resolved),
             model,
@@ -174,6 +179,7 @@ impl Choices {
             timeout,
             max_time,
             notes,
+            connect_timeout,
             resolved,
         })
     }
@@ -200,6 +206,7 @@ impl Target {
             env,
         )?;
         prepared.max_time = self.max_time;
+        prepared.connect_timeout = self.connect_timeout;
         Ok(prepared)
     }
 }

@@ -10,6 +10,7 @@ mod hardening;
 mod huge_delta;
 mod manifest;
 mod models;
+mod network;
 mod peer;
 mod prompts;
 mod provider;
