@@ -1113,6 +1113,9 @@ mod tests {
             proxy: Some("socks5h://127.0.0.1:1080".into()),
             connect_timeout_secs: Some(3),
             preset: Some("vllm".into()),
+            models: json!({"big": {"id": "llama3.2", "stream": false}})
+                .as_object()
+                .cloned(),
             ..first_fields()
         }
     }

@@ -171,7 +171,7 @@ fn plans_listings_and_exports_show_the_table() {
     let out = stdout(&sb.run(&["provider", "models", "p"]).success());
     assert!(
         out.lines()
-            .any(|l| l.starts_with("llama3.2:3b") && l.contains("small, long")),
+            .any(|l| l.starts_with("llama3.2:3b") && l.contains("long, small")),
         "{out}"
     );
     assert!(
