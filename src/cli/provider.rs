@@ -681,7 +681,23 @@ fn export(ctx: &Ctx, args: ExportArgs) -> Result<()> {
     let state = ctx.store.load()?;
     let (providers, skipped) = ops::export_targets(&state, &args.names)?;
     output::show_all(&skipped);
-    let (text, replaced) = export_toml(&providers);
+    let (mut text, replaced) = export_toml(&providers);
+    // The aliases whose every target is an exported provider (or a
+    // built-in, or another such alias): all of them for a full export.
+    let aliases = state.aliases();
+    let names: Vec<&str> = providers.iter().map(|p| p.name.as_str()).collect();
+    let kept: serde_json::Map<String, Value> = aliases
+        .iter()
+        .filter(|(name, _)| {
+            crate::run::aliases::expand(name, &aliases).is_ok_and(|ts| {
+                ts.iter().all(|t| {
+                    names.contains(&t.provider.as_str()) || provider::builtin(&t.provider).is_some()
+                })
+            })
+        })
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    text.push_str(&crate::plan::manifest::render_aliases(&kept));
     output::print(&text)?;
     for (var, what) in &replaced {
         output::warn(format!(

@@ -8,7 +8,7 @@ use serde_json::Value;
 use super::Ctx;
 use crate::error::{Error, Result};
 use crate::http::chunk;
-use crate::http::{self, Client, EnvRefs, Message, Prepared};
+use crate::http::{Client, EnvRefs, Message, Prepared};
 use crate::ops::params::Bound;
 use crate::output;
 use crate::provider;
@@ -129,7 +129,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
         .expect("every parameter has a value");
     let prompt = bound.prompt;
 
-    let target = Choices {
+    let targets = Choices {
         provider: args.provider.clone(),
         model: args.model.clone(),
         prompt_model: prompt.model.clone(),
@@ -144,7 +144,8 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
         temperature: args.temperature,
         timeout_secs: args.timeout,
     }
-    .resolve(&state)?;
+    .resolve_all(&state)?;
+    let target = &targets[0];
     for n in &target.notes {
         output::note(n);
     }
@@ -176,34 +177,83 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
         if key.is_none() && p.auth_type == provider::AuthType::Bearer && p.api_key_env.is_some() {
             output::note(no_key_note(resolved));
         }
+        if let (Some(alias), [_, rest @ ..]) = (&target.alias, targets.as_slice())
+            && !rest.is_empty()
+        {
+            let next: Vec<String> = rest.iter().map(label).collect();
+            output::note(format!(
+                "alias '{alias}': {} first; on a failure before any output, then {}",
+                label(target),
+                next.join(", then ")
+            ));
+        }
         output::note("dry run: nothing was sent; add --execute (-e) to send it");
         return Ok(());
     }
 
-    let mut prepared = target.prepare(&req, EnvRefs::Resolve)?;
-    if let Some(secs) = args.max_time {
-        prepared.max_time = Some(std::time::Duration::from_secs(secs));
-    }
-    if args.verbose {
-        output::note(format!(
-            "{} {} model={} stream={}",
-            "POST", prepared.url, prepared.model, prepared.stream
-        ));
-        for h in &prepared.headers {
-            output::note(format!("  {}: {}", h.name, h.shown(ctx.show_secrets)));
-        }
-    }
     let client = Client::new(args.verbose)
         .show_secrets(ctx.show_secrets)
         .notes(output::notes());
-    let fail = |e: http::ClientError| e.into_error(&p.name, &prepared.model);
-    send(&client, &prepared, &args).map_err(|e| match e {
-        Failure::Client(e) => fail(e),
-        Failure::Other(e) => e,
-    })
+    for (i, target) in targets.iter().enumerate() {
+        if i > 0 {
+            for n in &target.notes {
+                output::note(n);
+            }
+        }
+        // Each target's own messages and parameters: the same prompt.
+        let mut req = req.clone();
+        req.model.clone_from(&target.model);
+        req.stream = target.stream;
+        req.max_tokens = target.max_tokens;
+        req.temperature = target.temperature;
+        let mut prepared = target.prepare(&req, EnvRefs::Resolve)?;
+        if let Some(secs) = args.max_time {
+            prepared.max_time = Some(std::time::Duration::from_secs(secs));
+        }
+        if args.verbose {
+            output::note(format!(
+                "{} {} model={} stream={}",
+                "POST", prepared.url, prepared.model, prepared.stream
+            ));
+            for h in &prepared.headers {
+                output::note(format!("  {}: {}", h.name, h.shown(ctx.show_secrets)));
+            }
+        }
+        let name = &target.resolved.provider.name;
+        let mut began = false;
+        match send(&client, &prepared, &args, &mut began) {
+            Ok(()) => return Ok(()),
+            Err(Failure::Other(e)) => return Err(e),
+            Err(Failure::Client(e)) => {
+                let next = targets.get(i + 1);
+                let switch = !began && e.falls_back() && next.is_some();
+                let err = e.into_error(name, &prepared.model);
+                match next {
+                    Some(next) if switch => output::warn(format!(
+                        "{} failed before answering: {}; trying {}",
+                        label(target),
+                        err.message(),
+                        label(next)
+                    )),
+                    _ => return Err(err),
+                }
+            }
+        }
+    }
+    unreachable!("the last target returns")
 }
 
-fn send(client: &Client, p: &Prepared, args: &Args) -> std::result::Result<(), Failure> {
+/// `PROVIDER/MODEL` of a target, for messages.
+fn label(t: &crate::run::chat::Target) -> String {
+    format!("{}/{}", t.resolved.provider.name, t.model)
+}
+
+fn send(
+    client: &Client,
+    p: &Prepared,
+    args: &Args,
+    began: &mut bool,
+) -> std::result::Result<(), Failure> {
     if args.json && !p.stream {
         // The whole response, as the server sent it. A file named with -o
         // is opened first, so a bad path fails before anything is sent.
@@ -240,7 +290,9 @@ fn send(client: &Client, p: &Prepared, args: &Args) -> std::result::Result<(), F
     let mut out =
         Output::new(args.output.as_deref(), args.show_reasoning).map_err(Failure::Other)?;
     out.raw_json = args.json;
-    let done = answer::deliver(client, p, &mut out)?;
+    let done = answer::deliver(client, p, &mut out);
+    *began = out.began();
+    let done = done?;
     output::show_all(&done.notes);
     if args.verbose {
         report_usage(done.usage, done.finish_reason.as_deref());

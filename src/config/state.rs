@@ -229,6 +229,74 @@ impl State {
             .is_some_and(|p| p.shift_remove(name).is_some())
     }
 
+    /// config.json's `aliases` (name → target or list of targets).
+    pub fn aliases(&self) -> Map<String, Value> {
+        self.object("aliases").cloned().unwrap_or_default()
+    }
+
+    /// Sets alias `name` (an empty `aliases` object is removed with its
+    /// last alias).
+    pub fn set_alias(&mut self, name: &str, value: &Value) {
+        self.object_mut("aliases")
+            .insert(name.to_string(), value.clone());
+    }
+
+    pub fn remove_alias(&mut self, name: &str) {
+        let emptied = match self.doc.get_mut("aliases").and_then(Value::as_object_mut) {
+            Some(a) => {
+                a.shift_remove(name);
+                a.is_empty()
+            }
+            None => false,
+        };
+        if emptied {
+            self.doc.shift_remove("aliases");
+        }
+    }
+
+    /// The aliases the manifest owns, with the value last applied.
+    pub fn owned_aliases(&self) -> BTreeMap<String, Value> {
+        self.object(OWNERSHIP)
+            .and_then(|o| o.get("aliases"))
+            .and_then(Value::as_object)
+            .map(|m| {
+                m.iter()
+                    .map(|(k, r)| (k.clone(), r.get("value").cloned().unwrap_or(Value::Null)))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// Records that the manifest owns alias `name`, as applied.
+    pub fn set_owned_alias(&mut self, name: &str, value: &Value, source: Option<&str>) {
+        let record = self.object_mut(OWNERSHIP);
+        let slot = record
+            .entry("aliases")
+            .or_insert_with(|| Value::Object(Map::new()));
+        if !slot.is_object() {
+            *slot = Value::Object(Map::new());
+        }
+        let mut entry = Map::new();
+        entry.insert("value".into(), value.clone());
+        if let Some(src) = source {
+            entry.insert("source".into(), Value::from(src));
+        }
+        slot.as_object_mut()
+            .expect("just made an object")
+            .insert(name.to_string(), Value::Object(entry));
+    }
+
+    pub fn remove_owned_alias(&mut self, name: &str) {
+        if let Some(a) = self
+            .doc
+            .get_mut(OWNERSHIP)
+            .and_then(|o| o.get_mut("aliases"))
+            .and_then(Value::as_object_mut)
+        {
+            a.shift_remove(name);
+        }
+    }
+
     /// The `api_keys` entries that belong to provider `name` (the earlier
     /// AIX stored custom keys as `custom:NAME`).
     fn key_slots(name: &str, origin: Origin) -> Vec<String> {

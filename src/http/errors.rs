@@ -90,6 +90,20 @@ pub enum ClientError {
 }
 
 impl ClientError {
+    /// Whether an alias's next target may be tried after this failure:
+    /// the connection failed or broke before an answer, a timeout, a 429
+    /// or a 5xx (after this target's own retries).
+    pub fn falls_back(&self) -> bool {
+        match self {
+            ClientError::Connect { .. }
+            | ClientError::Dropped { .. }
+            | ClientError::Timeout { .. }
+            | ClientError::Deadline { .. } => true,
+            ClientError::Status { status, .. } => *status == 429 || (500..600).contains(status),
+            _ => false,
+        }
+    }
+
     /// The user-facing error with hints, for provider `name` and `model`.
     pub fn into_error(self, name: &str, model: &str) -> Error {
         match &self {

@@ -24,6 +24,8 @@ pub struct Output {
     reasoning: ReasoningMode,
     in_reasoning: bool,
     wrote_content: bool,
+    /// The server's answer has begun arriving.
+    began: bool,
     last_byte: Option<u8>,
     pub raw_json: bool,
     pub spinner: Option<output::Spinner>,
@@ -121,6 +123,7 @@ impl Output {
             reasoning,
             in_reasoning: false,
             wrote_content: false,
+            began: false,
             last_byte: None,
             raw_json: false,
             spinner: None,
@@ -378,8 +381,17 @@ impl Output {
     }
 }
 
+impl Output {
+    /// Whether the server's answer began to arrive (after which a run
+    /// never switches to a fallback).
+    pub fn began(&self) -> bool {
+        self.began
+    }
+}
+
 impl Sink for Output {
     fn started(&mut self) {
+        self.began = true;
         self.stop_spinner();
     }
 

@@ -24,7 +24,7 @@ use crate::error::Error;
 use crate::provider::{self, Provider, fields};
 
 /// Where something is in a manifest file (1-based line and column).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Location {
     pub file: PathBuf,
     pub line: usize,
@@ -203,6 +203,17 @@ pub struct Entry {
 pub struct Manifest {
     /// Sorted by name.
     pub entries: Vec<Entry>,
+    /// The `[aliases]` of every file, sorted by name.
+    pub aliases: Vec<AliasEntry>,
+}
+
+/// One alias a manifest declares.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AliasEntry {
+    pub name: String,
+    /// A target or a list of them, as written.
+    pub value: Value,
+    pub at: Location,
 }
 
 impl Manifest {
@@ -344,6 +355,18 @@ pub fn render(providers: &[Provider]) -> (String, Vec<(String, String)>) {
         out.push_str(&subtables);
     }
     (out, replaced)
+}
+
+/// An `[aliases]` table for `aliases` (nothing when there are none).
+pub fn render_aliases(aliases: &serde_json::Map<String, Value>) -> String {
+    if aliases.is_empty() {
+        return String::new();
+    }
+    let mut out = String::from("\n[aliases]\n");
+    for (name, value) in aliases {
+        out.push_str(&format!("{} = {}\n", toml_key(name), toml_inline(value)));
+    }
+    out
 }
 
 /// `AIX_<PROVIDER>_<HEADER>`, upper-cased, other characters as `_`.

@@ -59,6 +59,16 @@ pub struct Change {
     pub after: Option<Provider>,
     /// Where the manifest declares it.
     pub source: Option<Location>,
+    /// For a change to an alias (not a provider): its value in
+    /// config.json now and the one the manifest wants.
+    pub alias: Option<AliasDiff>,
+}
+
+/// An alias's value before and after a change.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AliasDiff {
+    pub before: Option<Value>,
+    pub after: Option<Value>,
 }
 
 impl Change {
@@ -101,6 +111,10 @@ pub struct Plan {
     pub forget: Vec<String>,
     /// Owned, equal providers whose record is out of date.
     pub refresh: Vec<(String, Owned)>,
+    /// Owned alias names gone from both the manifest and config.json.
+    pub forget_aliases: Vec<String>,
+    /// Owned, equal aliases whose recorded source changed.
+    pub refresh_aliases: Vec<(String, Value, String)>,
 }
 
 /// How many changes of each kind.
@@ -158,6 +172,7 @@ pub fn plan(manifest: &Manifest, state: &State, opts: Options) -> Plan {
             before: before.cloned(),
             after: Some(want.clone()),
             source: Some(entry.at.clone()),
+            alias: None,
         };
         let record = owned.get(name);
         match current.get(name) {
@@ -212,6 +227,7 @@ pub fn plan(manifest: &Manifest, state: &State, opts: Options) -> Plan {
             before: before.cloned(),
             after: None,
             source: None,
+            alias: None,
         };
         match current.get(name) {
             None => plan.forget.push(name.clone()),
@@ -232,12 +248,135 @@ pub fn plan(manifest: &Manifest, state: &State, opts: Options) -> Plan {
                     before: cur.as_ref().ok().cloned(),
                     after: None,
                     source: None,
+                    alias: None,
                 });
             }
         }
     }
-    plan.changes.sort_by(|a, b| a.name.cmp(&b.name));
+    plan_aliases(manifest, state, opts, &mut plan);
+    // Providers first, then aliases, each by name.
+    plan.changes
+        .sort_by(|a, b| (a.alias.is_some(), &a.name).cmp(&(b.alias.is_some(), &b.name)));
     plan
+}
+
+/// The alias part of a plan: the same ownership rules as for providers,
+/// comparing values.
+fn plan_aliases(manifest: &Manifest, state: &State, opts: Options, plan: &mut Plan) {
+    let current = state.aliases();
+    let owned = state.owned_aliases();
+    let change = |name: &str,
+                  action,
+                  reason,
+                  before: Option<&Value>,
+                  after: Option<&Value>,
+                  source: Option<&Location>| Change {
+        name: name.to_string(),
+        action,
+        reason,
+        before: None,
+        after: None,
+        source: source.cloned(),
+        alias: Some(AliasDiff {
+            before: before.cloned(),
+            after: after.cloned(),
+        }),
+    };
+    for a in &manifest.aliases {
+        let want = Some(&a.value);
+        let record = owned.get(&a.name);
+        let at = Some(&a.at);
+        match (current.get(&a.name), record) {
+            (None, rec) => {
+                let reason = if rec.is_some() {
+                    Reason::DeletedOutside
+                } else {
+                    Reason::Plain
+                };
+                plan.changes
+                    .push(change(&a.name, Action::Create, reason, None, want, at));
+            }
+            (Some(cur), Some(rec)) if *cur == a.value => {
+                let source = a.at.file.display().to_string();
+                if *rec != a.value || state_alias_source(state, &a.name) != Some(source.clone()) {
+                    plan.refresh_aliases
+                        .push((a.name.clone(), a.value.clone(), source));
+                }
+            }
+            (Some(cur), Some(rec)) => {
+                let reason = if cur == rec {
+                    Reason::Plain
+                } else {
+                    Reason::Drift
+                };
+                plan.changes
+                    .push(change(&a.name, Action::Update, reason, Some(cur), want, at));
+            }
+            (Some(cur), None) if *cur == a.value => {
+                plan.changes.push(change(
+                    &a.name,
+                    Action::Adopt,
+                    Reason::Plain,
+                    Some(cur),
+                    want,
+                    at,
+                ));
+            }
+            (Some(cur), None) => {
+                plan.changes.push(change(
+                    &a.name,
+                    Action::Update,
+                    Reason::Conflict,
+                    Some(cur),
+                    want,
+                    at,
+                ));
+            }
+        }
+    }
+    let declared = |n: &str| manifest.aliases.iter().any(|a| a.name == n);
+    for (name, rec) in &owned {
+        if declared(name) {
+            continue;
+        }
+        match current.get(name) {
+            None => plan.forget_aliases.push(name.clone()),
+            Some(cur) => {
+                let reason = if cur == rec {
+                    Reason::Plain
+                } else {
+                    Reason::Drift
+                };
+                plan.changes
+                    .push(change(name, Action::Destroy, reason, Some(cur), None, None));
+            }
+        }
+    }
+    if opts.prune_unowned {
+        for (name, cur) in &current {
+            if !declared(name) && !owned.contains_key(name) {
+                plan.changes.push(change(
+                    name,
+                    Action::Destroy,
+                    Reason::Prune,
+                    Some(cur),
+                    None,
+                    None,
+                ));
+            }
+        }
+    }
+}
+
+fn state_alias_source(state: &State, name: &str) -> Option<String> {
+    state
+        .doc()
+        .get(state::OWNERSHIP)
+        .and_then(|o| o.get("aliases"))
+        .and_then(|a| a.get(name))
+        .and_then(|r| r.get("source"))
+        .and_then(Value::as_str)
+        .map(String::from)
 }
 
 impl Plan {
@@ -294,7 +433,8 @@ impl Plan {
                 Action::Adopt => ('=', AnsiColor::Cyan.on_default()),
             };
             let bold = style.bold();
-            out.push_str(&format!("\n  {bold}{sigil} {}{bold:#}", c.name));
+            let what = if c.alias.is_some() { "alias " } else { "" };
+            out.push_str(&format!("\n  {bold}{sigil} {what}{}{bold:#}", c.name));
             if let Some(note) = c.note() {
                 let dim = Style::new().dimmed();
                 out.push_str(&format!("  {dim}({note}){dim:#}"));
@@ -318,6 +458,7 @@ impl Plan {
             .iter()
             .map(|c| {
                 json!({
+                    "kind": if c.alias.is_some() { "alias" } else { "provider" },
                     "name": c.name,
                     "action": match c.action {
                         Action::Create => "create",
@@ -335,8 +476,14 @@ impl Plan {
                     },
                     "needs_force": c.needs_force(),
                     "source": c.source.as_ref().map(ToString::to_string),
-                    "before": c.before.as_ref().map(|p| provider_json(p, show_secrets)),
-                    "after": c.after.as_ref().map(|p| provider_json(p, show_secrets)),
+                    "before": match &c.alias {
+                        Some(a) => a.before.clone(),
+                        None => c.before.as_ref().map(|p| provider_json(p, show_secrets)),
+                    },
+                    "after": match &c.alias {
+                        Some(a) => a.after.clone(),
+                        None => c.after.as_ref().map(|p| provider_json(p, show_secrets)),
+                    },
                     "changed_fields": changed_fields(c),
                 })
             })
@@ -399,6 +546,15 @@ fn changed_fields(c: &Change) -> Vec<&'static str> {
 /// each changed field of an update, a line diff (via `similar`) for maps.
 fn field_lines(c: &Change, show: bool) -> Vec<String> {
     let mut out = Vec::new();
+    if let Some(a) = &c.alias {
+        match (c.action, &a.before, &a.after) {
+            (Action::Create, _, Some(v)) => out.push(format!("= {v}")),
+            (Action::Update, Some(old), Some(new)) => out.push(format!("{old} -> {new}")),
+            (Action::Update, None, Some(new)) => out.push(format!("= {new}")),
+            _ => {}
+        }
+        return out;
+    }
     let maps = || fields::display_order().filter(|f| f.is_table());
     match (c.action, &c.before, &c.after) {
         (Action::Create, _, Some(p)) | (Action::Update, None, Some(p)) => {
@@ -469,6 +625,21 @@ fn field_lines(c: &Change, show: bool) -> Vec<String> {
 /// Applies `plan` to `state` (inside the store's update, under its lock).
 pub fn apply(plan: &Plan, state: &mut State) {
     for c in &plan.changes {
+        if let Some(a) = &c.alias {
+            match (c.action, &a.after) {
+                (Action::Create | Action::Update | Action::Adopt, Some(v)) => {
+                    state.set_alias(&c.name, v);
+                    let source = c.source.as_ref().map(|l| l.file.display().to_string());
+                    state.set_owned_alias(&c.name, v, source.as_deref());
+                }
+                (Action::Destroy, _) => {
+                    state.remove_alias(&c.name);
+                    state.remove_owned_alias(&c.name);
+                }
+                _ => {}
+            }
+            continue;
+        }
         match (c.action, &c.after) {
             (Action::Create | Action::Update | Action::Adopt, Some(p)) => {
                 if c.action != Action::Adopt {
@@ -497,6 +668,12 @@ pub fn apply(plan: &Plan, state: &mut State) {
     for (name, owned) in &plan.refresh {
         state.set_owned(name, owned);
     }
+    for name in &plan.forget_aliases {
+        state.remove_owned_alias(name);
+    }
+    for (name, value, source) in &plan.refresh_aliases {
+        state.set_owned_alias(name, value, Some(source));
+    }
 }
 
 #[cfg(test)]
@@ -523,7 +700,10 @@ mod tests {
             })
             .collect();
         entries.sort_by(|a, b| a.provider.name.cmp(&b.provider.name));
-        Manifest { entries }
+        Manifest {
+            entries,
+            aliases: Vec::new(),
+        }
     }
 
     fn applied(m: &Manifest, s: &State, opts: Options) -> State {

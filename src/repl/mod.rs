@@ -434,6 +434,18 @@ fn command(s: &mut Session, cmd: &str) -> Result<Flow, Error> {
                 return Err(Error::usage("usage: /model NAME")
                     .hint("/models lists what the provider offers"));
             }
+            // An alias (not a key of the current provider's models table)
+            // brings its own provider.
+            let state = s.store.load()?;
+            let own_key = s
+                .choices
+                .provider
+                .as_deref()
+                .and_then(|p| state.resolve(p).ok())
+                .is_some_and(|r| r.provider.model(rest).is_some());
+            if state.aliases().contains_key(rest) && !own_key {
+                s.choices.provider = None;
+            }
             s.choices.model = Some(rest.to_string());
             show_target(s);
         }

@@ -10,6 +10,7 @@ use crate::error::Error;
 use crate::http::{self, ChatRequest, EnvRefs, Message, Prepared};
 use crate::provider::fields;
 use crate::provider::models::Temperature;
+use crate::run::aliases;
 use crate::secret::Secret;
 
 /// What the user asked for; anything unset falls back to defaults.
@@ -36,6 +37,8 @@ pub struct Target {
     pub model_key: Option<String>,
     /// What the run should tell the user (a setting the model overrides).
     pub notes: Vec<String>,
+    /// The alias this target came from, if any.
+    pub alias: Option<String>,
     pub key: Option<Secret>,
     pub stream: bool,
     pub max_tokens: Option<u64>,
@@ -69,7 +72,58 @@ impl Choices {
     /// `openai`. The model: the choice, else the provider's default, else
     /// the prompt's, else config's `default_model` (only with the default
     /// provider, whose model it is), else an error asking for one.
+    ///
+    /// A model that names an alias (config.json's `aliases`) runs the
+    /// alias's first target; [`Choices::resolve_all`] gives every target.
     pub fn resolve(&self, state: &State) -> Result<Target, Error> {
+        let mut all = self.resolve_all(state)?;
+        Ok(all.remove(0))
+    }
+
+    /// The targets to try in order: one, or an alias's chain. With
+    /// `--provider` too, only the alias's targets at that provider (a key
+    /// of that provider's models table wins over an alias of that name).
+    pub fn resolve_all(&self, state: &State) -> Result<Vec<Target>, Error> {
+        let aliases = state.aliases();
+        let Some(name) = self.model.as_deref().filter(|m| aliases.contains_key(*m)) else {
+            return Ok(vec![self.resolve_one(state)?]);
+        };
+        if let Some(spec) = &self.provider
+            && state.resolve(spec)?.provider.model(name).is_some()
+        {
+            return Ok(vec![self.resolve_one(state)?]);
+        }
+        let mut targets = aliases::expand(name, &aliases).map_err(|m| {
+            Error::new(format!("config.json: aliases: {m}"))
+                .hint("fix it in providers.toml and `aix apply`, or with `aix config set aliases.NAME ...`")
+        })?;
+        if let Some(spec) = &self.provider {
+            let want = spec.strip_prefix("custom:").unwrap_or(spec);
+            targets.retain(|t| t.provider == want);
+            if targets.is_empty() {
+                return Err(Error::usage(format!(
+                    "alias '{name}' has no target at provider '{want}'"
+                ))
+                .hint("leave out --provider to use the alias's own targets"));
+            }
+        }
+        let mut out = Vec::with_capacity(targets.len());
+        for t in targets {
+            let one = Choices {
+                provider: Some(t.provider.clone()),
+                model: Some(t.model.clone()),
+                ..self.clone()
+            };
+            let mut target = one
+                .resolve_one(state)
+                .map_err(|e| Error::new(format!("alias '{name}': target {t}: {}", e.message())))?;
+            target.alias = Some(name.to_string());
+            out.push(target);
+        }
+        Ok(out)
+    }
+
+    fn resolve_one(&self, state: &State) -> Result<Target, Error> {
         // Settings this run takes from config.json must be valid there:
         // `temperature: 9` is refused, not sent.
         let from_config = [
@@ -179,6 +233,7 @@ impl Choices {
             timeout,
             max_time,
             notes,
+            alias: None,
             connect_timeout,
             resolved,
         })

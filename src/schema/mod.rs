@@ -34,6 +34,26 @@ pub struct ManifestDoc {
     /// Providers by name (1-64 of letters, digits, `.`, `_`, `-`).
     #[schemars(extend("propertyNames" = {"pattern": NAME_PATTERN}))]
     providers: Option<BTreeMap<String, ProviderDoc>>,
+    /// Aliases and fallback chains: a name for a `PROVIDER/MODEL` target
+    /// (split at the first `/`), or for a list of them tried in order
+    /// (`aix run -m ALIAS`). A target may also be another alias's name.
+    #[schemars(extend("propertyNames" = {"pattern": ALIAS_PATTERN}))]
+    aliases: Option<BTreeMap<String, AliasDoc>>,
+}
+
+/// Alias names: 1-64 of letters, digits, `.`, `_`, `-`, `:`.
+pub const ALIAS_PATTERN: &str = "^[A-Za-z0-9._:-]{1,64}$";
+
+/// An alias: one target, or targets tried in order.
+#[derive(JsonSchema)]
+#[serde(untagged)]
+#[allow(dead_code)]
+pub enum AliasDoc {
+    /// `PROVIDER/MODEL`, or another alias's name.
+    One(String),
+    /// Tried in order: the next on a connection failure, timeout, 429 or
+    /// 5xx before any output.
+    Chain(Vec<String>),
 }
 
 /// A provider entry: its schema is built from the field declarations
@@ -90,6 +110,10 @@ pub struct ConfigDoc {
     custom_providers: Option<BTreeMap<String, ProviderDoc>>,
     /// API keys by provider name (`custom:NAME` is the earlier AIX's form).
     api_keys: Option<BTreeMap<String, String>>,
+    /// Aliases and fallback chains, as `aix apply` writes them from the
+    /// manifest's `[aliases]` (or by hand).
+    #[schemars(extend("propertyNames" = {"pattern": ALIAS_PATTERN}))]
+    aliases: Option<BTreeMap<String, AliasDoc>>,
     /// Written by `aix apply`: which providers the manifest owns.
     aix_manifest: Option<OwnershipDoc>,
 }
@@ -100,6 +124,18 @@ pub struct ConfigDoc {
 pub struct OwnershipDoc {
     /// Owned provider names, with a fingerprint of what was applied.
     providers: Option<BTreeMap<String, OwnedDoc>>,
+    /// Owned alias names, with the value applied.
+    aliases: Option<BTreeMap<String, OwnedAliasDoc>>,
+}
+
+/// One owned alias.
+#[derive(JsonSchema)]
+#[allow(dead_code)]
+pub struct OwnedAliasDoc {
+    /// The value as applied.
+    value: AliasDoc,
+    /// The manifest file it came from.
+    source: Option<String>,
 }
 
 /// One owned provider.

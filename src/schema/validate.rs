@@ -321,6 +321,7 @@ pub fn check(files: &[(PathBuf, Kind)]) -> Report {
             Kind::Config => checker.report.problems.extend(check_config(path, &text)),
         }
     }
+    checker.check_aliases();
     checker.report
 }
 
@@ -350,6 +351,9 @@ pub fn load_manifests(paths: &[PathBuf]) -> (Report, Result<Manifest, Error>) {
             }
         }
     }
+    checker.check_aliases();
+    let aliases = std::mem::take(&mut checker.aliases);
+    let alias_at = std::mem::take(&mut checker.alias_at);
     let report = checker.report;
     let n = report.errors();
     if n > 0 {
@@ -361,7 +365,16 @@ pub fn load_manifests(paths: &[PathBuf]) -> (Report, Result<Manifest, Error>) {
         return (report, Err(err));
     }
     entries.sort_by(|a, b| a.provider.name.cmp(&b.provider.name));
-    let manifest = Manifest { entries };
+    let mut aliases: Vec<crate::plan::manifest::AliasEntry> = aliases
+        .into_iter()
+        .map(|(name, value)| crate::plan::manifest::AliasEntry {
+            at: alias_at.get(&name).cloned().unwrap_or_default(),
+            name,
+            value,
+        })
+        .collect();
+    aliases.sort_by(|a, b| a.name.cmp(&b.name));
+    let manifest = Manifest { entries, aliases };
     (report, Ok(manifest))
 }
 
@@ -371,9 +384,43 @@ pub fn load_manifests(paths: &[PathBuf]) -> (Report, Result<Manifest, Error>) {
 struct Checker {
     report: Report,
     names: HashMap<String, Location>,
+    /// Every manifest's `[aliases]`, merged, with where each is.
+    aliases: serde_json::Map<String, Value>,
+    alias_at: HashMap<String, Location>,
 }
 
 impl Checker {
+    /// The aliases' problems, once every file is read: names, targets,
+    /// cycles, and target providers that no manifest declares and that
+    /// are not built in.
+    fn check_aliases(&mut self) {
+        let names = &self.names;
+        let known = |p: &str| names.contains_key(p) || crate::provider::builtin(p).is_some();
+        let mut found = crate::run::aliases::problems(&self.aliases, Some(&known));
+        found.sort_by_key(|(name, _)| {
+            self.alias_at
+                .get(name)
+                .map(|at| (at.file.clone(), at.line, at.column))
+        });
+        for (name, message) in found {
+            let at = self.alias_at.get(&name).cloned().unwrap_or_default();
+            let hint = if message.contains("cycle") {
+                None
+            } else if message.contains("no manifest declares") {
+                Some("declare it under [providers.NAME], or check the files together (aix validate base.toml laptop.toml)".into())
+            } else {
+                Some(
+                    "a target is PROVIDER/MODEL (split at the first /) or another alias's name"
+                        .into(),
+                )
+            };
+            self.report.problems.push(Problem {
+                hint,
+                ..error(at, format!("aliases.{name}: {message}"))
+            });
+        }
+    }
+
     /// A file's text, or None with the problem recorded.
     fn read(&mut self, path: &Path, max: u64, accept: Accept) -> Option<String> {
         self.report.files += 1;
@@ -426,6 +473,22 @@ impl Checker {
         };
         let (problems, declared) = check_manifest(&doc);
         self.report.problems.extend(problems);
+        if let Some(Value::Object(aliases)) = doc.json.get("aliases") {
+            for (name, value) in aliases {
+                let pointer = ["aliases".to_string(), name.clone()];
+                let at = doc.locate(doc.span(&pointer).map_or(0, |(k, _)| k.start));
+                if let Some(first) = self.alias_at.get(name) {
+                    self.report.problems.push(Problem {
+                        message: format!("alias '{name}' is already defined at {first}"),
+                        hint: Some("each alias may be declared in one manifest file only".into()),
+                        ..error(at, String::new())
+                    });
+                    continue;
+                }
+                self.alias_at.insert(name.clone(), at);
+                self.aliases.insert(name.clone(), value.clone());
+            }
+        }
         for (name, at) in declared {
             if let Some(first) = self.names.get(&name) {
                 self.report.problems.push(Problem {

@@ -1,6 +1,7 @@
 //! Integration tests: each drives the real `aix` binary with its home in a
 //! fresh temp folder and a cleared environment.
 
+mod aliases;
 mod api_key;
 mod common;
 mod config;
