@@ -7,7 +7,7 @@ use predicates::prelude::*;
 use serde_json::json;
 
 use crate::common::*;
-use crate::server::{Reply, Server, chunk_event};
+use crate::server::{Reply, Server, Step, chunk_event};
 
 /// Providers `a` and `b` at two servers, the aliases, and prompt `greet`.
 fn setup(a: &str, b: &str) -> (Sandbox, std::path::PathBuf) {
@@ -247,4 +247,22 @@ fn the_repls_model_command_takes_an_alias() {
         .stdout(predicate::str::contains("on b"));
     assert_eq!(s1.last().json()["model"], "m1");
     assert_eq!(s2.last().json()["model"], "y");
+}
+
+#[test]
+fn a_timeout_before_the_answer_tries_the_next_target() {
+    let (s1, s2) = (Server::start(), Server::start());
+    let (sb, _) = setup(&s1.base(), &s2.base());
+    // a never answers (its stall outlives the 1 s timeout); b does.
+    s1.push(Reply {
+        steps: vec![Step::Stall(std::time::Duration::from_secs(5))],
+    });
+    s2.push(Reply::answer("b in time"));
+    let started = std::time::Instant::now();
+    run(&sb, &["-m", "smart", "--timeout", "1"])
+        .success()
+        .stdout("b in time\n")
+        .stderr(predicate::str::contains("timed out after 1 s"))
+        .stderr(predicate::str::contains("trying b/org/small"));
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
 }
