@@ -112,8 +112,12 @@ impl ClientError {
                     .hint("pick another with --model MODEL")
                     .hint(format!("list what the server offers with `aix provider models {name}`"))
             }
-            ClientError::Status { status: 401 | 403, .. } => Error::new(self.to_string())
+            ClientError::Status { status: 401, .. } => Error::new(self.to_string())
                 .hint(format!("set the key with `aix api-key {name}`, or check the variable named by its api_key_env")),
+            ClientError::Status { status: 403, .. } => Error::new(self.to_string())
+                .hint(format!("the server knows the key but refuses this request: check the key's permissions or the model's access, or set another key with `aix api-key {name}`")),
+            ClientError::Status { status: 429, .. } => Error::new(self.to_string())
+                .hint("the server is limiting requests and aix's retries ran out: wait and try again, or name a fallback in an alias ([aliases] in providers.toml)"),
             ClientError::Status { status: 404, .. } => Error::new(self.to_string()).hint(format!(
                 "check the base URL with `aix provider info {name}`: many servers serve the API under /v1"
             )),

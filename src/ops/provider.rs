@@ -100,7 +100,7 @@ pub fn add(store: &Store, p: &Provider) -> Result<Vec<Note>> {
         if s.has_provider(&p.name) {
             return Err(Error::new(format!("provider '{}' already exists", p.name))
                 .hint(format!(
-                    "see it with `aix provider info {0}`; to replace it, run `aix provider remove {0}` first",
+                    "change it with `aix provider update {0} ...` (see it with `aix provider info {0}`)",
                     p.name
                 )));
         }
@@ -257,16 +257,25 @@ pub fn update(store: &Store, spec: &str, changes: &Changes) -> Result<Vec<Note>>
         if changed {
             s.put_provider(&p);
         }
-        Ok((changed, owner))
+        let has_key = s
+            .api_key(&crate::config::state::Resolved {
+                provider: p.clone(),
+                origin: crate::config::state::Origin::Custom,
+            })
+            .is_some();
+        Ok((changed, (owner, has_key)))
     })?;
+    let (owner, has_key) = owner;
     if !changed {
         return Ok(vec![Note::info(format!(
             "'{name}' already had those settings; nothing changed"
         ))]);
     }
-    let mut notes = vec![Note::status(format!(
-        "Updated provider '{name}' (its API key is unchanged)"
-    ))];
+    let mut notes = vec![Note::status(if has_key {
+        format!("Updated provider '{name}' (its API key is unchanged)")
+    } else {
+        format!("Updated provider '{name}'")
+    })];
     if owner == Owner::Manifest {
         notes.push(Note::warn(format!(
             "'{name}' is managed by providers.toml: the next `aix plan` shows this edit as drift and `aix apply` reverts it unless the manifest changes too"

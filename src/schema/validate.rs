@@ -794,7 +794,7 @@ fn check_config(path: &Path, text: &str) -> Vec<Problem> {
                     hint: Some(format!("aix uses it as {n:?}; write it that way")),
                     ..Found::err(
                         p,
-                        format!("custom_providers.{name}.base_url: is not in normal form"),
+                        format!("custom_providers.{name}.base_url is not in normal form"),
                     )
                 });
             }
@@ -1235,7 +1235,7 @@ mod tests {
         let want = [
             "2:15 Error api_keys must be an object of strings, not a string",
             "3:3 Warning `api_key` is not a key aix knows",
-            "5:23 Warning custom_providers.p.base_url: is not in normal form",
+            "5:23 Warning custom_providers.p.base_url is not in normal form",
             "5:36 Warning custom_providers.p: unknown provider field `defualt_model`",
             "6:10 Error custom_providers.q must be an object (a provider), not a number",
             "7:5 Error key \"q\" appears twice in custom_providers: lines 6 and 7",

@@ -531,7 +531,7 @@ fn a_trailing_slash_is_used_as_normalised() {
     sb.run(&["config", "set", "default_model", "m3"]).success();
     let a = sb.run(&["validate"]).success();
     assert!(
-        stdout(&a).contains("warning: custom_providers.slash.base_url: is not in normal form"),
+        stdout(&a).contains("warning: custom_providers.slash.base_url is not in normal form"),
         "{}",
         stdout(&a)
     );

@@ -282,14 +282,14 @@ fn refusals_leave_config_byte_identical() {
 }
 
 #[test]
-fn duplicate_name_hints_at_remove() {
+fn duplicate_name_hints_at_update() {
     let sb = Sandbox::new();
     sb.run(&["provider", "add", "a", "http://a"]).success();
     sb.run(&["provider", "add", "a", "http://b"])
         .code(1)
         .stderr(
             predicate::str::contains("hint:")
-                .and(predicate::str::contains("aix provider remove a")),
+                .and(predicate::str::contains("aix provider update a")),
         );
     assert_eq!(sb.config()["custom_providers"]["a"]["base_url"], "http://a");
 }

@@ -198,7 +198,7 @@ fn config_json_is_checked_too() {
     let path = sb.config_path().display().to_string();
     for want in [
         // aix uses a base_url it can normalise; validate only warns.
-        format!("{path}:3:23: warning: custom_providers.p.base_url: is not in normal form"),
+        format!("{path}:3:23: warning: custom_providers.p.base_url is not in normal form"),
         format!("{path}:4:23: error: custom_providers.q: base_url:"),
         format!("{path}:6:21: error: api_keys.p: 5 is not of type \"string\""),
         format!("{path}:7:17: error: max_tokens must be a positive whole number, not 0"),
