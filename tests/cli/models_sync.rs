@@ -117,7 +117,7 @@ fn proposes_only_what_is_not_declared() {
 
 #[test]
 fn ollama_context_lengths_come_from_api_show() {
-    let s = setup("preset = \"ollama\"");
+    let s = setup("preset = \"ollama\"\napi_key_env = \"P_KEY\"");
     s.server.push(list(&["llama3.2:3b", "qwen3:8b", "phi4"]));
     // Asked in id order: phi4 says nothing, qwen3:8b its context length.
     s.server.push(Reply::json(200, &json!({"model_info": {}})));
@@ -125,7 +125,13 @@ fn ollama_context_lengths_come_from_api_show() {
         200,
         &json!({"details": {"family": "qwen3"}, "model_info": {"general.architecture": "qwen3", "qwen3.context_length": 40960}}),
     ));
-    let out = s.sync(&[]).success();
+    let out =
+        s.sb.aix()
+            .env("P_KEY", "sk-ollama-test")
+            .args(["models", "sync", "p", "-f", &s.path])
+            .write_stdin("")
+            .assert()
+            .success();
     assert_snapshot!("sync_ollama", s.redact(stdout(&out)));
     let r = s.server.requests();
     let shows: Vec<_> = r.iter().filter(|r| r.path == "/api/show").collect();
@@ -133,6 +139,10 @@ fn ollama_context_lengths_come_from_api_show() {
     assert_eq!(shows[0].method, "POST");
     assert_eq!(shows[0].json(), json!({"model": "phi4"}));
     assert_eq!(shows[1].json(), json!({"model": "qwen3:8b"}));
+    // With the provider's auth, as /models.
+    for r in &r {
+        assert_eq!(r.header("authorization"), Some("Bearer sk-ollama-test"));
+    }
 }
 
 #[test]
@@ -273,4 +283,49 @@ fn models_and_models_sync_both_parse() {
     assert!(!err.contains("providers.toml"), "{err}");
     let err = stderr(&sb.run(&["models", "sync", "ollama"]).failure());
     assert!(err.contains("providers.toml"), "{err}");
+}
+
+#[test]
+fn at_most_500_server_models_are_looked_at() {
+    let s = setup("");
+    let ids: Vec<String> = (0..600).map(|i| format!("m{i:03}")).collect();
+    let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
+    s.server.push(list(&ids));
+    let out = s.sync(&["--json"]).success();
+    let v: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(v["add"].as_array().unwrap().len(), 500);
+    assert_eq!(v["add"][499]["key"], "m499");
+    let err = stderr(&out);
+    assert!(
+        err.contains("serves 600 models; only the first 500"),
+        "{err}"
+    );
+    // A plain server: no extra calls.
+    assert_eq!(s.server.requests().len(), 1);
+}
+
+#[test]
+fn write_with_json_names_the_file_and_a_taken_key_gets_a_suffix() {
+    let s = setup("");
+    // "small" is an entry's key (for llama3.2:3b): the server's "small"
+    // cannot be an entry's id. "a-b" is its own key, so "a b" gets
+    // "a-b-2".
+    s.server.push(list(&["a b", "a-b", "small"]));
+    let out = s.sync(&["--write", "--json"]).success();
+    let v: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(
+        v["add"],
+        json!([{"key": "a-b", "id": "a-b"}, {"key": "a-b-2", "id": "a b"}])
+    );
+    assert_eq!(v["skipped"], json!(["small"]));
+    assert_eq!(v["written"], s.path.as_str());
+    let err = stderr(&out);
+    assert!(err.contains("it is the key of entry \"small\""), "{err}");
+    assert!(
+        s.text()
+            .contains("[providers.p.models.a-b-2]\nid = \"a b\"\n"),
+        "{}",
+        s.text()
+    );
+    s.sb.run(&["plan", "-f", &s.path]).success();
 }

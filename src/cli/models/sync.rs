@@ -113,6 +113,9 @@ struct Proposal {
     #[serde(serialize_with = "entries_json")]
     add: Vec<NewEntry>,
     declared: Vec<String>,
+    /// Server ids that are the key of another entry, so cannot be added.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    skipped: Vec<String>,
     /// The manifest file that declares the provider.
     #[serde(skip)]
     file: PathBuf,
@@ -247,28 +250,62 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
     };
     spinner.stop();
     let mut taken: HashSet<String> = entries.iter().map(|m| m.key.clone()).collect();
+    // Every id an entry has or will have: a made-up key must be none of
+    // them (the models rule: a key that is another entry's id).
+    let ids_in_use: HashSet<String> = entries
+        .iter()
+        .map(|m| m.id.clone())
+        .chain(new.iter().cloned())
+        .collect();
     let mut add = Vec::new();
+    let mut skipped = Vec::new();
+    let mut made_up = Vec::new();
     for id in new {
+        // An id that is another entry's key cannot be an entry's id
+        // (`--model ID` picks that entry).
+        if let Some(other) = entries.iter().find(|m| m.key == id) {
+            output::warn(format!(
+                "{id:?} is not proposed: it is the key of entry {:?} (id {:?}), so --model {id} picks that entry",
+                other.key, other.id
+            ));
+            skipped.push(id);
+        } else if key_for(&id) == id && models::check_key(&id).is_ok() {
+            // An id that is a key as it is claims it first.
+            taken.insert(id.clone());
+            add.push((id.clone(), id));
+        } else {
+            made_up.push(id);
+        }
+    }
+    for id in made_up {
         let base = key_for(&id);
         let mut key = base.clone();
         let mut n = 2;
-        while taken.contains(&key) {
+        while taken.contains(&key) || ids_in_use.contains(&key) {
             key = format!("{base}-{n}");
             n += 1;
         }
         if models::check_key(&key).is_err() {
             output::warn(format!("model {id:?} has no usable key; left out"));
+            skipped.push(id);
             continue;
         }
         taken.insert(key.clone());
-        let (context_window, max_output_tokens) = details.get(&id).copied().unwrap_or_default();
-        add.push(NewEntry {
-            id: (key != id).then_some(id),
-            key,
-            context_window,
-            max_output_tokens,
-        });
+        add.push((key, id));
     }
+    add.sort();
+    let add: Vec<NewEntry> = add
+        .into_iter()
+        .map(|(key, id)| {
+            let (context_window, max_output_tokens) = details.get(&id).copied().unwrap_or_default();
+            NewEntry {
+                id: (key != id).then_some(id),
+                key,
+                context_window,
+                max_output_tokens,
+            }
+        })
+        .collect();
     // The table with the new entries must pass the models rules.
     let mut table = p.models.clone().unwrap_or_default();
     for e in &add {
@@ -288,6 +325,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
         provider: name.clone(),
         add,
         declared,
+        skipped,
         file: file.clone(),
         written: None,
     };
@@ -445,5 +483,20 @@ mod tests {
         assert_eq!(key_for("llama3.2:3b"), "llama3.2:3b");
         assert_eq!(key_for("org/My Model"), "org/My-Model");
         assert_eq!(key_for(&"x".repeat(300)).len(), 128);
+    }
+
+    #[test]
+    fn only_a_regular_file_is_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let e = [NewEntry {
+            key: "m".into(),
+            id: None,
+            context_window: None,
+            max_output_tokens: None,
+        }];
+        let err = write(dir.path(), "p", &e).unwrap_err();
+        assert!(err.message().contains("not a regular file"), "{err:?}");
+        let missing = dir.path().join("none.toml");
+        assert!(write(&missing, "p", &e).is_err());
     }
 }
