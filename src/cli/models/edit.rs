@@ -49,8 +49,19 @@ fn last_position(t: &Table) -> Option<isize> {
 }
 
 /// `text` with `entries` added to provider `name`'s models table. Errors
-/// say why the file's layout does not allow it.
+/// say why the file's layout does not allow it. A file whose every line
+/// ends in CRLF keeps them (toml_edit writes LF).
 pub fn insert(text: &str, name: &str, entries: &[NewEntry]) -> Result<String, String> {
+    if text.contains("\r\n") {
+        let lf = text.replace("\r\n", "\n");
+        if lf.replace('\n', "\r\n") == text {
+            return insert_lf(&lf, name, entries).map(|out| out.replace('\n', "\r\n"));
+        }
+    }
+    insert_lf(text, name, entries)
+}
+
+fn insert_lf(text: &str, name: &str, entries: &[NewEntry]) -> Result<String, String> {
     let mut doc: DocumentMut = text
         .parse()
         .map_err(|e: toml_edit::TomlError| e.message().trim_end().to_string())?;
@@ -184,6 +195,33 @@ mod tests {
             out.ends_with("X = \"1\"\n\n[providers.a.models.m]\n"),
             "{out}"
         );
+    }
+
+    #[test]
+    fn a_last_line_without_newline_and_crlf_files() {
+        let e = [entry("m", None, Some(5))];
+        let out = insert("[providers.a]\nbase_url = \"http://a/v1\"", "a", &e).unwrap();
+        assert!(
+            out.starts_with("[providers.a]\nbase_url = \"http://a/v1\""),
+            "{out}"
+        );
+        assert!(
+            out.contains("[providers.a.models.m]\ncontext_window = 5"),
+            "{out}"
+        );
+        let crlf = "[providers.a]\r\nbase_url = \"http://a/v1\"\r\n\r\n[providers.b]\r\nbase_url = \"http://b/v1\"\r\n";
+        let out = insert(crlf, "a", &e).unwrap();
+        assert!(!out.replace("\r\n", "").contains('\n'), "{out:?}");
+        assert!(
+            out.ends_with("\r\n\r\n[providers.b]\r\nbase_url = \"http://b/v1\"\r\n"),
+            "{out:?}"
+        );
+    }
+
+    #[test]
+    fn mixed_line_ends_are_refused_not_rewritten() {
+        let mixed = "[providers.a]\r\nbase_url = \"http://a/v1\"\n";
+        assert!(insert(mixed, "a", &[entry("m", None, None)]).is_err());
     }
 
     #[test]
