@@ -1,5 +1,9 @@
 //! `aix models [PROVIDER]`: the models tables of the providers, each entry
-//! with the settings a run that names it would use.
+//! with the settings a run that names it would use; `aix models sync
+//! PROVIDER` proposes entries for what the server offers.
+
+mod edit;
+mod sync;
 
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -10,15 +14,28 @@ use crate::output::{self, Format, Piece, View};
 use crate::provider::models::Temperature;
 
 #[derive(Debug, clap::Args)]
+#[command(args_conflicts_with_subcommands = true)]
 pub struct Args {
-    /// Only this provider's models (NAME, custom:NAME or a built-in)
+    #[command(subcommand)]
+    command: Option<Sub>,
+    /// Only this provider's models (NAME, custom:NAME or a built-in; a
+    /// provider named `sync`: `aix models -- sync`)
     provider: Option<String>,
     /// Print JSON
     #[arg(long)]
     json: bool,
 }
 
+#[derive(Debug, clap::Subcommand)]
+enum Sub {
+    /// Propose entries for the server's models the manifest lacks (--write adds them)
+    Sync(sync::Args),
+}
+
 pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
+    if let Some(Sub::Sync(a)) = args.command {
+        return sync::run(ctx, a);
+    }
     let state = ctx.store.load()?;
     let providers = match &args.provider {
         Some(spec) => vec![state.resolve(spec)?.provider],

@@ -348,6 +348,56 @@ impl Client {
         key: Option<&Secret>,
         timeout: Duration,
     ) -> Result<Vec<Value>, ClientError> {
+        let (v, base_url, masker) =
+            self.fetch_json(provider, key, timeout, "/models", None, |b| {
+                format!("{b}/models")
+            })?;
+        match v
+            .get("data")
+            .or_else(|| v.get("models"))
+            .and_then(Value::as_array)
+        {
+            Some(items) => Ok(items.iter().map(|i| masker.mask_json(i)).collect()),
+            None => Err(ClientError::Protocol {
+                base_url,
+                detail: "/models answered without a \"data\" list".into(),
+            }),
+        }
+    }
+
+    /// A side request to the provider's server (Ollama's `/api/show`,
+    /// LiteLLM's `/model/info`): `url(base_url)` with the provider's auth,
+    /// query parameters, TLS and proxy, `POST`ing `body` when given, else
+    /// `GET`. The answer is whole JSON of at most the usual body size, with
+    /// the secrets sent masked.
+    pub fn side_json(
+        &self,
+        provider: &Provider,
+        key: Option<&Secret>,
+        timeout: Duration,
+        what: &str,
+        body: Option<&Value>,
+        url: impl FnOnce(&str) -> String,
+    ) -> Result<Value, ClientError> {
+        let (v, _, masker) = self.fetch_json(provider, key, timeout, what, body, url)?;
+        Ok(if masker.is_empty() {
+            v
+        } else {
+            masker.mask_json(&v)
+        })
+    }
+
+    /// One request outside the chat path, answered whole as JSON; `what`
+    /// names it in errors. Returns the answer, the base URL and the masker.
+    fn fetch_json(
+        &self,
+        provider: &Provider,
+        key: Option<&Secret>,
+        timeout: Duration,
+        what: &str,
+        body: Option<&Value>,
+        url: impl FnOnce(&str) -> String,
+    ) -> Result<(Value, String, Masker), ClientError> {
         let req = ChatRequest {
             model: String::new(),
             messages: Vec::new(),
@@ -363,17 +413,31 @@ impl Client {
         })?;
         let masker = self.masker(&p);
         let wire = self.agent(&p, true).map_err(|e| e.masked(&masker))?;
-        let url = format!("{}/models{}", provider.base_url, p.query);
-        let mut req = wire.agent.get(&url);
-        if let Some(max) = p.max_time {
-            req = req.config().timeout_global(Some(max)).build();
-        }
-        for h in p.headers.iter().filter(|h| h.name != "Content-Type") {
-            req = req.header(h.name.as_str(), h.value.expose());
-        }
-        let resp = req
-            .call()
-            .map_err(|e| transport_error(e, &p, wire.proxy.as_deref()).masked(&masker))?;
+        let url = format!("{}{}", url(&provider.base_url), p.query);
+        let sent = match body {
+            Some(b) => {
+                let mut req = wire.agent.post(&url);
+                if let Some(max) = p.max_time {
+                    req = req.config().timeout_global(Some(max)).build();
+                }
+                for h in &p.headers {
+                    req = req.header(h.name.as_str(), h.value.expose());
+                }
+                req.send(serde_json::to_vec(b).expect("a Value always serializes"))
+            }
+            None => {
+                let mut req = wire.agent.get(&url);
+                if let Some(max) = p.max_time {
+                    req = req.config().timeout_global(Some(max)).build();
+                }
+                for h in p.headers.iter().filter(|h| h.name != "Content-Type") {
+                    req = req.header(h.name.as_str(), h.value.expose());
+                }
+                req.call()
+            }
+        };
+        let resp =
+            sent.map_err(|e| transport_error(e, &p, wire.proxy.as_deref()).masked(&masker))?;
         if !resp.status().is_success() {
             return Err(status_error(resp, &masker));
         }
@@ -385,19 +449,9 @@ impl Client {
             .map_err(|e| body_error(e, &p).masked(&masker))?;
         let v: Value = serde_json::from_slice(&bytes).map_err(|e| ClientError::Protocol {
             base_url: p.base_url.clone(),
-            detail: format!("/models did not answer JSON ({e})"),
+            detail: format!("{what} did not answer JSON ({e})"),
         })?;
-        match v
-            .get("data")
-            .or_else(|| v.get("models"))
-            .and_then(Value::as_array)
-        {
-            Some(items) => Ok(items.iter().map(|i| masker.mask_json(i)).collect()),
-            None => Err(ClientError::Protocol {
-                base_url: p.base_url.clone(),
-                detail: "/models answered without a \"data\" list".into(),
-            }),
-        }
+        Ok((v, p.base_url, masker))
     }
 }
 

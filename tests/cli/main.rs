@@ -11,6 +11,7 @@ mod hardening;
 mod huge_delta;
 mod manifest;
 mod models;
+mod models_sync;
 mod network;
 mod peer;
 mod prompts;
