@@ -21,6 +21,10 @@ pub struct Args {
     /// Remove the stored key instead of setting one
     #[arg(long)]
     remove: bool,
+    /// Keep the key in the platform's secret store and record
+    /// ${keyring:aix/NAME} in config.json (needs the `keyring` build feature)
+    #[arg(long, conflicts_with = "remove")]
+    keyring: bool,
 }
 
 pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
@@ -36,6 +40,17 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
         return Ok(());
     }
     let key = read_key(&name)?;
+    if args.keyring {
+        crate::config::state::check_key_text(key.expose()).map_err(Error::new)?;
+        crate::secret::resolve::keyring_store("aix", &name, key.expose())
+            .map_err(|e| Error::new(format!("cannot store the key in the secret store: {e}")))?;
+        let reference = Secret::new(format!("${{keyring:aix/{name}}}"));
+        let slot = ops::store_key(&ctx.store, ops::KeyFor::Spec(&args.name), &reference)?;
+        output::status(format!(
+            "Saved the API key of '{name}' in the secret store (aix/{name}); config.json records ${{keyring:aix/{name}}} (api_keys.{slot})"
+        ));
+        return Ok(());
+    }
     let slot = ops::store_key(&ctx.store, ops::KeyFor::Spec(&args.name), &key)?;
     output::status(format!(
         "Saved the API key of '{name}' in {} (api_keys.{slot})",

@@ -121,6 +121,7 @@ where
     T: Into<OsString> + Clone,
 {
     completions::answer_if_asked();
+    crate::secret::resolve::global().set_notes(crate::output::notes());
     let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
     // Help and usage errors are printed while parsing, so the colour choice
     // has to be known before: look for --color in argv first.
@@ -244,6 +245,7 @@ const SECRET_ARGS: &[&str] = &[
     "url",
     "extra_body",
     "query_params",
+    "api_key",
     "proxy",
 ];
 

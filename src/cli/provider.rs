@@ -385,6 +385,10 @@ fn info_lines(d: &ops::Described, state: &State, show: bool) -> String {
     ];
     let config = |key: &str| state.setting(key).cloned();
     for line in fields::info_lines(p, &config, show) {
+        // The `api_key` field shows as the key's source, below.
+        if line.0 == "api_key" {
+            continue;
+        }
         // Lines that are not fields sit beside the field they explain.
         if line.0 == "api_key_env" {
             lines.push(("api_key", key_text(d, state, show), vec![]));
@@ -426,11 +430,13 @@ fn key_text(d: &ops::Described, state: &State, show: bool) -> String {
     match &d.key {
         None => "not set".into(),
         Some(KeySource::Config(slot)) => {
-            let shown = if show {
-                state
-                    .stored_key(&d.resolved.provider.name, d.resolved.origin)
-                    .map(|(k, _)| k.expose().to_string())
-                    .unwrap_or_default()
+            let stored = state
+                .stored_key(&d.resolved.provider.name, d.resolved.origin)
+                .map(|(k, _)| k.expose().to_string())
+                .unwrap_or_default();
+            // A reference (`${keyring:aix/NAME}`) hides nothing.
+            let shown = if show || secret::is_reference_only(&stored) {
+                stored
             } else {
                 secret::MASK.to_string()
             };
@@ -444,6 +450,7 @@ fn key_text(d: &ops::Described, state: &State, show: bool) -> String {
             };
             format!("{shown} (from ${var})")
         }
+        Some(KeySource::Reference(r)) => format!("{r} (api_key, read when a request is sent)"),
     }
 }
 
@@ -487,6 +494,7 @@ fn provider_json(d: &ops::Described, show: bool) -> ProviderJson {
         api_key_source: d.key.as_ref().map(|k| match k {
             KeySource::Config(slot) => format!("config:api_keys.{slot}"),
             KeySource::Env(var) => format!("env:{var}"),
+            KeySource::Reference(r) => format!("ref:{r}"),
         }),
     }
 }

@@ -8,7 +8,7 @@ use serde_json::Value;
 use super::Ctx;
 use crate::error::{Error, Result};
 use crate::http::chunk;
-use crate::http::{Client, EnvRefs, Message, Prepared};
+use crate::http::{self, Client, EnvRefs, Message, Prepared};
 use crate::ops::params::Bound;
 use crate::output;
 use crate::provider;
@@ -221,7 +221,24 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
         }
         let name = &target.resolved.provider.name;
         let mut began = false;
-        match send(&client, &prepared, &args, &mut began) {
+        let mut result = send(&client, &prepared, &args, &mut began);
+        // A short-lived token from `${cmd:...}` that the server refused:
+        // fetched again once, and the request sent once more.
+        if let Err(Failure::Client(http::ClientError::Status { status: 401, .. })) = &result
+            && prepared.refreshable
+            && !began
+        {
+            output::note(format!(
+                "{name} answered 401; running the credential's command again and retrying once"
+            ));
+            crate::secret::resolve::global().forget_commands();
+            prepared = target.prepare(&req, EnvRefs::Resolve)?;
+            if let Some(secs) = args.max_time {
+                prepared.max_time = Some(std::time::Duration::from_secs(secs));
+            }
+            result = send(&client, &prepared, &args, &mut began);
+        }
+        match result {
             Ok(()) => return Ok(()),
             Err(Failure::Other(e)) => return Err(e),
             Err(Failure::Client(e)) => {

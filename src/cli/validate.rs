@@ -25,6 +25,11 @@ pub struct Args {
     /// Print the problems as JSON
     #[arg(long)]
     json: bool,
+    /// Also read every reference (${env:}, ${file:}, ${cmd:}, ${keyring:})
+    /// the providers hold, and report those that give no value (values are
+    /// never shown)
+    #[arg(long)]
+    resolve: bool,
 }
 
 pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
@@ -56,8 +61,62 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
             files.push((f.clone(), kind));
         }
     }
-    let report = validate::check(&files);
+    let mut report = validate::check(&files);
+    if args.resolve && report.errors() == 0 {
+        resolve_references(&files, &mut report);
+    }
     finish(&report, args.json, args.strict)
+}
+
+/// Adds an error for each reference of each provider in `files` that
+/// gives no value (commands run, files read: the values are dropped).
+fn resolve_references(files: &[(PathBuf, Kind)], report: &mut Report) {
+    use crate::plan::manifest::Location;
+    let mut providers: Vec<(crate::provider::Provider, Location, &str)> = Vec::new();
+    for (path, kind) in files {
+        match kind {
+            Kind::Manifest => {
+                if let (_, Ok(m)) = validate::load_manifests(std::slice::from_ref(path)) {
+                    providers.extend(
+                        m.entries
+                            .into_iter()
+                            .map(|e| (e.provider, e.at, "providers")),
+                    );
+                }
+            }
+            Kind::Config => {
+                let Ok(text) = std::fs::read_to_string(path) else {
+                    continue;
+                };
+                let Ok(serde_json::Value::Object(doc)) = serde_json::from_str(&text) else {
+                    continue;
+                };
+                let state = crate::config::state::State::from_doc(doc);
+                for (_, p) in state.provider_entries() {
+                    if let Ok(p) = p {
+                        let at = Location {
+                            file: path.clone(),
+                            line: 1,
+                            column: 1,
+                        };
+                        providers.push((p, at, "custom_providers"));
+                    }
+                }
+            }
+        }
+    }
+    for (p, at, table) in providers {
+        for (field, value) in p.references() {
+            if let Err(e) = crate::secret::resolve::global().resolve(&value) {
+                report.problems.push(validate::Problem {
+                    at: at.clone(),
+                    severity: validate::Severity::Error,
+                    message: format!("{table}.{}.{field}: {value} gives no value: {e}", p.name),
+                    hint: None,
+                });
+            }
+        }
+    }
 }
 
 /// Prints a report and turns it into the exit status.

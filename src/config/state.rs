@@ -73,6 +73,8 @@ pub enum KeySource {
     Config(String),
     /// The environment variable of this name.
     Env(String),
+    /// The provider's `api_key` reference.
+    Reference(String),
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -317,10 +319,15 @@ impl State {
         })
     }
 
-    /// Where the key for `resolved` would come from, per SPEC: config.json,
-    /// else the provider's `api_key_env`, else none.
+    /// Where the key for `resolved` would come from: the provider's
+    /// `api_key` reference, else config.json's `api_keys` (whose value may
+    /// itself be a reference, such as `${keyring:aix/NAME}`), else the
+    /// provider's `api_key_env`, else none.
     pub fn key_source(&self, resolved: &Resolved) -> Option<KeySource> {
         let p = &resolved.provider;
+        if let Some(r) = &p.api_key {
+            return Some(KeySource::Reference(r.clone()));
+        }
         if let Some((_, slot)) = self.stored_key(&p.name, resolved.origin) {
             return Some(KeySource::Config(slot));
         }
@@ -337,6 +344,8 @@ impl State {
                 .stored_key(&resolved.provider.name, resolved.origin)
                 .map(|(k, _)| k),
             KeySource::Env(var) => std::env::var(var).ok().map(Secret::new),
+            // Resolved when a request is sent (a dry run shows it as written).
+            KeySource::Reference(r) => Some(Secret::new(r)),
         }
     }
 

@@ -8,6 +8,7 @@ use serde_json::{Map, Value, json};
 use crate::error::Error;
 use crate::provider::{AuthType, Provider, shaping};
 use crate::secret::envref;
+use crate::secret::resolve;
 use crate::secret::{self, Masker, Secret};
 
 /// One chat message.
@@ -77,6 +78,9 @@ pub struct Prepared {
     pub proxy: Option<String>,
     /// Extra trusted roots for TLS, as written (`~/` not yet expanded).
     pub ca_file: Option<String>,
+    /// A credential came from `${cmd:...}`: after a 401 it may be fetched
+    /// again once (a short-lived token).
+    pub refreshable: bool,
     /// The provider's key, for masking what the server sends back.
     key: Option<Secret>,
     /// Values read from `${env:...}` for headers, masked likewise.
@@ -165,9 +169,36 @@ pub fn prepare(
         .headers
         .iter()
         .any(|(n, _)| n.eq_ignore_ascii_case("authorization"));
+    let mut key = key.cloned();
+    let mut refreshable = false;
     if provider.auth_type == AuthType::Bearer
         && !custom_auth
-        && let Some(key) = key
+        && let Some(written) = key.clone()
+    {
+        // A key kept elsewhere (`${cmd:...}`, `${keyring:...}`) is read
+        // now; a dry run shows the reference.
+        let reference = envref::contains_reference(written.expose());
+        if reference && env == EnvRefs::Keep {
+            headers.push(Header {
+                name: "Authorization".into(),
+                value: Secret::new(format!("Bearer {}", written.expose())),
+                sensitive: !secret::is_reference_only(written.expose()),
+            });
+            key = None;
+        } else if reference {
+            refreshable |= envref::sources(written.expose()).contains(&envref::Source::Cmd);
+            let (value, read) = resolve::global().resolve(written.expose()).map_err(|e| {
+                Error::new(format!("the API key of provider '{}': {e}", provider.name))
+                    .hint(ref_hint(&e))
+            })?;
+            env_values.extend(read);
+            key = Some(Secret::new(value));
+        }
+    }
+    if provider.auth_type == AuthType::Bearer
+        && !custom_auth
+        && !headers.iter().any(|h| h.name == "Authorization")
+        && let Some(key) = &key
     {
         if env == EnvRefs::Resolve && key.expose().chars().any(|c| c.is_control()) {
             return Err(Error::new(format!(
@@ -195,23 +226,16 @@ pub fn prepare(
             // A value read from the environment is a secret whatever the
             // header is called.
             EnvRefs::Resolve => {
-                let read = std::cell::RefCell::new(Vec::new());
-                let value = envref::resolve_with(written, |var| {
-                    let v = std::env::var(var).ok();
-                    if let Some(v) = &v {
-                        read.borrow_mut().push(Secret::new(v.clone()));
-                    }
-                    v
-                })
-                .map_err(|e| {
+                let (value, read) = resolve::global().resolve(written).map_err(|e| {
                     Error::new(format!(
                         "header {name} of provider '{}': {e}",
                         provider.name
                     ))
-                    .hint("export the variable before running, or change the provider's header")
+                    .hint(ref_hint(&e))
                 })?;
                 check_header_value(&provider.name, name, written, &value)?;
-                env_values.extend(read.into_inner());
+                refreshable |= envref::sources(written).contains(&envref::Source::Cmd);
+                env_values.extend(read);
                 (
                     value,
                     secret::is_sensitive_header(name) || envref::contains_reference(written),
@@ -272,9 +296,22 @@ pub fn prepare(
         query,
         proxy: provider.proxy.clone(),
         ca_file: provider.ca_file.clone(),
-        key: key.cloned(),
+        refreshable,
+        key,
         env_values,
     })
+}
+
+/// What to do about a reference that gave no value.
+pub fn ref_hint(e: &envref::RefError) -> &'static str {
+    match e {
+        envref::RefError::Unset(_) => {
+            "export the variable before running, or change the provider's reference"
+        }
+        _ => {
+            "`aix provider check NAME` tries every reference of a provider; docs/secrets.md describes each source"
+        }
+    }
 }
 
 /// What a query component may hold unencoded: RFC 3986's unreserved
@@ -311,16 +348,10 @@ fn resolve_json(
     ) -> Result<Value, (String, envref::RefError)> {
         Ok(match v {
             Value::String(s) if envref::contains_reference(s) => {
-                let got = std::cell::RefCell::new(Vec::new());
-                let value = envref::resolve_with(s, |var| {
-                    let v = std::env::var(var).ok();
-                    if let Some(v) = &v {
-                        got.borrow_mut().push(Secret::new(v.clone()));
-                    }
-                    v
-                })
-                .map_err(|e| (path.join("."), e))?;
-                read.extend(got.into_inner());
+                let (value, got) = resolve::global()
+                    .resolve(s)
+                    .map_err(|e| (path.join("."), e))?;
+                read.extend(got);
                 Value::String(value)
             }
             Value::Array(items) => {
@@ -346,8 +377,7 @@ fn resolve_json(
     }
     let mut path = vec!["extra_body".to_string()];
     walk(&Value::Object(extra.clone()), &mut path, read).map_err(|(at, e)| {
-        Error::new(format!("{at} of provider '{provider}': {e}"))
-            .hint("export the variable before running, or change the provider's extra_body")
+        Error::new(format!("{at} of provider '{provider}': {e}")).hint(ref_hint(&e))
     })
 }
 

@@ -146,18 +146,51 @@ impl<'a> Document<'a> {
                 }
                 _ => None,
             };
-            let provider = match normal {
-                Some(n) => {
+            // `${file:PATH}` relative to this manifest's folder, made
+            // absolute so config.json means the same file.
+            let files = has_relative_file_ref(entry);
+            let provider = match (normal, files) {
+                (None, false) => Provider::from_json_typed(name, entry),
+                (normal, _) => {
                     let mut entry = entry.clone();
-                    entry["base_url"] = Value::String(n);
+                    if let Some(n) = normal {
+                        entry["base_url"] = Value::String(n);
+                    }
+                    if files {
+                        let dir = self.path.parent().unwrap_or(Path::new("."));
+                        let dir = std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf());
+                        absolute_file_refs(&mut entry, &dir);
+                    }
                     Provider::from_json_typed(name, &entry)
                 }
-                None => Provider::from_json_typed(name, entry),
             }
             .map_err(|e| Error::new(format!("{at}: providers.{name}: {e}")))?;
             entries.push(Entry { provider, at });
         }
         Ok(entries)
+    }
+}
+
+/// Whether any string of `v` holds a `${file:` reference that is not
+/// absolute or from `~/`.
+fn has_relative_file_ref(v: &Value) -> bool {
+    match v {
+        Value::String(s) => s
+            .split("${file:")
+            .skip(1)
+            .any(|rest| !rest.starts_with(['/', '~'])),
+        Value::Array(a) => a.iter().any(has_relative_file_ref),
+        Value::Object(m) => m.values().any(has_relative_file_ref),
+        _ => false,
+    }
+}
+
+fn absolute_file_refs(v: &mut Value, dir: &Path) {
+    match v {
+        Value::String(s) => *s = crate::secret::envref::absolute_files(s, dir),
+        Value::Array(a) => a.iter_mut().for_each(|v| absolute_file_refs(v, dir)),
+        Value::Object(m) => m.values_mut().for_each(|v| absolute_file_refs(v, dir)),
+        _ => {}
     }
 }
 
@@ -433,9 +466,11 @@ pub fn env_var_names_avoiding(
 /// The variables `${env:...}` references in `value` name.
 fn referenced_vars(value: &str) -> Vec<String> {
     let found = std::cell::RefCell::new(Vec::new());
-    let _ = crate::secret::envref::resolve_with(value, |n| {
-        found.borrow_mut().push(n.to_string());
-        Some(String::new())
+    let _ = crate::secret::envref::resolve_with(value, |r| {
+        if r.source == crate::secret::envref::Source::Env {
+            found.borrow_mut().push(r.arg.to_string());
+        }
+        Ok(String::new())
     });
     found.into_inner()
 }

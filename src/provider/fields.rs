@@ -176,6 +176,19 @@ fn check_model(s: &str) -> Result<Cow<'_, str>, String> {
     super::parse_model(s).map(|_| Cow::Borrowed(s))
 }
 
+/// The rule of `api_key`: one or more references and nothing else.
+fn check_key_ref(s: &str) -> Result<Cow<'_, str>, String> {
+    crate::secret::envref::check(s).map_err(|e| e.to_string())?;
+    if !crate::secret::envref::contains_reference(s)
+        || !crate::secret::envref::strip_references(s).trim().is_empty()
+    {
+        return Err(
+            "must be a reference (${env:VAR}, ${file:PATH}, ${cmd:COMMAND} or ${keyring:SERVICE/USER}), never the key itself; store a literal key with `aix api-key NAME`".into(),
+        );
+    }
+    Ok(Cow::Borrowed(s))
+}
+
 fn check_env_var(s: &str) -> Result<Cow<'_, str>, String> {
     super::parse_env_var(s).map(|_| Cow::Borrowed(s))
 }
@@ -504,6 +517,28 @@ pub static FIELDS: &[Field] = &[
         ..OPTIONAL
     },
     Field {
+        name: "api_key",
+        doc: "The API key as a reference to where it is kept: `${env:VAR}`,\n`${file:PATH}`, `${cmd:COMMAND}` or `${keyring:SERVICE/USER}`. A\nliteral key is refused here (manifests live in git): store one with\n`aix api-key NAME`.",
+        kind: Kind::Text {
+            check: check_key_ref,
+        },
+        unset: "(config.json api_keys, else api_key_env)",
+        flag: flag(
+            "api-key",
+            "REF",
+            "The key as a reference: ${env:VAR}, ${file:PATH}, ${cmd:COMMAND} or ${keyring:SERVICE/USER}",
+        ),
+        schema_extra: || {
+            json!({
+                "pattern": "^\\$\\{(env|file|cmd|keyring):",
+                "examples": ["${cmd:pass show llm/work}", "${file:~/.config/aix/work.key}", "${cmd:op read op://Private/OpenAI/credential}"]
+            })
+        },
+        get: |p| opt_str(&p.api_key),
+        set: |p, v| p.api_key = string(v),
+        ..OPTIONAL
+    },
+    Field {
         name: "models",
         doc: "The models table: each key names a model entry (`--model KEY`,\n`default_model = \"KEY\"`) with the `id` sent to the server and its\nown settings: `extra_body` (merged over the provider's),\n`max_tokens_param`, `stream_usage`, `temperature` (a default, or\n`false` to never send one), `stream = false`, `description`,\n`context_window`, `max_output_tokens`. A model not in the table is sent\nas named.",
         kind: Kind::Json {
@@ -542,8 +577,7 @@ fn models_schema() -> Value {
     json!({
         "additionalProperties": {
             "type": "object",
-            "properties": props,
-            "additionalProperties": false
+            "properties": props
         },
         "examples": [{"llama": {"id": "llama3.2:3b", "extra_body": {"options": {"num_ctx": 32768}}}}]
     })
@@ -1113,6 +1147,7 @@ mod tests {
             proxy: Some("socks5h://127.0.0.1:1080".into()),
             connect_timeout_secs: Some(3),
             preset: Some("vllm".into()),
+            api_key: Some("${cmd:pass show llm/work}".into()),
             models: json!({"big": {"id": "llama3.2", "stream": false}})
                 .as_object()
                 .cloned(),

@@ -96,6 +96,8 @@ pub struct Provider {
     pub preset: Option<String>,
     /// The models table: key → settings (see [`models`]).
     pub models: Option<Map<String, Value>>,
+    /// The key as a reference (`${cmd:pass show work}`), never a literal.
+    pub api_key: Option<String>,
 }
 
 /// The body key a token limit goes under.
@@ -473,6 +475,7 @@ impl Provider {
             connect_timeout_secs: None,
             preset: None,
             models: None,
+            api_key: None,
         }
     }
 
@@ -580,6 +583,46 @@ impl Provider {
 }
 
 pub use fields::type_name;
+
+impl Provider {
+    /// Every value of this provider that holds a reference, with where it
+    /// is (`headers.X-Key`, `api_key`, `extra_body.user`,
+    /// `models.big.extra_body.x`).
+    pub fn references(&self) -> Vec<(String, String)> {
+        fn walk(v: &Value, path: String, out: &mut Vec<(String, String)>) {
+            match v {
+                Value::String(s) if envref::contains_reference(s) => out.push((path, s.clone())),
+                Value::Array(a) => {
+                    for (i, x) in a.iter().enumerate() {
+                        walk(x, format!("{path}.{i}"), out);
+                    }
+                }
+                Value::Object(m) => {
+                    for (k, x) in m {
+                        walk(x, format!("{path}.{k}"), out);
+                    }
+                }
+                _ => {}
+            }
+        }
+        let mut out = Vec::new();
+        if let Some(k) = &self.api_key {
+            out.push(("api_key".to_string(), k.clone()));
+        }
+        for (k, v) in &self.headers {
+            if envref::contains_reference(v) {
+                out.push((format!("headers.{k}"), v.clone()));
+            }
+        }
+        if let Some(b) = &self.extra_body {
+            walk(&Value::Object(b.clone()), "extra_body".into(), &mut out);
+        }
+        if let Some(m) = &self.models {
+            walk(&Value::Object(m.clone()), "models".into(), &mut out);
+        }
+        out
+    }
+}
 
 /// A well-known OpenAI-compatible service, addressed without `custom:`.
 #[derive(Debug)]

@@ -11,6 +11,7 @@
 //! variable a header reads is what the user needs to debug it.
 
 pub mod envref;
+pub mod resolve;
 
 use std::fmt;
 

@@ -21,6 +21,7 @@ mod repl;
 mod review_config;
 mod review_output;
 mod run;
+mod secrets;
 mod server;
 mod shaping;
 mod store;
