@@ -326,3 +326,90 @@ fn a_keyring_reference_without_the_feature_says_how_to_get_it() {
         .code(1)
         .stderr(predicate::str::contains("--features keyring"));
 }
+
+/// The canary, kept in each source in turn, through every command that
+/// shows a provider or talks to its server: it is never printed.
+#[test]
+fn the_canary_never_shows_from_any_source() {
+    let sb0 = Sandbox::new();
+    let file = key_file(&sb0, 0o600);
+    let sources = [
+        ("env", "${env:AIX_T_CANARY}".to_string()),
+        ("file", format!("${{file:{}}}", file.display())),
+        ("cmd", "${cmd:printf 'sk-canary-%s' 7f3a9}".to_string()),
+    ];
+    for (what, reference) in sources {
+        let server = Server::start();
+        let sb = setup(
+            &server,
+            &["--api-key", &reference, "-H", &format!("X-Tok:{reference}")],
+        );
+        let m = sb.root.join("providers.toml");
+        std::fs::write(
+            &m,
+            format!(
+                "[providers.q]\nbase_url = \"{}\"\napi_key = \"{reference}\"\nheaders = {{ \"X-Tok\" = \"{reference}\" }}\n",
+                server.base()
+            ),
+        )
+        .unwrap();
+        let mpath = m.to_str().unwrap().to_string();
+        server.push(Reply::answer(&format!("here: {CANARY}")));
+        server.push(Reply::stream(&["s: ", CANARY]));
+        server.push(Reply::answer(&format!("json {CANARY}")));
+        server.push(Reply::json(200, &json!({"data": [{"id": CANARY}]})));
+        server.push(Reply::json(200, &json!({"data": [{"id": "m"}]})));
+        server.push(Reply::json(
+            401,
+            &json!({"error": {"message": format!("bad key {CANARY}")}}),
+        ));
+        let runs: Vec<Vec<&str>> = vec![
+            vec!["run", "greet", "--provider", "p", "-e", "-v"],
+            vec!["run", "greet", "--provider", "p", "-e", "--stream", "-v"],
+            vec!["run", "greet", "--provider", "p", "-e", "--json"],
+            vec!["provider", "models", "p"],
+            vec!["provider", "check", "p"],
+            vec!["run", "greet", "--provider", "p", "-e"],
+            vec!["run", "greet", "--provider", "p"],
+            vec!["run", "greet", "--provider", "p", "--json"],
+            vec!["provider", "info", "p"],
+            vec!["provider", "info", "p", "--json"],
+            vec!["provider", "list", "--json"],
+            vec!["provider", "export"],
+            vec!["config", "list"],
+            vec!["plan", "-f", &mpath],
+            vec!["plan", "-f", &mpath, "--json"],
+            vec!["validate", &mpath, "--resolve"],
+        ];
+        for args in runs {
+            let a = sb
+                .aix()
+                .env("AIX_T_CANARY", CANARY)
+                .env("AIX_RETRY_BASE_MS", "2")
+                .args(&args)
+                .write_stdin("")
+                .assert();
+            for text in [stdout(&a), stderr(&a)] {
+                assert!(!text.contains(CANARY), "{what}: {args:?}: {text}");
+            }
+        }
+        // The REPL, piped.
+        server.push(Reply::stream(&["repl ", CANARY]));
+        let a = sb
+            .aix()
+            .env("AIX_T_CANARY", CANARY)
+            .args(["repl", "--provider", "p"])
+            .write_stdin("hello\n")
+            .assert()
+            .success();
+        no_canary(&a);
+        assert!(
+            stdout(&a).contains("repl (sensitive)"),
+            "{what}: {}",
+            stdout(&a)
+        );
+        // The requests carried it.
+        let first = &server.requests()[0];
+        assert_eq!(first.header("x-tok"), Some(CANARY), "{what}");
+    }
+}
