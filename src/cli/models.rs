@@ -73,26 +73,100 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
             rows.push(Value::Object(o));
         }
     }
-    if rows.is_empty() && args.provider.is_some() && !args.json {
+    // The aliases (of this provider's targets, when one is named), each
+    // with its chain expanded.
+    let all = state.aliases();
+    let only: Option<&str> = args.provider.as_deref().map(|_| providers[0].name.as_str());
+    let aliases: Vec<Value> = all
+        .iter()
+        .filter_map(|(name, value)| {
+            let expanded = crate::run::aliases::expand(name, &all);
+            let targets: Vec<String> = match &expanded {
+                Ok(ts) => ts.iter().map(ToString::to_string).collect(),
+                Err(_) => Vec::new(),
+            };
+            if let Some(p) = only
+                && !expanded
+                    .as_ref()
+                    .is_ok_and(|ts| ts.iter().any(|t| t.provider == p))
+            {
+                return None;
+            }
+            Some(serde_json::json!({
+                "name": name,
+                "value": value,
+                "targets": targets,
+                "error": expanded.err(),
+            }))
+        })
+        .collect();
+    if rows.is_empty() && aliases.is_empty() && args.provider.is_some() && !args.json {
         let name = args.provider.unwrap_or_default();
         return Err(Error::new(format!("'{name}' declares no models")).hint(
             "add a [providers.NAME.models.KEY] table to providers.toml; `aix provider models NAME` lists what the server offers",
         ));
     }
-    output::emit(Format::json_if(args.json), &ModelsView(rows))
+    output::emit(
+        Format::json_if(args.json),
+        &ModelsView {
+            models: rows,
+            aliases,
+        },
+    )
 }
 
-/// `aix models`: one row per declared model.
+/// `aix models`: one row per declared model, then the aliases.
 #[derive(Serialize)]
-#[serde(transparent)]
-struct ModelsView(Vec<Value>);
+struct ModelsView {
+    models: Vec<Value>,
+    aliases: Vec<Value>,
+}
 
 impl View for ModelsView {
     fn text(&self) -> Vec<Piece> {
-        if self.0.is_empty() {
+        if self.models.is_empty() && self.aliases.is_empty() {
             return vec![Piece::Note(crate::notes::Note::info(
-                "no provider declares models; see `aix models --help`",
+                "no provider declares models and there are no aliases; see `aix models --help`",
             ))];
+        }
+        let mut pieces = self.model_table();
+        if !self.aliases.is_empty() {
+            if !pieces.is_empty() {
+                pieces.push(Piece::Text("\n".into()));
+            }
+            let rows = self
+                .aliases
+                .iter()
+                .map(|a| {
+                    let name = a["name"].as_str().unwrap_or_default().to_string();
+                    let targets = match &a["error"] {
+                        Value::String(e) => format!("(cannot be used: {e})"),
+                        _ => a["targets"]
+                            .as_array()
+                            .map(|t| {
+                                t.iter()
+                                    .filter_map(Value::as_str)
+                                    .collect::<Vec<_>>()
+                                    .join(", then ")
+                            })
+                            .unwrap_or_default(),
+                    };
+                    vec![name, targets]
+                })
+                .collect();
+            pieces.push(Piece::Table {
+                headers: &["ALIAS", "TARGETS (IN ORDER)"],
+                rows,
+            });
+        }
+        pieces
+    }
+}
+
+impl ModelsView {
+    fn model_table(&self) -> Vec<Piece> {
+        if self.models.is_empty() {
+            return Vec::new();
         }
         let s = |v: &Value| match v {
             Value::Null => "-".to_string(),
@@ -100,7 +174,7 @@ impl View for ModelsView {
             other => other.to_string(),
         };
         let rows = self
-            .0
+            .models
             .iter()
             .map(|m| {
                 let e = &m["effective"];

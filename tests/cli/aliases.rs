@@ -266,3 +266,28 @@ fn a_timeout_before_the_answer_tries_the_next_target() {
         .stderr(predicate::str::contains("trying b/org/small"));
     assert!(started.elapsed() < std::time::Duration::from_secs(5));
 }
+
+#[test]
+fn aix_models_lists_aliases_with_their_chains() {
+    let (s1, s2) = (Server::start(), Server::start());
+    let (sb, _) = setup(&s1.base(), &s2.base());
+    let out = stdout(&sb.run(&["models"]).success());
+    assert!(
+        out.lines()
+            .any(|l| l.starts_with("chain") && l.contains("a/big, then b/org/small, then b/last")),
+        "{out}"
+    );
+    let listed: serde_json::Value =
+        serde_json::from_str(&stdout(&sb.run(&["models", "b", "--json"]).success())).unwrap();
+    let names: Vec<&str> = listed["aliases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["chain", "smart"], "the aliases with a target at b");
+    assert_eq!(
+        listed["aliases"][1]["targets"],
+        json!(["a/big", "b/org/small"])
+    );
+}

@@ -135,8 +135,9 @@ fn plans_listings_and_exports_show_the_table() {
     assert_snapshot!("models_listing", stdout(&sb.run(&["models"]).success()));
     let listed: serde_json::Value =
         serde_json::from_str(&stdout(&sb.run(&["models", "p", "--json"]).success())).unwrap();
+    assert_eq!(listed["aliases"], serde_json::json!([]));
     let entry = |key: &str| {
-        listed
+        listed["models"]
             .as_array()
             .unwrap()
             .iter()
