@@ -294,3 +294,42 @@ fn peer_request_shaping_and_the_azure_preset() {
         assert_eq!(body["options"]["num_ctx"], 8192, "{body}");
     }
 }
+
+/// Discovery against llmock: `aix models sync` proposes what its
+/// `/v1/models` lists, `--write` puts the entries in the manifest, and the
+/// plan then shows them.
+#[test]
+#[ignore = "needs llmock: bash .ci/run starts it, or set AIX_TEST_LLMOCK_URL and pass -- --ignored"]
+fn peer_models_sync_proposes_and_writes() {
+    let Some(p) = peer() else { return };
+    let m = p.sb.root.join("providers.toml");
+    std::fs::write(
+        &m,
+        format!("# mine\n[providers.mock]\nbase_url = \"{}\"\n", p.base),
+    )
+    .unwrap();
+    let path = m.to_str().unwrap();
+    let served = {
+        let out =
+            p.sb.run(&["provider", "models", "mock", "--json"])
+                .success();
+        let v: Value = serde_json::from_str(&stdout(&out)).unwrap();
+        v.as_array().unwrap().len()
+    };
+    assert!(served > 0, "llmock lists models");
+    let proposed = p.sb.run(&["models", "sync", "mock", "-f", path]).success();
+    assert!(
+        stdout(&proposed).contains(&format!("Sync: {served} to add.")),
+        "{}",
+        stdout(&proposed)
+    );
+    p.sb.run(&["models", "sync", "mock", "-f", path, "--write"])
+        .success();
+    let text = std::fs::read_to_string(&m).unwrap();
+    assert!(text.starts_with("# mine\n"), "{text}");
+    assert!(text.contains("[providers.mock.models."), "{text}");
+    p.sb.run(&["validate", path, "--strict"]).success();
+    p.sb.run(&["models", "sync", "mock", "-f", path])
+        .success()
+        .stdout(predicate::str::contains("No new models."));
+}
