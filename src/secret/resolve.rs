@@ -241,15 +241,69 @@ fn kill_group(child: &mut std::process::Child) {
     let _ = child.wait();
 }
 
+/// The kernel's user keyring on Linux: it needs no daemon, holds keys for
+/// the user across processes until logout or reboot, and is what the
+/// `keyring` crate's session-keyring backend cannot offer in containers.
+#[cfg(all(feature = "keyring", target_os = "linux"))]
+mod store {
+    use linux_keyutils::{KeyRing, KeyRingIdentifier};
+
+    fn description(service: &str, user: &str) -> String {
+        format!("aix:{service}/{user}")
+    }
+
+    pub fn get(service: &str, user: &str) -> Result<Option<String>, String> {
+        let ring =
+            KeyRing::from_special_id(KeyRingIdentifier::User, true).map_err(|e| e.to_string())?;
+        match ring.search(&description(service, user)) {
+            Ok(key) => {
+                let bytes = key.read_to_vec().map_err(|e| e.to_string())?;
+                String::from_utf8(bytes)
+                    .map(Some)
+                    .map_err(|_| "the stored value is not UTF-8 text".to_string())
+            }
+            Err(linux_keyutils::KeyError::KeyDoesNotExist) => Ok(None),
+            Err(e) => Err(e.to_string()),
+        }
+    }
+
+    pub fn set(service: &str, user: &str, secret: &str) -> Result<(), String> {
+        let ring =
+            KeyRing::from_special_id(KeyRingIdentifier::User, true).map_err(|e| e.to_string())?;
+        ring.add_key(&description(service, user), secret)
+            .map(drop)
+            .map_err(|e| e.to_string())
+    }
+}
+
+/// The platform's store (macOS Keychain, Windows Credential Manager).
+#[cfg(all(feature = "keyring", not(target_os = "linux")))]
+mod store {
+    pub fn get(service: &str, user: &str) -> Result<Option<String>, String> {
+        let entry = keyring::Entry::new(service, user).map_err(|e| e.to_string())?;
+        match entry.get_password() {
+            Ok(v) => Ok(Some(v)),
+            Err(keyring::Error::NoEntry) => Ok(None),
+            Err(e) => Err(e.to_string()),
+        }
+    }
+
+    pub fn set(service: &str, user: &str, secret: &str) -> Result<(), String> {
+        keyring::Entry::new(service, user)
+            .and_then(|e| e.set_password(secret))
+            .map_err(|e| e.to_string())
+    }
+}
+
 #[cfg(feature = "keyring")]
 fn keyring(arg: &str) -> Result<String, RefError> {
     let (service, user) = arg.split_once('/').unwrap_or((arg, ""));
     let fail = |why: String| RefError::Failed(format!("${{keyring:{arg}}}: {why}"));
-    let entry = keyring::Entry::new(service, user).map_err(|e| fail(e.to_string()))?;
-    entry.get_password().map_err(|e| match e {
-        keyring::Error::NoEntry => fail("no such entry in the secret store".into()),
-        other => fail(other.to_string()),
-    })
+    match store::get(service.trim(), user.trim()) {
+        Ok(Some(v)) => Ok(v),
+        Ok(None) => Err(fail("no such entry in the secret store".into())),
+        Err(e) => Err(fail(e)),
+    }
 }
 
 #[cfg(not(feature = "keyring"))]
@@ -262,9 +316,7 @@ fn keyring(arg: &str) -> Result<String, RefError> {
 /// Stores `secret` in the platform's secret store under SERVICE/USER.
 #[cfg(feature = "keyring")]
 pub fn keyring_store(service: &str, user: &str, secret: &str) -> Result<(), String> {
-    keyring::Entry::new(service, user)
-        .and_then(|e| e.set_password(secret))
-        .map_err(|e| e.to_string())
+    store::set(service, user, secret)
 }
 
 #[cfg(not(feature = "keyring"))]

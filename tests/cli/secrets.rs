@@ -413,3 +413,48 @@ fn the_canary_never_shows_from_any_source() {
         assert_eq!(first.header("x-tok"), Some(CANARY), "{what}");
     }
 }
+
+/// With the `keyring` feature (`.ci/run` runs this with it): the key goes
+/// to the kernel's user keyring, config.json records only the reference,
+/// and a run sends the key.
+#[test]
+#[cfg(feature = "keyring")]
+fn a_key_in_the_keyring_reaches_the_wire() {
+    let server = Server::start();
+    // A name of its own: the user keyring outlives the test.
+    let name = format!(
+        "kr{}",
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos()
+            % 1_000_000_000
+    );
+    let sb = Sandbox::new();
+    sb.run(&["provider", "add", &name, &server.base(), "--model", "m"])
+        .success();
+    sb.run(&["create", "greet", "Hello"]).success();
+    sb.aix()
+        .args(["api-key", &name, "--keyring"])
+        .write_stdin(format!("{CANARY}\n"))
+        .assert()
+        .success();
+    let config = String::from_utf8(sb.config_bytes().unwrap()).unwrap();
+    assert!(!config.contains(CANARY), "{config}");
+    assert!(
+        config.contains(&format!("${{keyring:aix/{name}}}")),
+        "{config}"
+    );
+    server.push(Reply::answer("ok"));
+    let out = sb
+        .aix()
+        .args(["run", "greet", "--provider", &name, "-e", "-v"])
+        .write_stdin("")
+        .assert()
+        .success();
+    no_canary(&out);
+    assert_eq!(
+        server.last().header("authorization"),
+        Some(format!("Bearer {CANARY}").as_str())
+    );
+}
