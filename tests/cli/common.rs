@@ -101,6 +101,26 @@ pub fn with_local_provider(base: &str, key: Option<&str>) -> Sandbox {
     sb
 }
 
+/// A sandbox with provider `p` at `base` (default model `m`) added with
+/// the `extra` flags, and the prompt `greet` ("Hello").
+pub fn provider_p(base: &str, extra: &[&str]) -> Sandbox {
+    let sb = Sandbox::new();
+    let mut args = vec!["provider", "add", "p", base, "--model", "m"];
+    args.extend_from_slice(extra);
+    sb.run(&args).success();
+    sb.run(&["create", "greet", "Hello"]).success();
+    sb
+}
+
+/// `aix run greet --provider p -e ARGS...`, stdin empty.
+pub fn send_p(sb: &Sandbox, args: &[&str]) -> assert_cmd::assert::Assert {
+    sb.aix()
+        .args(["run", "greet", "--provider", "p", "-e"])
+        .args(args)
+        .write_stdin("")
+        .assert()
+}
+
 /// `aix run greet --provider local -e ARGS...`, stdin empty.
 pub fn run_greet(sb: &Sandbox, args: &[&str]) -> assert_cmd::assert::Assert {
     sb.aix()

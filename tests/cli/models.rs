@@ -46,11 +46,7 @@ fn applied(server: &Server) -> (Sandbox, std::path::PathBuf) {
 }
 
 fn send(sb: &Sandbox, args: &[&str]) -> assert_cmd::assert::Assert {
-    sb.aix()
-        .args(["run", "greet", "--provider", "p", "-e"])
-        .args(args)
-        .write_stdin("")
-        .assert()
+    send_p(sb, args)
 }
 
 #[test]

@@ -20,21 +20,11 @@ fn key_file(sb: &Sandbox, mode: u32) -> std::path::PathBuf {
 }
 
 fn setup(server: &Server, extra: &[&str]) -> Sandbox {
-    let sb = Sandbox::new();
-    let base = server.base();
-    let mut args = vec!["provider", "add", "p", base.as_str(), "--model", "m"];
-    args.extend_from_slice(extra);
-    sb.run(&args).success();
-    sb.run(&["create", "greet", "Hello"]).success();
-    sb
+    provider_p(&server.base(), extra)
 }
 
 fn send(sb: &Sandbox, args: &[&str]) -> assert_cmd::assert::Assert {
-    sb.aix()
-        .args(["run", "greet", "--provider", "p", "-e"])
-        .args(args)
-        .write_stdin("")
-        .assert()
+    send_p(sb, args)
 }
 
 fn no_canary(a: &assert_cmd::assert::Assert) {
