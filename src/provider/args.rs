@@ -187,7 +187,7 @@ impl FieldArgs {
             }
             let mut map = map_of(f, p);
             let len = map.len();
-            map.retain(|k, _| !same_key(f, k, key));
+            map.retain(|k, _| !f.same_key(k, key));
             if map.len() == len {
                 return Err(format!(
                     "'{}' has no {} {:?} to remove",
@@ -211,7 +211,7 @@ impl FieldArgs {
                         // mistake, not a replacement.
                         if let Some((_, first)) = given
                             .iter()
-                            .find(|(name, g)| *name == f.name && same_key(f, g, k))
+                            .find(|(name, g)| *name == f.name && f.same_key(g, k))
                         {
                             return Err(format!(
                                 "{} {:?} is given twice (as {:?} too); names ignore case",
@@ -223,7 +223,7 @@ impl FieldArgs {
                         given.push((f.name, k));
                         // Replace in place, keeping the order (and the
                         // new spelling of the name).
-                        match map.keys().position(|old| same_key(f, old, k)) {
+                        match map.keys().position(|old| f.same_key(old, k)) {
                             Some(i) => {
                                 let mut rebuilt = serde_json::Map::new();
                                 for (j, (ok, ov)) in map.into_iter().enumerate() {
@@ -261,14 +261,5 @@ fn noun(f: &Field) -> &'static str {
     match f.kind {
         Kind::Map { noun, .. } => noun,
         _ => f.name,
-    }
-}
-
-fn same_key(f: &Field, a: &str, b: &str) -> bool {
-    match f.kind {
-        Kind::Map {
-            fold_case: true, ..
-        } => a.eq_ignore_ascii_case(b),
-        _ => a == b,
     }
 }

@@ -652,6 +652,17 @@ impl Field {
         matches!(self.kind, Kind::Map { .. })
     }
 
+    /// Whether two entry names of this map field are the same entry
+    /// (header names ignore case).
+    pub fn same_key(&self, a: &str, b: &str) -> bool {
+        match self.kind {
+            Kind::Map {
+                fold_case: true, ..
+            } => a.eq_ignore_ascii_case(b),
+            _ => a == b,
+        }
+    }
+
     /// Whether the field is shown entry by entry: a map, or a JSON object
     /// (`extra_body`, `models`).
     pub fn is_table(&self) -> bool {

@@ -14,7 +14,7 @@ use std::sync::OnceLock;
 use serde_json::{Map, Value};
 
 use super::Provider;
-use super::fields::{FIELDS, Field, Kind};
+use super::fields::{FIELDS, Field};
 
 /// One preset.
 #[derive(Debug)]
@@ -42,18 +42,9 @@ impl Preset {
         match self.value(f) {
             Some(Value::Object(m)) => m
                 .iter()
-                .any(|(k, v)| same_key(f, k, key) && v.as_str() == Some(value)),
+                .any(|(k, v)| f.same_key(k, key) && v.as_str() == Some(value)),
             _ => false,
         }
-    }
-}
-
-fn same_key(f: &Field, a: &str, b: &str) -> bool {
-    match f.kind {
-        Kind::Map {
-            fold_case: true, ..
-        } => a.eq_ignore_ascii_case(b),
-        _ => a == b,
     }
 }
 
@@ -141,7 +132,7 @@ pub fn fill(p: &mut Provider, given: &dyn Fn(&Field) -> bool) {
             };
             let mut merged = Map::new();
             for (k, v) in theirs {
-                if !mine.keys().any(|m| same_key(f, m, k)) {
+                if !mine.keys().any(|m| f.same_key(m, k)) {
                     merged.insert(k.clone(), v.clone());
                 }
             }
