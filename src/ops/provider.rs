@@ -126,6 +126,20 @@ pub fn add(store: &Store, p: &Provider) -> Result<Vec<Note>> {
     Ok(notes)
 }
 
+/// The manifest that owns `name`, as the user knows it: its file name as
+/// `aix apply` recorded it (`providers.toml` when none was recorded).
+fn manifest_of(s: &State, name: &str) -> String {
+    s.owned()
+        .get(name)
+        .and_then(|o| o.source.clone())
+        .and_then(|src| {
+            std::path::Path::new(&src)
+                .file_name()
+                .map(|f| f.to_string_lossy().into_owned())
+        })
+        .unwrap_or_else(|| "providers.toml".into())
+}
+
 /// `custom:NAME` or `NAME` as the custom provider's name.
 fn custom_name(spec: &str) -> String {
     spec.strip_prefix("custom:").unwrap_or(spec).to_string()
@@ -153,7 +167,7 @@ pub fn remove(store: &Store, spec: &str, forget_key: bool) -> Result<Vec<Note>> 
             let hint = format!("remove its stored key with `aix api-key {name} --remove`");
             return Err(no_custom(s, &name, spec, "removed", hint));
         }
-        let owner = s.owner(&name);
+        let owner = (s.owner(&name), manifest_of(s, &name));
         s.remove_provider(&name);
         // Some(None): deleted; Some(Some(slot)): kept in that slot.
         let key = if forget_key {
@@ -177,9 +191,10 @@ pub fn remove(store: &Store, spec: &str, forget_key: bool) -> Result<Vec<Note>> 
         }
         None => notes.push(Note::status(format!("Removed provider '{name}'"))),
     }
-    if owner == Owner::Manifest {
+    if owner.0 == Owner::Manifest {
         notes.push(Note::info(format!(
-            "'{name}' is managed by providers.toml; `aix apply` will re-create it unless you remove it from the manifest"
+            "'{name}' is managed by {}; `aix apply` will re-create it unless you remove it from the manifest",
+            owner.1
         )));
     }
     Ok(notes)
@@ -225,8 +240,9 @@ pub fn update(store: &Store, spec: &str, changes: &Changes) -> Result<Vec<Note>>
         };
         let owner = s.owner(&name);
         if owner == Owner::Manifest && !changes.force {
-            return Err(Error::usage(format!(
-                "'{name}' is managed by providers.toml; change it there and run `aix apply`"
+            return Err(Error::new(format!(
+                "'{name}' is managed by {}; change it there and run `aix apply`",
+                manifest_of(s, &name)
             ))
             .hint("or pass --force to edit config.json anyway (the next `aix plan` will show the difference)"));
         }
@@ -263,9 +279,23 @@ pub fn update(store: &Store, spec: &str, changes: &Changes) -> Result<Vec<Note>>
                 origin: crate::config::state::Origin::Custom,
             })
             .is_some();
-        Ok((changed, (owner, has_key)))
+        // Switched to a preset with no usual URL while the URL is the old
+        // preset's: say so.
+        let stale = p.preset != before.preset
+            && p.preset.as_deref().and_then(crate::provider::presets::get).is_some_and(|new| {
+                new.values.get("base_url").is_none()
+                    && before
+                        .preset
+                        .as_deref()
+                        .and_then(crate::provider::presets::get)
+                        .and_then(|old| old.values.get("base_url"))
+                        .and_then(serde_json::Value::as_str)
+                        == Some(p.base_url.as_str())
+            });
+        let stale_url = stale.then(|| p.base_url.clone());
+        Ok((changed, (owner, has_key, manifest_of(s, &name), stale_url)))
     })?;
-    let (owner, has_key) = owner;
+    let (owner, has_key, manifest, stale_url) = owner;
     if !changed {
         return Ok(vec![Note::info(format!(
             "'{name}' already had those settings; nothing changed"
@@ -276,9 +306,14 @@ pub fn update(store: &Store, spec: &str, changes: &Changes) -> Result<Vec<Note>>
     } else {
         format!("Updated provider '{name}'")
     })];
+    if let Some(url) = stale_url {
+        notes.push(Note::warn(format!(
+            "'{name}' still has the old preset's base URL ({url}), and its new preset has no usual one: set yours with `aix provider update {name} --url URL`"
+        )));
+    }
     if owner == Owner::Manifest {
         notes.push(Note::warn(format!(
-            "'{name}' is managed by providers.toml: the next `aix plan` shows this edit as drift and `aix apply` reverts it unless the manifest changes too"
+            "'{name}' is managed by {manifest}: the next `aix plan` shows this edit as drift and `aix apply` reverts it unless the manifest changes too"
         )));
     }
     Ok(notes)

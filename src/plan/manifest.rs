@@ -157,7 +157,10 @@ impl<'a> Document<'a> {
                         entry["base_url"] = Value::String(n);
                     }
                     if files {
-                        let dir = self.path.parent().unwrap_or(Path::new("."));
+                        let dir = match self.path.parent() {
+                            Some(d) if !d.as_os_str().is_empty() => d,
+                            _ => Path::new("."),
+                        };
                         let dir = std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf());
                         absolute_file_refs(&mut entry, &dir);
                     }

@@ -235,10 +235,35 @@ pub(crate) fn checked_base_url(input: &str) -> Result<std::borrow::Cow<'_, str>,
     Ok(url)
 }
 
+/// A base URL as an error may show it: cut at the first space or control
+/// character, credentials and any query or fragment left out, clipped.
+fn shown_url(s: &str) -> String {
+    let cut = s
+        .find(|c: char| c.is_whitespace() || c.is_control())
+        .map_or(s, |i| &s[..i]);
+    let (scheme, rest) = cut.split_once("://").map_or(("", cut), |(a, b)| (a, b));
+    let (authority, path) = rest
+        .find('/')
+        .map_or((rest, ""), |i| (&rest[..i], &rest[i..]));
+    let authority = match authority.rsplit_once('@') {
+        Some((_, host)) => format!("(credentials)@{host}"),
+        None => authority.to_string(),
+    };
+    let path = match path.find(['?', '#']) {
+        Some(i) => format!("{}{}...", &path[..i], &path[i..i + 1]),
+        None => path.to_string(),
+    };
+    let sep = if scheme.is_empty() { "" } else { "://" };
+    crate::output::clip(&format!("{scheme}{sep}{authority}{path}"), 100).into_owned()
+}
+
 /// [`normalize_base_url`] without allocating when `input` is already in
 /// normal form (the common case when reading config.json or a manifest).
 fn normalized_base_url(input: &str) -> Result<std::borrow::Cow<'_, str>, String> {
     let s = input.trim();
+    // What errors may repeat: never credentials, a query (it may hold a
+    // key) or what follows a space or control character.
+    let shown = shown_url(s);
     if s.len() > 2048 {
         return Err(format!(
             "base URL {:?} is longer than 2048 bytes",
@@ -251,12 +276,12 @@ fn normalized_base_url(input: &str) -> Result<std::borrow::Cow<'_, str>, String>
     let plain = s.bytes().all(|b| b > b' ' && b != 0x7f && b < 0x80);
     if !plain && s.chars().any(|c| c.is_control() || c.is_whitespace()) {
         return Err(format!(
-            "base URL {s:?} contains spaces or control characters"
+            "base URL {shown:?}... contains spaces or control characters (not repeated here)"
         ));
     }
     let Some((scheme, rest)) = s.split_once("://") else {
         return Err(format!(
-            "base URL {s:?} is not absolute; write it as http://HOST[:PORT]/PATH or https://..."
+            "base URL {shown:?} is not absolute; write it as http://HOST[:PORT]/PATH or https://..."
         ));
     };
     let scheme = if scheme.eq_ignore_ascii_case("https") {
@@ -265,7 +290,7 @@ fn normalized_base_url(input: &str) -> Result<std::borrow::Cow<'_, str>, String>
         "http"
     } else {
         return Err(format!(
-            "base URL {s:?} uses {}://; only http:// and https:// are supported",
+            "base URL {shown:?} uses {}://; only http:// and https:// are supported",
             scheme.to_ascii_lowercase()
         ));
     };
@@ -279,19 +304,21 @@ fn normalized_base_url(input: &str) -> Result<std::borrow::Cow<'_, str>, String>
     }
     let (host, port) = if let Some(v6) = authority.strip_prefix('[') {
         let Some((inside, after)) = v6.split_once(']') else {
-            return Err(format!("base URL {s:?} has an unclosed '[' in its host"));
+            return Err(format!(
+                "base URL {shown:?} has an unclosed '[' in its host"
+            ));
         };
         if inside.is_empty()
             || !inside
                 .chars()
                 .all(|c| c.is_ascii_hexdigit() || c == ':' || c == '.')
         {
-            return Err(format!("base URL {s:?} has an invalid IPv6 host"));
+            return Err(format!("base URL {shown:?} has an invalid IPv6 host"));
         }
         match after {
             "" => (inside, None),
             p if p.starts_with(':') => (inside, Some(&p[1..])),
-            _ => return Err(format!("base URL {s:?} has text after its IPv6 host")),
+            _ => return Err(format!("base URL {shown:?} has text after its IPv6 host")),
         }
     } else {
         match authority.rsplit_once(':') {
@@ -300,19 +327,19 @@ fn normalized_base_url(input: &str) -> Result<std::borrow::Cow<'_, str>, String>
         }
     };
     if host.is_empty() {
-        return Err(format!("base URL {s:?} has no host"));
+        return Err(format!("base URL {shown:?} has no host"));
     }
     if !authority.starts_with('[')
         && !host
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_'))
     {
-        return Err(format!("base URL {s:?} has an invalid host {host:?}"));
+        return Err(format!("base URL {shown:?} has an invalid host {host:?}"));
     }
     if let Some(port) = port {
         match port.parse::<u16>() {
             Ok(p) if p > 0 && port.chars().all(|c| c.is_ascii_digit()) => {}
-            _ => return Err(format!("base URL {s:?} has an invalid port {port:?}")),
+            _ => return Err(format!("base URL {shown:?} has an invalid port {port:?}")),
         }
     }
     if let Some(at) = path.find(['?', '#']) {

@@ -105,6 +105,15 @@ impl Model {
         if self.stream_usage.is_some() {
             p.stream_usage = self.stream_usage;
         }
+        // Never sent means never: not from an `extra_body` either.
+        if self.temperature == Some(Temperature::Never)
+            && let Some(b) = &mut p.extra_body
+        {
+            b.shift_remove("temperature");
+            if b.is_empty() {
+                p.extra_body = None;
+            }
+        }
     }
 
     /// The entry as JSON for listings, with its effective id.

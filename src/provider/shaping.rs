@@ -34,7 +34,9 @@ pub fn check_query_key(key: &str) -> Result<(), String> {
     if key.len() > 256 {
         return Err("query parameter name is longer than 256 bytes".into());
     }
-    if let Some(c) = key.chars().find(|c| c.is_control() || c.is_whitespace()) {
+    // Spaces and the like are percent-encoded; control characters are
+    // surely a mistake.
+    if let Some(c) = key.chars().find(|c| c.is_control()) {
         return Err(format!(
             "query parameter name {:?} contains {}",
             crate::output::clip(key, 80),
@@ -317,7 +319,8 @@ mod tests {
         );
         assert_eq!(parse_query_arg("a=b=c").unwrap().1, "b=c");
         assert!(parse_query_arg("novalue").is_err());
-        assert!(parse_query_arg("a b=c").is_err());
+        assert_eq!(parse_query_arg("a b=c").unwrap().0, "a b");
+        assert!(parse_query_arg("a\u{1}b=c").is_err());
     }
 
     #[test]

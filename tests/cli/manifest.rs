@@ -287,7 +287,7 @@ fn drift_is_shown_and_needs_force() {
     // Deleted by hand: re-created without --force.
     sb.run(&["provider", "remove", "work"])
         .success()
-        .stderr(predicate::str::contains("managed by providers.toml"));
+        .stderr(predicate::str::contains("managed by p.toml"));
     plan(&sb, &m, &[])
         .success()
         .stdout(predicate::str::contains(

@@ -193,7 +193,7 @@ fn update_of_a_manifest_provider_needs_force_and_warns_of_drift() {
     sb.run(&["apply", "-f", m.to_str().unwrap()]).success();
     let a = sb
         .run(&["provider", "update", "work", "--model", "b"])
-        .code(64);
+        .code(1);
     assert!(
         stderr(&a).contains("managed by providers.toml"),
         "{}",
