@@ -174,7 +174,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
             write_file(path, rendered.as_bytes())?;
             output::status(format!("Wrote the rendered prompt to {}", path.display()));
         }
-        if key.is_none() && p.auth_type == provider::AuthType::Bearer && p.api_key_env.is_some() {
+        if key.is_none() && p.auth_type.sends_key() && p.api_key_env.is_some() {
             output::note(no_key_note(resolved));
         }
         if let (Some(alias), [_, rest @ ..]) = (&target.alias, targets.as_slice())
