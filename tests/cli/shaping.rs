@@ -451,6 +451,8 @@ fn each_examples_dry_run_shows_the_request_its_server_expects() {
         ("ollama.toml", "ollama"),
         ("vllm.toml", "vllm"),
         ("private-ca.toml", "lab"),
+        ("anthropic.toml", "claude"),
+        ("responses.toml", "openai-responses"),
     ] {
         let sb = Sandbox::new();
         let path = examples.join(file);
