@@ -59,6 +59,14 @@ pub fn deliver(client: &Client, p: &Prepared, out: &mut Output) -> Result<Delive
     let response = client.chat(p);
     out.stop_spinner();
     let response = response.map_err(Failure::Client)?;
+    if let Some(message) = wire::failed(p.wire, &response) {
+        return Err(Failure::Other(
+            Error::new(format!(
+                "the server answered that the request failed: {message}"
+            ))
+            .hint("see the whole response with --json"),
+        ));
+    }
     let Some(done) = wire::completion(p.wire, &response) else {
         return Err(Failure::Other(
             Error::new(format!(

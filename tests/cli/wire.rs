@@ -236,6 +236,19 @@ fn messages_whole_answers_and_anthropic_errors() {
         "{err}"
     );
     assert!(err.contains("aix provider models p"), "{err}");
+    // A 401 echoing the key: masked, with the usual hint.
+    server.push(Reply::json(
+        401,
+        &json!({"type": "error", "error": {"type": "authentication_error", "message": format!("invalid x-api-key {KEY}")}}),
+    ));
+    let a = send(&sb, &[]).code(1);
+    let err = stderr(&a);
+    assert!(
+        err.contains("401 Unauthorized: invalid x-api-key (sensitive)"),
+        "{err}"
+    );
+    assert!(err.contains("aix api-key p"), "{err}");
+    no_canary(&a);
     // 529 (overloaded) is retried like 503.
     server.push(Reply::json(
         529,
@@ -470,6 +483,20 @@ fn responses_whole_answers() {
     let body = server.last().json();
     assert_eq!(body["stream"], false);
     assert!(body.get("messages").is_none(), "{body}");
+    // A failed response with a 200 status is an error, the key masked.
+    server.push(Reply::json(
+        200,
+        &json!({"id": "resp_2", "object": "response", "status": "failed", "output": [],
+                "error": {"code": "server_error", "message": format!("no luck with {KEY}")}}),
+    ));
+    let a = send(&sb, &[]).code(1);
+    assert!(
+        stderr(&a)
+            .contains("the server answered that the request failed: no luck with (sensitive)"),
+        "{}",
+        stderr(&a)
+    );
+    no_canary(&a);
     // The REPL's second turn carries the first as input items.
     server.push(responses_stream(&responses_end()));
     server.push(responses_stream(&responses_end()));

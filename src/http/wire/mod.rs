@@ -44,6 +44,27 @@ pub fn incomplete(wire: Wire, response: &Value) -> Option<String> {
     }
 }
 
+/// The server's message when a whole answer with a success status says
+/// the request failed (a Responses answer with `status: "failed"` or an
+/// `error`; a Messages body of `type: "error"`), on one line.
+pub fn failed(wire: Wire, response: &Value) -> Option<String> {
+    let failed = match wire {
+        Wire::Chat => false,
+        Wire::Responses => {
+            response.get("status").and_then(Value::as_str) == Some("failed")
+                || response.get("error").is_some_and(|e| !e.is_null())
+        }
+        Wire::Messages => response.get("type").and_then(Value::as_str) == Some("error"),
+    };
+    failed.then(|| {
+        let message = response
+            .get("error")
+            .and_then(chunk::error_text)
+            .unwrap_or_else(|| "no message given".to_string());
+        one_line(&message)
+    })
+}
+
 /// The event that ends a stream of `wire`, for "ended before ...".
 pub fn end_event(wire: Wire) -> &'static str {
     match wire {
