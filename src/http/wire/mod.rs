@@ -336,6 +336,18 @@ mod tests {
     }
 
     #[test]
+    fn a_huge_event_is_read_back_from_its_spill() {
+        let text = "word \u{e9} ".repeat(crate::http::SPILL_AT / 4);
+        let delta = json!({"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": text}});
+        let stream = format!(
+            "event: content_block_delta\ndata: {delta}\n\nevent: message_stop\ndata: {{\"type\":\"message_stop\"}}\n\n"
+        );
+        let (r, sink) = run(Wire::Messages, &stream);
+        r.unwrap();
+        assert_eq!(sink.text, text);
+    }
+
+    #[test]
     fn whole_answers() {
         let r = json!({
             "status": "completed",
