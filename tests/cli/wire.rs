@@ -666,3 +666,64 @@ fn a_model_entry_sets_its_wire() {
         .stdout("chat\n");
     assert_eq!(server.last().path, "/v1/chat/completions");
 }
+
+/// The anthropic preset reads the key from $ANTHROPIC_API_KEY, and the
+/// built-in `anthropic` provider speaks Messages through the same preset.
+#[test]
+fn the_anthropic_preset_and_builtin() {
+    let server = Server::start();
+    let sb = Sandbox::new();
+    sb.run(&[
+        "provider",
+        "add",
+        "p",
+        &server.base(),
+        "--preset",
+        "anthropic",
+        "--model",
+        "m",
+    ])
+    .success();
+    sb.run(&["create", "greet", "Hello {who}"]).success();
+    server.push(Reply::json(
+        200,
+        &json!({"type": "message", "content": [{"type": "text", "text": "ok"}], "stop_reason": "end_turn", "usage": {"input_tokens": 1, "output_tokens": 1}}),
+    ));
+    let a = sb
+        .aix()
+        .env("ANTHROPIC_API_KEY", KEY)
+        .args(["run", "greet", "-p", "who=you", "--provider", "p", "-e"])
+        .write_stdin("")
+        .assert()
+        .success()
+        .stdout("ok\n");
+    no_canary(&a);
+    let req = server.last();
+    assert_eq!(req.header("x-api-key"), Some(KEY));
+    assert_eq!(req.header("authorization"), None);
+    let a = sb
+        .aix()
+        .env("ANTHROPIC_API_KEY", KEY)
+        .args([
+            "run",
+            "greet",
+            "-p",
+            "who=you",
+            "--provider",
+            "anthropic",
+            "--model",
+            "claude-x",
+        ])
+        .write_stdin("")
+        .assert()
+        .success();
+    no_canary(&a);
+    let out = stdout(&a);
+    assert!(
+        out.contains("POST https://api.anthropic.com/v1/messages"),
+        "{out}"
+    );
+    assert!(out.contains("x-api-key: (sensitive)"), "{out}");
+    assert!(out.contains("anthropic-version: 2023-06-01"), "{out}");
+    assert!(out.contains("max_tokens: 4096"), "{out}");
+}
