@@ -174,7 +174,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
             write_file(path, rendered.as_bytes())?;
             output::status(format!("Wrote the rendered prompt to {}", path.display()));
         }
-        if key.is_none() && p.auth_type == provider::AuthType::Bearer && p.api_key_env.is_some() {
+        if key.is_none() && p.auth_type.sends_key() && p.api_key_env.is_some() {
             output::note(no_key_note(resolved));
         }
         if let (Some(alias), [_, rest @ ..]) = (&target.alias, targets.as_slice())
@@ -401,11 +401,23 @@ fn dry_run_text(p: &Prepared, model_key: Option<&str>, show: bool) -> String {
     if let Some(ca) = &p.ca_file {
         t.push_str(&format!("ca_file:  {ca}\n"));
     }
+    // Where the protocol keeps the conversation and its system text
+    // (shown below as messages when it is plain text).
+    let (turns, system) = match p.wire {
+        provider::Wire::Chat => ("messages", None),
+        provider::Wire::Responses => ("input", Some("instructions")),
+        provider::Wire::Messages => ("messages", Some("system")),
+    };
+    let system = system.and_then(|k| p.body[k].as_str().map(|text| (k, text)));
     // The rest of the body as sent (the messages follow below).
     if let Value::Object(body) = &p.body {
         let rest: Vec<String> = body
             .iter()
-            .filter(|(k, _)| !matches!(k.as_str(), "model" | "messages" | "stream"))
+            .filter(|(k, _)| {
+                !(matches!(k.as_str(), "model" | "stream")
+                    || *k == turns
+                    || system.is_some_and(|(s, _)| s == *k))
+            })
             .map(|(k, v)| format!("  {k}: {v}\n"))
             .collect();
         if !rest.is_empty() {
@@ -417,7 +429,10 @@ fn dry_run_text(p: &Prepared, model_key: Option<&str>, show: bool) -> String {
     for h in &p.headers {
         t.push_str(&format!("  {}: {}\n", h.name, h.shown(show)));
     }
-    for m in p.body["messages"].as_array().into_iter().flatten() {
+    if let Some((_, text)) = system {
+        t.push_str(&format!("\n--- system ---\n{text}\n"));
+    }
+    for m in p.body[turns].as_array().into_iter().flatten() {
         let role = m["role"].as_str().unwrap_or_default();
         let content = m["content"].as_str().unwrap_or_default();
         t.push_str(&format!("\n--- {role} ---\n{content}\n"));

@@ -81,8 +81,9 @@ pub enum ClientError {
     Protocol { base_url: String, detail: String },
     #[error("the server sent an error in the stream: {0}")]
     StreamError(String),
-    #[error("the stream from {base_url} ended before [DONE]; the answer may be cut short")]
-    Truncated { base_url: String },
+    /// The body ended without the protocol's last event (`end`).
+    #[error("the stream from {base_url} ended before {end}; the answer may be cut short")]
+    Truncated { base_url: String, end: &'static str },
     #[error("the answer from {base_url} broke off: {cause}")]
     Broken { base_url: String, cause: String },
     #[error("cannot write the answer: {0}")]
@@ -195,6 +196,10 @@ pub(super) fn is_model_not_found(status: u16, message: &str, code: Option<&str>)
         return true;
     }
     let m = message.to_ascii_lowercase();
+    // Anthropic: 404 `not_found_error` with "model: NAME".
+    if code == Some("not_found_error") && m.contains("model") {
+        return true;
+    }
     matches!(status, 400 | 404 | 422)
         && m.contains("model")
         && (m.contains("not found")
@@ -221,6 +226,7 @@ pub(super) fn reason(status: u16) -> &'static str {
         502 => "Bad Gateway",
         503 => "Service Unavailable",
         504 => "Gateway Timeout",
+        529 => "Overloaded",
         _ => "",
     }
 }
@@ -605,6 +611,11 @@ mod tests {
             400,
             "Invalid model name passed in model=x",
             None
+        ));
+        assert!(is_model_not_found(
+            404,
+            "model: claude-nope",
+            Some("not_found_error")
         ));
         assert!(!is_model_not_found(404, "Not Found", None));
         assert!(!is_model_not_found(500, "model not found", None));

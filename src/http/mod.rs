@@ -19,6 +19,7 @@ mod request;
 pub mod sse;
 mod tls;
 mod transport;
+pub mod wire;
 
 pub use errors::*;
 pub use relay::*;

@@ -9,7 +9,8 @@ use serde_json::Value;
 
 use super::*;
 use crate::http::chunk::{self, Item, Usage};
-use crate::http::sse;
+use crate::http::{sse, wire};
+use crate::provider::Wire;
 
 /// Where the user sees an answer being written.
 pub trait Sink {
@@ -52,16 +53,33 @@ pub struct StreamSummary {
     pub events: u64,
     /// Whether any content, refusal or tool call came.
     pub answered: bool,
+    /// The server ended the answer early and said so (a Responses
+    /// `response.incomplete`): the warning to show.
+    pub incomplete: Option<String>,
 }
 
 /// Reads an event stream from `reader` and writes its deltas to `sink`:
 /// every complete event in the current buffer, then one flush before the
 /// next (blocking) read.
+#[cfg(any(test, feature = "internals"))]
 pub fn relay(
     reader: &mut dyn Read,
     sink: &mut dyn Sink,
     base_url: &str,
     idle_timeout: Duration,
+) -> Result<StreamSummary, ClientError> {
+    relay_wire(reader, sink, base_url, idle_timeout, Wire::Chat)
+}
+
+/// [`relay`] for a stream of `wire`'s events: chat chunks go through the
+/// chunk decoder, the other protocols' events through theirs
+/// ([`wire::Decoder`]).
+pub fn relay_wire(
+    reader: &mut dyn Read,
+    sink: &mut dyn Sink,
+    base_url: &str,
+    idle_timeout: Duration,
+    wire: Wire,
 ) -> Result<StreamSummary, ClientError> {
     let mut parser = sse::Parser::default().spill_over(SPILL_AT, Box::new(temp_spill));
     let mut buf = vec![0u8; READ_BUF];
@@ -71,6 +89,7 @@ pub fn relay(
         summary: StreamSummary::default(),
         done: false,
         decoder: chunk::Decoder::new(),
+        events: (wire != Wire::Chat).then(|| wire::Decoder::new(wire)),
     };
     loop {
         let n = match reader.read(&mut buf) {
@@ -95,11 +114,13 @@ pub fn relay(
     // The body ended cleanly (a broken one is an error above): without
     // [DONE] that is still a whole answer once a finish_reason came, as
     // the OpenAI SDK holds.
-    if state.done || state.summary.finish_reason.is_some() {
+    // The other protocols end with their last event only.
+    if state.done || (wire == Wire::Chat && state.summary.finish_reason.is_some()) {
         Ok(state.summary)
     } else {
         Err(ClientError::Truncated {
             base_url: base_url.to_string(),
+            end: wire::end_event(wire),
         })
     }
 }
@@ -144,6 +165,8 @@ struct Relay<'a> {
     summary: StreamSummary,
     done: bool,
     decoder: chunk::Decoder,
+    /// The decoder of a Responses or Messages stream (none for chat).
+    events: Option<wire::Decoder>,
 }
 
 impl Relay<'_> {
@@ -152,6 +175,22 @@ impl Relay<'_> {
             return Ok(());
         }
         self.summary.events += 1;
+        if let Some(decoder) = &mut self.events {
+            let mut data = ev.data;
+            let bytes = data.bytes().map_err(|e| ClientError::Protocol {
+                base_url: self.base_url.to_string(),
+                detail: format!("cannot read a large event back from its temporary file ({e})"),
+            })?;
+            let step = decoder.event(
+                ev.event,
+                &bytes,
+                &mut *self.sink,
+                &mut self.summary,
+                self.base_url,
+            )?;
+            self.done = step == wire::Step::Done;
+            return Ok(());
+        }
         match ev.data {
             sse::Data::Bytes(data) => self.chunk(ev.event, data),
             sse::Data::Spilled(store) => self.spilled(ev.event, store),
@@ -342,14 +381,15 @@ pub(super) fn whole_answer(
             code,
         });
     }
-    let done = chunk::completion(&v).ok_or_else(|| ClientError::Protocol {
+    let done = wire::completion(p.wire, &v).ok_or_else(|| ClientError::Protocol {
         base_url: p.base_url.clone(),
-        detail: "no choices[0].message in the answer".into(),
+        detail: format!("no {} in the answer", wire::expected(p.wire)),
     })?;
     // For `--json`: the response, on one line as a chunk would be.
     let line = serde_json::to_vec(&v).expect("a Value always serializes");
     sink.raw(&line).map_err(ClientError::Output)?;
-    let summary = feed_completion(&done, sink).map_err(ClientError::Output)?;
+    let mut summary = feed_completion(&done, sink).map_err(ClientError::Output)?;
+    summary.incomplete = wire::incomplete(p.wire, &v);
     sink.flush().map_err(ClientError::Output)?;
     Ok(summary)
 }
@@ -381,6 +421,7 @@ pub fn feed_completion(done: &chunk::Completion, sink: &mut dyn Sink) -> io::Res
         finish_reason: done.finish_reason.clone(),
         events: 0,
         answered,
+        incomplete: None,
     })
 }
 

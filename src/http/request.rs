@@ -6,7 +6,7 @@ use std::time::Duration;
 use serde_json::{Map, Value, json};
 
 use crate::error::Error;
-use crate::provider::{AuthType, Provider, shaping};
+use crate::provider::{AuthType, Provider, Wire, shaping};
 use crate::secret::envref;
 use crate::secret::resolve;
 use crate::secret::{self, Masker, Secret};
@@ -56,10 +56,16 @@ impl Header {
     }
 }
 
+/// The `max_tokens` a Messages request carries when no limit is
+/// configured: Anthropic's API requires one.
+pub const MESSAGES_MAX_TOKENS: u64 = 4096;
+
 /// A request ready to send (or to show in a dry run).
 #[derive(Debug, Clone)]
 pub struct Prepared {
     pub provider: String,
+    /// The protocol: how the body was built and how the answer reads.
+    pub wire: Wire,
     pub base_url: String,
     pub url: String,
     pub model: String,
@@ -165,13 +171,24 @@ pub fn prepare(
         sensitive: false,
     }];
     let mut env_values = Vec::new();
+    // The header the key goes in, if aix sends it: a header of that name
+    // the provider sets itself wins.
+    let auth_header = match provider.auth_type {
+        AuthType::Bearer => "Authorization",
+        AuthType::XApiKey => "x-api-key",
+        AuthType::ApiKey => "",
+    };
     let custom_auth = provider
         .headers
         .iter()
-        .any(|(n, _)| n.eq_ignore_ascii_case("authorization"));
+        .any(|(n, _)| n.eq_ignore_ascii_case(auth_header));
+    let auth_value = |key: &str| match provider.auth_type {
+        AuthType::Bearer => format!("Bearer {key}"),
+        _ => key.to_string(),
+    };
     let mut key = key.cloned();
     let mut refreshable = false;
-    if provider.auth_type == AuthType::Bearer
+    if provider.auth_type.sends_key()
         && !custom_auth
         && let Some(written) = key.clone()
     {
@@ -180,8 +197,8 @@ pub fn prepare(
         let reference = envref::contains_reference(written.expose());
         if reference && env == EnvRefs::Keep {
             headers.push(Header {
-                name: "Authorization".into(),
-                value: Secret::new(format!("Bearer {}", written.expose())),
+                name: auth_header.into(),
+                value: Secret::new(auth_value(written.expose())),
                 sensitive: !secret::is_reference_only(written.expose()),
             });
             key = None;
@@ -195,9 +212,9 @@ pub fn prepare(
             key = Some(Secret::new(value));
         }
     }
-    if provider.auth_type == AuthType::Bearer
+    if provider.auth_type.sends_key()
         && !custom_auth
-        && !headers.iter().any(|h| h.name == "Authorization")
+        && !headers.iter().any(|h| h.name == auth_header)
         && let Some(key) = &key
     {
         if env == EnvRefs::Resolve && key.expose().chars().any(|c| c.is_control()) {
@@ -211,8 +228,8 @@ pub fn prepare(
             )));
         }
         headers.push(Header {
-            name: "Authorization".into(),
-            value: Secret::new(format!("Bearer {}", key.expose())),
+            name: auth_header.into(),
+            value: Secret::new(auth_value(key.expose())),
             sensitive: true,
         });
     }
@@ -251,12 +268,8 @@ pub fn prepare(
             sensitive,
         });
     }
-    let messages: Vec<Value> = req
-        .messages
-        .iter()
-        .map(|m| json!({"role": m.role, "content": m.content}))
-        .collect();
-    let mut body = json!({"model": req.model, "messages": messages, "stream": req.stream});
+    let wire = provider.wire.unwrap_or_default();
+    let mut body = base_body(wire, req);
     // The provider's extra fields first, then what this run asks for, so
     // that a flag (`--max-tokens`) wins over the provider's default.
     if let Some(extra) = &provider.extra_body {
@@ -266,15 +279,19 @@ pub fn prepare(
         };
         shaping::deep_merge(&mut body, &extra);
     }
-    if req.stream && provider.stream_usage != Some(false) {
+    if wire == Wire::Chat && req.stream && provider.stream_usage != Some(false) {
         shaping::deep_merge(
             &mut body,
             &json!({"stream_options": {"include_usage": true}}),
         );
     }
     if let Some(n) = req.max_tokens {
-        let param = provider.max_tokens_param.unwrap_or_default();
-        body[param.as_str()] = json!(n);
+        let param = match wire {
+            Wire::Chat => provider.max_tokens_param.unwrap_or_default().as_str(),
+            Wire::Responses => "max_output_tokens",
+            Wire::Messages => "max_tokens",
+        };
+        body[param] = json!(n);
     }
     if let Some(t) = req.temperature {
         body["temperature"] = json!(t);
@@ -282,8 +299,9 @@ pub fn prepare(
     let query = query_string(&provider.query_params);
     Ok(Prepared {
         provider: provider.name.clone(),
+        wire,
         base_url: provider.base_url.clone(),
-        url: format!("{}/chat/completions{query}", provider.base_url),
+        url: format!("{}{}{query}", provider.base_url, wire.path()),
         model: req.model.clone(),
         headers,
         body,
@@ -300,6 +318,51 @@ pub fn prepare(
         key,
         env_values,
     })
+}
+
+/// The body's own fields for `wire`, before `extra_body` and the run's
+/// settings: the conversation in the protocol's shape. System messages
+/// become the protocol's system text (`instructions`, `system`), joined
+/// by a blank line, where the protocol has one.
+fn base_body(wire: Wire, req: &ChatRequest) -> Value {
+    let turn = |m: &Message| json!({"role": m.role, "content": m.content});
+    if wire == Wire::Chat {
+        let messages: Vec<Value> = req.messages.iter().map(turn).collect();
+        return json!({"model": req.model, "messages": messages, "stream": req.stream});
+    }
+    let system: Vec<&str> = req
+        .messages
+        .iter()
+        .filter(|m| m.role == "system")
+        .map(|m| m.content.as_str())
+        .collect();
+    let turns: Vec<Value> = req
+        .messages
+        .iter()
+        .filter(|m| m.role != "system")
+        .map(turn)
+        .collect();
+    let mut body = Map::new();
+    body.insert("model".into(), json!(req.model));
+    let system = (!system.is_empty()).then(|| json!(system.join("\n\n")));
+    match wire {
+        Wire::Responses => {
+            body.insert("input".into(), Value::Array(turns));
+            if let Some(s) = system {
+                body.insert("instructions".into(), s);
+            }
+        }
+        _ => {
+            if let Some(s) = system {
+                body.insert("system".into(), s);
+            }
+            body.insert("messages".into(), Value::Array(turns));
+            // Required by the API; extra_body or the run's limit replace it.
+            body.insert("max_tokens".into(), json!(MESSAGES_MAX_TOKENS));
+        }
+    }
+    body.insert("stream".into(), json!(req.stream));
+    Value::Object(body)
 }
 
 /// What to do about a reference that gave no value.
@@ -484,5 +547,88 @@ mod tests {
             sent.headers.iter().all(|h| h.name != "Authorization"),
             "api-key auth sends none"
         );
+    }
+
+    #[test]
+    fn each_wire_has_its_path_body_and_auth() {
+        let mut p = Provider::new("p", "http://h/v1");
+        let req = ChatRequest {
+            model: "m".into(),
+            messages: vec![
+                Message::new("system", "be brief"),
+                Message::new("user", "hi"),
+                Message::new("assistant", "hello"),
+                Message::new("user", "again"),
+            ],
+            stream: true,
+            max_tokens: None,
+            temperature: Some(0.5),
+        };
+        let key = Secret::new("sk-wire-canary");
+        let prep = |p: &Provider, req: &ChatRequest| {
+            prepare(p, Some(&key), req, Duration::from_secs(9), EnvRefs::Resolve).unwrap()
+        };
+        p.wire = Some(Wire::Responses);
+        let sent = prep(&p, &req);
+        assert_eq!(sent.url, "http://h/v1/responses");
+        assert_eq!(
+            sent.body,
+            json!({
+                "model": "m",
+                "input": [
+                    {"role": "user", "content": "hi"},
+                    {"role": "assistant", "content": "hello"},
+                    {"role": "user", "content": "again"}
+                ],
+                "instructions": "be brief",
+                "stream": true,
+                "temperature": 0.5
+            })
+        );
+        let limited = ChatRequest {
+            max_tokens: Some(9),
+            ..req.clone()
+        };
+        assert_eq!(prep(&p, &limited).body["max_output_tokens"], 9);
+        p.wire = Some(Wire::Messages);
+        p.auth_type = AuthType::XApiKey;
+        let sent = prep(&p, &req);
+        assert_eq!(sent.url, "http://h/v1/messages");
+        let keys: Vec<&str> = sent
+            .body
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        assert_eq!(
+            keys,
+            [
+                "model",
+                "system",
+                "messages",
+                "max_tokens",
+                "stream",
+                "temperature"
+            ]
+        );
+        assert_eq!(sent.body["max_tokens"], MESSAGES_MAX_TOKENS);
+        assert_eq!(sent.body["messages"].as_array().unwrap().len(), 3);
+        assert_eq!(prep(&p, &limited).body["max_tokens"], 9);
+        p.extra_body = json!({"max_tokens": 100}).as_object().cloned();
+        assert_eq!(
+            prep(&p, &req).body["max_tokens"],
+            100,
+            "extra_body over the default"
+        );
+        let auth: Vec<_> = sent
+            .headers
+            .iter()
+            .filter(|h| h.sensitive)
+            .map(|h| (h.name.as_str(), h.value.expose()))
+            .collect();
+        assert_eq!(auth, [("x-api-key", "sk-wire-canary")]);
+        assert_eq!(sent.to_json(false)["headers"]["x-api-key"], "(sensitive)");
+        assert_eq!(sent.masker().mask("sk-wire-canary"), "(sensitive)");
     }
 }

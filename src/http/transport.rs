@@ -170,7 +170,7 @@ impl Client {
     }
 
     /// Sends the request, following same-origin redirects and retrying 429,
-    /// 500, 502, 503, 504 and connections that failed before the request went out, with
+    /// 500, 502, 503, 504, 529 (Anthropic's "overloaded") and connections that failed before the request went out, with
     /// jittered backoff, within `p.max_time` overall. Returns a 2xx
     /// response; everything else is an error.
     fn send(&self, p: &Prepared, agent: &Wire) -> Result<Response, ClientError> {
@@ -187,7 +187,7 @@ impl Client {
             };
             let retry = match self.send_once(p, agent, &body, left) {
                 Ok(resp) if resp.status().is_success() => return Ok(resp),
-                Ok(resp) if matches!(resp.status().as_u16(), 429 | 500 | 502 | 503 | 504) => {
+                Ok(resp) if matches!(resp.status().as_u16(), 429 | 500 | 502 | 503 | 504 | 529) => {
                     let wait = retry_after(&resp);
                     Retry::Status(resp, wait)
                 }
@@ -328,7 +328,7 @@ impl Client {
             return whole_answer(resp, p, sink);
         }
         let mut reader = resp.into_body().into_reader();
-        relay(&mut reader, sink, &p.base_url, p.timeout).map_err(|e| {
+        relay_wire(&mut reader, sink, &p.base_url, p.timeout, p.wire).map_err(|e| {
             let e = match (e, p.max_time) {
                 (ClientError::Deadline { base_url, .. }, Some(max)) => ClientError::Deadline {
                     base_url,

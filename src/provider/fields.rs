@@ -282,7 +282,7 @@ pub static FIELDS: &[Field] = &[
     },
     Field {
         name: "auth_type",
-        doc: "How the key is sent: `bearer` (the default) or `api-key`.",
+        doc: "How the key is sent: `bearer` (the default), `api-key` or\n`x-api-key`.",
         kind: Kind::Choice {
             values: &[
                 (
@@ -293,6 +293,10 @@ pub static FIELDS: &[Field] = &[
                     "api-key",
                     "Send no automatic auth; the provider's headers carry the credential.",
                 ),
+                (
+                    "x-api-key",
+                    "Send `x-api-key: <key>` when a key is known (Anthropic).",
+                ),
             ],
             parse: |s| AuthType::parse(s).map(drop),
         },
@@ -301,7 +305,7 @@ pub static FIELDS: &[Field] = &[
         flag: flag(
             "auth-type",
             "TYPE",
-            "bearer sends \"Authorization: Bearer KEY\"; api-key sends no automatic auth",
+            "bearer sends \"Authorization: Bearer KEY\"; x-api-key sends \"x-api-key: KEY\"; api-key sends no automatic auth",
         ),
         get: |p| Some(Value::from(p.auth_type.as_str())),
         set: |p, v| {
@@ -468,6 +472,34 @@ pub static FIELDS: &[Field] = &[
         ..OPTIONAL
     },
     Field {
+        name: "wire",
+        doc: "The protocol the provider speaks: `chat` (OpenAI's chat\ncompletions, the default), `responses` (OpenAI's Responses API) or\n`messages` (Anthropic's Messages API). See docs/wire.md.",
+        kind: Kind::Choice {
+            values: &[
+                (
+                    "chat",
+                    "POST /chat/completions, OpenAI's chat completions (the default).",
+                ),
+                ("responses", "POST /responses, OpenAI's Responses API."),
+                ("messages", "POST /messages, Anthropic's Messages API."),
+            ],
+            parse: |s| super::Wire::parse(s).map(drop),
+        },
+        unset: "chat",
+        flag: flag(
+            "wire",
+            "PROTOCOL",
+            "Protocol: chat (default, /chat/completions), responses (/responses) or messages (Anthropic's /messages)",
+        ),
+        get: |p| p.wire.map(|w| Value::from(w.as_str())),
+        set: |p, v| {
+            p.wire = v
+                .and_then(Value::as_str)
+                .and_then(|s| super::Wire::parse(s).ok());
+        },
+        ..OPTIONAL
+    },
+    Field {
         name: "ca_file",
         doc: "A PEM file of extra trusted certificate authorities for this\nprovider (a private or corporate CA), trusted beside the bundled and\nsystem roots. An absolute path or one starting with `~/`.",
         kind: Kind::Text {
@@ -540,7 +572,7 @@ pub static FIELDS: &[Field] = &[
     },
     Field {
         name: "models",
-        doc: "The models table: each key names a model entry (`--model KEY`,\n`default_model = \"KEY\"`) with the `id` sent to the server and its\nown settings: `extra_body` (merged over the provider's),\n`max_tokens_param`, `stream_usage`, `temperature` (a default, or\n`false` to never send one), `stream = false`, `description`,\n`context_window`, `max_output_tokens`. A model not in the table is sent\nas named.",
+        doc: "The models table: each key names a model entry (`--model KEY`,\n`default_model = \"KEY\"`) with the `id` sent to the server and its\nown settings: `extra_body` (merged over the provider's),\n`max_tokens_param`, `stream_usage`, `wire`, `temperature` (a default, or\n`false` to never send one), `stream = false`, `description`,\n`context_window`, `max_output_tokens`. A model not in the table is sent\nas named.",
         kind: Kind::Json {
             check: super::models::check,
         },
@@ -566,6 +598,7 @@ fn models_schema() -> Value {
                 "context_window" | "max_output_tokens" => json!({"type": "integer", "minimum": 1}),
                 "extra_body" => json!({"type": "object"}),
                 "max_tokens_param" => json!({"enum": ["max_tokens", "max_completion_tokens"]}),
+                "wire" => json!({"enum": ["chat", "responses", "messages"]}),
                 "temperature" => json!({"anyOf": [{"type": "number", "minimum": 0, "maximum": 2}, {"const": false}]}),
                 _ => json!({"type": "boolean"}),
             };
@@ -1154,6 +1187,7 @@ mod tests {
             extra_body: json!({"options": {"num_ctx": 4096}}).as_object().cloned(),
             max_tokens_param: Some(super::super::MaxTokensParam::MaxCompletionTokens),
             stream_usage: Some(false),
+            wire: Some(super::super::Wire::Responses),
             ca_file: Some("~/ca.pem".into()),
             proxy: Some("socks5h://127.0.0.1:1080".into()),
             connect_timeout_secs: Some(3),

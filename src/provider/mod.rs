@@ -27,6 +27,9 @@ pub enum AuthType {
     /// No automatic auth: the provider's headers carry the credential.
     #[value(name = "api-key")]
     ApiKey,
+    /// `x-api-key: <key>` when a key is set (Anthropic).
+    #[value(name = "x-api-key")]
+    XApiKey,
 }
 
 impl AuthType {
@@ -34,21 +37,29 @@ impl AuthType {
         match self {
             AuthType::Bearer => "bearer",
             AuthType::ApiKey => "api-key",
+            AuthType::XApiKey => "x-api-key",
         }
+    }
+
+    /// Whether aix itself sends the provider's key (as a header).
+    pub fn sends_key(self) -> bool {
+        self != AuthType::ApiKey
     }
 
     pub fn parse(s: &str) -> Result<Self, String> {
         match s {
             "bearer" => Ok(AuthType::Bearer),
             "api-key" => Ok(AuthType::ApiKey),
+            "x-api-key" => Ok(AuthType::XApiKey),
             other => {
                 let hint = match other.to_ascii_lowercase().replace('_', "-").as_str() {
                     "bearer" => " (did you mean \"bearer\"?)",
                     "api-key" | "apikey" => " (did you mean \"api-key\"?)",
+                    "x-api-key" | "x-apikey" => " (did you mean \"x-api-key\"?)",
                     _ => "",
                 };
                 Err(format!(
-                    "must be \"bearer\" or \"api-key\", not {other:?}{hint}"
+                    "must be \"bearer\", \"api-key\" or \"x-api-key\", not {other:?}{hint}"
                 ))
             }
         }
@@ -85,6 +96,8 @@ pub struct Provider {
     pub max_tokens_param: Option<MaxTokensParam>,
     /// Whether streams ask for a usage chunk (yes when unset).
     pub stream_usage: Option<bool>,
+    /// The protocol spoken (chat completions when unset).
+    pub wire: Option<Wire>,
     /// Extra trusted roots (a PEM file), beside the bundled and system ones.
     pub ca_file: Option<String>,
     /// The proxy for this provider's requests; `none` bypasses the
@@ -133,6 +146,58 @@ impl MaxTokensParam {
                 ))
             }
         }
+    }
+}
+
+/// The protocol a provider speaks: the request's path and body, and how
+/// its answer and events read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Wire {
+    /// `POST /chat/completions` (OpenAI's chat completions; the default).
+    #[default]
+    Chat,
+    /// `POST /responses` (OpenAI's Responses API).
+    Responses,
+    /// `POST /messages` (Anthropic's Messages API).
+    Messages,
+}
+
+impl Wire {
+    pub const ALL: [Wire; 3] = [Wire::Chat, Wire::Responses, Wire::Messages];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Wire::Chat => "chat",
+            Wire::Responses => "responses",
+            Wire::Messages => "messages",
+        }
+    }
+
+    /// The path after the base URL that answers are asked at.
+    pub fn path(self) -> &'static str {
+        match self {
+            Wire::Chat => "/chat/completions",
+            Wire::Responses => "/responses",
+            Wire::Messages => "/messages",
+        }
+    }
+
+    pub fn parse(s: &str) -> Result<Self, String> {
+        if let Some(w) = Wire::ALL.into_iter().find(|w| w.as_str() == s) {
+            return Ok(w);
+        }
+        let lower = s.trim().to_ascii_lowercase();
+        let hint = match lower.as_str() {
+            "chat" | "chat_completions" | "chat-completions" | "completions" => {
+                " (did you mean \"chat\"?)"
+            }
+            "responses" | "response" => " (did you mean \"responses\"?)",
+            "messages" | "message" | "anthropic" => " (did you mean \"messages\"?)",
+            _ => "",
+        };
+        Err(format!(
+            "must be \"chat\", \"responses\" or \"messages\", not {s:?}{hint}"
+        ))
     }
 }
 
@@ -497,6 +562,7 @@ impl Provider {
             extra_body: None,
             max_tokens_param: None,
             stream_usage: None,
+            wire: None,
             ca_file: None,
             proxy: None,
             connect_timeout_secs: None,
@@ -849,6 +915,20 @@ mod tests {
                 .contains("did you mean \"api-key\"")
         );
         assert!(AuthType::parse("basic").is_err());
+        assert_eq!(AuthType::parse("x-api-key"), Ok(AuthType::XApiKey));
+        assert!(
+            AuthType::parse("x_api_key")
+                .unwrap_err()
+                .contains("did you mean \"x-api-key\"")
+        );
+        for w in Wire::ALL {
+            assert_eq!(Wire::parse(w.as_str()), Ok(w));
+        }
+        assert!(
+            Wire::parse("Messages")
+                .unwrap_err()
+                .contains("did you mean \"messages\"")
+        );
     }
 
     #[test]

@@ -13,7 +13,7 @@
 use serde_json::{Map, Value};
 
 use super::shaping::{self, Placed};
-use super::{MaxTokensParam, Provider};
+use super::{MaxTokensParam, Provider, Wire};
 
 /// The keys a model entry may have, with what each is.
 pub const MODEL_KEYS: &[(&str, &str)] = &[
@@ -33,6 +33,7 @@ pub const MODEL_KEYS: &[(&str, &str)] = &[
     ),
     ("max_tokens_param", "max_tokens or max_completion_tokens"),
     ("stream_usage", "whether streams ask for usage"),
+    ("wire", "the protocol: chat, responses or messages"),
     (
         "temperature",
         "default temperature (0-2), or false to never send one",
@@ -62,6 +63,7 @@ pub struct Model {
     pub extra_body: Option<Map<String, Value>>,
     pub max_tokens_param: Option<MaxTokensParam>,
     pub stream_usage: Option<bool>,
+    pub wire: Option<Wire>,
     pub temperature: Option<Temperature>,
     pub stream: Option<bool>,
 }
@@ -82,6 +84,10 @@ impl Model {
                 .and_then(Value::as_str)
                 .and_then(|m| MaxTokensParam::parse(m).ok()),
             stream_usage: v.get("stream_usage").and_then(Value::as_bool),
+            wire: v
+                .get("wire")
+                .and_then(Value::as_str)
+                .and_then(|w| Wire::parse(w).ok()),
             temperature: match v.get("temperature") {
                 Some(Value::Bool(false)) => Some(Temperature::Never),
                 Some(n) => n.as_f64().map(Temperature::Default),
@@ -104,6 +110,9 @@ impl Model {
         }
         if self.stream_usage.is_some() {
             p.stream_usage = self.stream_usage;
+        }
+        if self.wire.is_some() {
+            p.wire = self.wire;
         }
         // Never sent means never: not from an `extra_body` either.
         if self.temperature == Some(Temperature::Never)
@@ -135,6 +144,7 @@ impl Model {
             self.max_tokens_param.map(|m| Value::from(m.as_str())),
         );
         put("stream_usage", self.stream_usage.map(Value::Bool));
+        put("wire", self.wire.map(|w| Value::from(w.as_str())));
         put(
             "temperature",
             self.temperature.map(|t| match t {
@@ -248,6 +258,7 @@ pub fn check(models: &Map<String, Value>) -> Result<(), Placed> {
                     None
                 }
                 ("max_tokens_param", Value::String(s)) => MaxTokensParam::parse(s).err(),
+                ("wire", Value::String(s)) => Wire::parse(s).err(),
                 ("stream_usage" | "stream", Value::Bool(_)) => None,
                 ("temperature", Value::Bool(false)) => None,
                 ("temperature", Value::Number(n))
@@ -258,7 +269,7 @@ pub fn check(models: &Map<String, Value>) -> Result<(), Placed> {
                 ("temperature", _) => Some(format!(
                     "must be a number from 0 to 2, or false to never send one, not {v}"
                 )),
-                ("id" | "description" | "max_tokens_param", other) => {
+                ("id" | "description" | "max_tokens_param" | "wire", other) => {
                     Some(format!("must be a string, not {}", super::type_name(other)))
                 }
                 ("extra_body", other) => {
@@ -316,6 +327,9 @@ mod tests {
         assert!(m.contains("not a model setting"));
         assert!(hint.contains("context_window"), "{hint}");
         assert!(check_json(json!({"a": {"temperature": 3}})).is_err());
+        assert!(check_json(json!({"a": {"wire": "messages"}})).is_ok());
+        let (_, m, _) = check_json(json!({"a": {"wire": "anthropic"}})).unwrap_err();
+        assert!(m.contains("did you mean \"messages\""), "{m}");
         assert!(check_json(json!({"a": {"extra_body": {"model": "x"}}})).is_err());
         assert!(check_json(json!({"a b": {}})).is_err());
         assert!(check_json(json!({"a": "x"})).is_err());

@@ -9,7 +9,8 @@
 use std::io;
 
 use crate::error::Error;
-use crate::http::chunk::{self, Usage};
+use crate::http::chunk::Usage;
+use crate::http::wire;
 use crate::http::{Client, ClientError, Prepared, StreamSummary};
 use crate::notes::Note;
 
@@ -58,17 +59,29 @@ pub fn deliver(client: &Client, p: &Prepared, out: &mut Output) -> Result<Delive
     let response = client.chat(p);
     out.stop_spinner();
     let response = response.map_err(Failure::Client)?;
-    let Some(done) = chunk::completion(&response) else {
+    if let Some(message) = wire::failed(p.wire, &response) {
         return Err(Failure::Other(
             Error::new(format!(
-                "invalid response from {}: no choices[0].message in the answer",
-                p.base_url
+                "the server answered that the request failed: {message}"
+            ))
+            .hint("see the whole response with --json"),
+        ));
+    }
+    let Some(done) = wire::completion(p.wire, &response) else {
+        return Err(Failure::Other(
+            Error::new(format!(
+                "invalid response from {}: no {} in the answer",
+                p.base_url,
+                wire::expected(p.wire)
             ))
             .hint("see the whole response with --json"),
         ));
     };
     let summary = match crate::http::feed_completion(&done, out) {
-        Ok(summary) => summary,
+        Ok(summary) => crate::http::StreamSummary {
+            incomplete: wire::incomplete(p.wire, &response),
+            ..summary
+        },
         // The reader of stdout went away: a quiet end, as a stream's.
         Err(_) if out.closed => crate::http::StreamSummary {
             answered: true,
@@ -86,12 +99,16 @@ pub fn deliver(client: &Client, p: &Prepared, out: &mut Output) -> Result<Delive
 
 /// The same warning for a stream and a whole answer that brought no
 /// text, refusal or tool call.
+/// Also the warning of an answer the server says is incomplete.
 fn unanswered(summary: &crate::http::StreamSummary, out: &Output) -> Vec<Note> {
+    let mut notes = Vec::new();
     if !summary.answered && !out.raw_json && !out.closed {
-        vec![Note::warn("the answer has no text content (see --json)")]
-    } else {
-        Vec::new()
+        notes.push(Note::warn("the answer has no text content (see --json)"));
     }
+    if let Some(why) = &summary.incomplete {
+        notes.push(Note::warn(why.clone()));
+    }
+    notes
 }
 
 pub fn write_error(e: io::Error) -> Error {

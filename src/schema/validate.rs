@@ -1152,7 +1152,7 @@ mod tests {
             "2:1 Error providers.a: unknown key `base_ur`",
             "5:12 Error providers.b: base_url: base URL \"ftp://x\" uses ftp://; only http:// and https:// are supported",
             "6:16 Error providers.b: timeout_secs: must be a whole number of seconds from 1 to 86400, not 0",
-            "7:13 Error providers.b: auth_type: must be \"bearer\" or \"api-key\", not \"basic\"",
+            "7:13 Error providers.b: auth_type: must be \"bearer\", \"api-key\" or \"x-api-key\", not \"basic\"",
             "8:29 Warning providers.b: headers.Authorization holds a literal credential",
             "10:1 Error providers.c: \"base_url\" is a required property",
         ];

@@ -31,3 +31,4 @@ mod timeouts;
 mod transport;
 mod usability;
 mod validate;
+mod wire;

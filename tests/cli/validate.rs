@@ -25,6 +25,8 @@ fn every_example_validates() {
         "openai-reasoning.toml",
         "private-ca.toml",
         "models.toml",
+        "anthropic.toml",
+        "responses.toml",
         "overlay/base.toml",
         "overlay/laptop.toml",
     ] {

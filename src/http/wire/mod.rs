@@ -1,0 +1,385 @@
+//! The protocols besides chat completions: OpenAI's Responses API and
+//! Anthropic's Messages API. Each reads a whole answer into a
+//! [`Completion`] (so it is shown as a chat answer is) and decodes stream
+//! events, as the SSE parser hands them over, into [`Sink`] calls.
+//!
+//! Chat completions keep their own measured decoder
+//! ([`chunk`](super::chunk)); these events are few and small enough to be
+//! read as `serde_json::Value`s.
+
+use serde_json::Value;
+
+use super::chunk::{self, Completion, Usage};
+use super::{ClientError, Sink, StreamSummary, one_line};
+use crate::provider::Wire;
+
+mod messages;
+mod responses;
+
+/// A whole answer in `wire`'s shape, as far as aix reads it; `None` when
+/// it is not in that shape.
+pub fn completion(wire: Wire, response: &Value) -> Option<Completion> {
+    match wire {
+        Wire::Chat => chunk::completion(response),
+        Wire::Responses => responses::completion(response),
+        Wire::Messages => messages::completion(response),
+    }
+}
+
+/// What the answer's shape is called in errors ("no ... in the answer").
+pub fn expected(wire: Wire) -> &'static str {
+    match wire {
+        Wire::Chat => "choices[0].message",
+        Wire::Responses => "output list",
+        Wire::Messages => "content list",
+    }
+}
+
+/// Why a whole answer stopped short, when it says so (a Responses answer
+/// with `status: "incomplete"`).
+pub fn incomplete(wire: Wire, response: &Value) -> Option<String> {
+    match wire {
+        Wire::Responses => responses::incomplete(response),
+        _ => None,
+    }
+}
+
+/// The server's message when a whole answer with a success status says
+/// the request failed (a Responses answer with `status: "failed"` or an
+/// `error`; a Messages body of `type: "error"`), on one line.
+pub fn failed(wire: Wire, response: &Value) -> Option<String> {
+    let failed = match wire {
+        Wire::Chat => false,
+        Wire::Responses => {
+            response.get("status").and_then(Value::as_str) == Some("failed")
+                || response.get("error").is_some_and(|e| !e.is_null())
+        }
+        Wire::Messages => response.get("type").and_then(Value::as_str) == Some("error"),
+    };
+    failed.then(|| {
+        let message = response
+            .get("error")
+            .and_then(chunk::error_text)
+            .unwrap_or_else(|| "no message given".to_string());
+        one_line(&message)
+    })
+}
+
+/// The event that ends a stream of `wire`, for "ended before ...".
+pub fn end_event(wire: Wire) -> &'static str {
+    match wire {
+        Wire::Chat => "[DONE]",
+        Wire::Responses => "response.completed",
+        Wire::Messages => "message_stop",
+    }
+}
+
+/// Decodes the events of one Responses or Messages stream.
+pub struct Decoder {
+    wire: Wire,
+    usage: Option<Usage>,
+}
+
+/// What one event meant for the stream as a whole.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Step {
+    More,
+    /// The last event: nothing after it is read.
+    Done,
+}
+
+impl Decoder {
+    pub fn new(wire: Wire) -> Self {
+        Decoder { wire, usage: None }
+    }
+
+    /// One event: `name` is its `event:` field (`message` when none),
+    /// `data` its data. What it carries goes to `sink`; its end, usage and
+    /// warnings to `summary`.
+    pub fn event(
+        &mut self,
+        name: &str,
+        data: &[u8],
+        sink: &mut dyn Sink,
+        summary: &mut StreamSummary,
+        base_url: &str,
+    ) -> Result<Step, ClientError> {
+        if data.iter().all(u8::is_ascii_whitespace) {
+            // An event without data (a bare `event: ping`) says nothing.
+            return Ok(Step::More);
+        }
+        let v: Value = serde_json::from_slice(data).map_err(|e| ClientError::Protocol {
+            base_url: base_url.to_string(),
+            detail: format!("a stream event is not valid JSON ({e})"),
+        })?;
+        sink.raw(data).map_err(ClientError::Output)?;
+        // The `type` in the data names the event; the `event:` line is
+        // the same name, and the fallback for data without one.
+        let kind = v.get("type").and_then(Value::as_str).unwrap_or(name);
+        let mut out = Out { sink, summary };
+        match self.wire {
+            Wire::Responses => responses::event(kind, &v, &mut out),
+            Wire::Messages => messages::event(kind, &v, &mut out, &mut self.usage),
+            Wire::Chat => unreachable!("chat streams have their own decoder"),
+        }
+    }
+}
+
+/// Where an event's parts go.
+struct Out<'a> {
+    sink: &'a mut dyn Sink,
+    summary: &'a mut StreamSummary,
+}
+
+impl Out<'_> {
+    fn content(&mut self, text: &str) -> Result<(), ClientError> {
+        self.summary.answered = true;
+        self.sink.content(text).map_err(ClientError::Output)
+    }
+    fn reasoning(&mut self, text: &str) -> Result<(), ClientError> {
+        self.sink.reasoning(text).map_err(ClientError::Output)
+    }
+    fn refusal(&mut self, text: &str) -> Result<(), ClientError> {
+        self.summary.answered = true;
+        self.sink.refusal(text).map_err(ClientError::Output)
+    }
+}
+
+/// A string member, if it is a non-empty string.
+fn text<'v>(v: &'v Value, key: &str) -> Option<&'v str> {
+    v.get(key).and_then(Value::as_str).filter(|s| !s.is_empty())
+}
+
+/// The message of an error the server sent inside a stream (`error`
+/// object or string, else a `message`), on one line.
+fn stream_error(v: &Value) -> ClientError {
+    let message = v
+        .get("error")
+        .and_then(chunk::error_text)
+        .or_else(|| text(v, "message").map(String::from))
+        .unwrap_or_else(|| v.to_string());
+    ClientError::StreamError(one_line(&message))
+}
+
+/// Appends `piece` to an optional text, as a whole answer's parts join.
+fn push(into: &mut Option<String>, piece: &str) {
+    if piece.is_empty() {
+        return;
+    }
+    into.get_or_insert_with(String::new).push_str(piece);
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io;
+    use std::time::Duration;
+
+    use serde_json::json;
+
+    use super::*;
+    use crate::http::relay_wire;
+
+    #[derive(Default)]
+    struct Collect {
+        text: String,
+        reasoning: String,
+        refusal: String,
+        raw: usize,
+    }
+
+    impl Sink for Collect {
+        fn content(&mut self, t: &str) -> io::Result<()> {
+            self.text.push_str(t);
+            Ok(())
+        }
+        fn reasoning(&mut self, t: &str) -> io::Result<()> {
+            self.reasoning.push_str(t);
+            Ok(())
+        }
+        fn refusal(&mut self, t: &str) -> io::Result<()> {
+            self.refusal.push_str(t);
+            Ok(())
+        }
+        fn raw(&mut self, _: &[u8]) -> io::Result<()> {
+            self.raw += 1;
+            Ok(())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    fn run(wire: Wire, s: &str) -> (Result<StreamSummary, ClientError>, Collect) {
+        let mut sink = Collect::default();
+        let r = relay_wire(
+            &mut s.as_bytes(),
+            &mut sink,
+            "http://x",
+            Duration::from_secs(1),
+            wire,
+        );
+        (r, sink)
+    }
+
+    #[test]
+    fn a_responses_stream() {
+        let (r, sink) = run(
+            Wire::Responses,
+            concat!(
+                "event: response.created\ndata: {\"type\":\"response.created\",\"response\":{\"status\":\"in_progress\"}}\n\n",
+                "event: response.reasoning_summary_text.delta\ndata: {\"type\":\"response.reasoning_summary_text.delta\",\"delta\":\"hmm\"}\n\n",
+                "event: response.output_text.delta\ndata: {\"type\":\"response.output_text.delta\",\"delta\":\"Hel\"}\n\n",
+                "event: response.output_text.delta\ndata: {\"type\":\"response.output_text.delta\",\"delta\":\"lo\"}\n\n",
+                "event: response.completed\ndata: {\"type\":\"response.completed\",\"response\":{\"status\":\"completed\",\"usage\":{\"input_tokens\":3,\"output_tokens\":2,\"total_tokens\":5}}}\n\n",
+                "event: response.output_text.delta\ndata: {\"type\":\"response.output_text.delta\",\"delta\":\"after\"}\n\n",
+            ),
+        );
+        let s = r.unwrap();
+        assert_eq!(sink.text, "Hello");
+        assert_eq!(sink.reasoning, "hmm");
+        assert_eq!(sink.raw, 5);
+        assert_eq!(s.finish_reason.as_deref(), Some("completed"));
+        assert_eq!(s.usage.unwrap().total_tokens, 5);
+        assert!(s.answered && s.incomplete.is_none());
+    }
+
+    #[test]
+    fn responses_failures_and_ends() {
+        let (r, sink) = run(
+            Wire::Responses,
+            concat!(
+                "data: {\"type\":\"response.output_text.delta\",\"delta\":\"part\"}\n\n",
+                "data: {\"type\":\"response.failed\",\"response\":{\"status\":\"failed\",\"error\":{\"code\":\"server_error\",\"message\":\"it broke\"}}}\n\n",
+            ),
+        );
+        assert_eq!(
+            r.unwrap_err().to_string(),
+            "the server sent an error in the stream: it broke"
+        );
+        assert_eq!(sink.text, "part");
+        let (r, _) = run(
+            Wire::Responses,
+            "event: error\ndata: {\"type\":\"error\",\"code\":\"x\",\"message\":\"bad thing\"}\n\n",
+        );
+        assert!(r.unwrap_err().to_string().contains("bad thing"));
+        let (r, _) = run(
+            Wire::Responses,
+            "data: {\"type\":\"response.output_text.delta\",\"delta\":\"cut\"}\n\n",
+        );
+        assert_eq!(
+            r.unwrap_err().to_string(),
+            "the stream from http://x ended before response.completed; the answer may be cut short"
+        );
+        let (r, sink) = run(
+            Wire::Responses,
+            concat!(
+                "data: {\"type\":\"response.refusal.delta\",\"delta\":\"no\"}\n\n",
+                "data: {\"type\":\"response.incomplete\",\"response\":{\"status\":\"incomplete\",\"incomplete_details\":{\"reason\":\"max_output_tokens\"}}}\n\n",
+            ),
+        );
+        let s = r.unwrap();
+        assert_eq!(sink.refusal, "no");
+        assert_eq!(
+            s.incomplete.as_deref(),
+            Some("the answer is incomplete (max_output_tokens); it may be cut short")
+        );
+    }
+
+    #[test]
+    fn a_messages_stream() {
+        let (r, sink) = run(
+            Wire::Messages,
+            concat!(
+                "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"usage\":{\"input_tokens\":10,\"output_tokens\":1}}}\n\n",
+                "event: ping\ndata: {\"type\": \"ping\"}\n\n",
+                "event: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":\"thinking\",\"thinking\":\"\"}}\n\n",
+                "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"thinking_delta\",\"thinking\":\"let me\"}}\n\n",
+                "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"signature_delta\",\"signature\":\"abc\"}}\n\n",
+                "event: content_block_stop\ndata: {\"type\":\"content_block_stop\",\"index\":0}\n\n",
+                "event: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":1,\"content_block\":{\"type\":\"text\",\"text\":\"\"}}\n\n",
+                "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":1,\"delta\":{\"type\":\"text_delta\",\"text\":\"Hi\"}}\n\n",
+                "event: content_block_stop\ndata: {\"type\":\"content_block_stop\",\"index\":1}\n\n",
+                "event: message_delta\ndata: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"end_turn\"},\"usage\":{\"output_tokens\":7}}\n\n",
+                "event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n",
+            ),
+        );
+        let s = r.unwrap();
+        assert_eq!(sink.text, "Hi");
+        assert_eq!(sink.reasoning, "let me");
+        assert_eq!(s.finish_reason.as_deref(), Some("end_turn"));
+        let u = s.usage.unwrap();
+        assert_eq!(
+            (u.prompt_tokens, u.completion_tokens, u.total_tokens),
+            (10, 7, 17)
+        );
+        let (r, sink) = run(
+            Wire::Messages,
+            concat!(
+                "data: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"par\"}}\n\n",
+                "event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\",\"message\":\"Overloaded\"}}\n\n",
+            ),
+        );
+        assert_eq!(
+            r.unwrap_err().to_string(),
+            "the server sent an error in the stream: Overloaded"
+        );
+        assert_eq!(sink.text, "par");
+        let (r, _) = run(
+            Wire::Messages,
+            "data: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"end_turn\"}}\n\n",
+        );
+        assert!(
+            r.unwrap_err()
+                .to_string()
+                .contains("ended before message_stop")
+        );
+    }
+
+    #[test]
+    fn a_huge_event_is_read_back_from_its_spill() {
+        let text = "word \u{e9} ".repeat(crate::http::SPILL_AT / 4);
+        let delta = json!({"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": text}});
+        let stream = format!(
+            "event: content_block_delta\ndata: {delta}\n\nevent: message_stop\ndata: {{\"type\":\"message_stop\"}}\n\n"
+        );
+        let (r, sink) = run(Wire::Messages, &stream);
+        r.unwrap();
+        assert_eq!(sink.text, text);
+    }
+
+    #[test]
+    fn whole_answers() {
+        let r = json!({
+            "status": "completed",
+            "output": [
+                {"type": "reasoning", "summary": [{"type": "summary_text", "text": "why"}]},
+                {"type": "message", "role": "assistant", "content": [
+                    {"type": "output_text", "text": "Hel"},
+                    {"type": "output_text", "text": "lo"}
+                ]}
+            ],
+            "usage": {"input_tokens": 1, "output_tokens": 2, "total_tokens": 3}
+        });
+        let done = completion(Wire::Responses, &r).unwrap();
+        assert_eq!(done.content.as_deref(), Some("Hello"));
+        assert_eq!(done.reasoning.as_deref(), Some("why"));
+        assert_eq!(done.finish_reason.as_deref(), Some("completed"));
+        assert_eq!(done.usage.unwrap().total_tokens, 3);
+        assert_eq!(incomplete(Wire::Responses, &r), None);
+        let refused = json!({"output": [{"type": "message", "content": [{"type": "refusal", "refusal": "I can't"}]}]});
+        let done = completion(Wire::Responses, &refused).unwrap();
+        assert_eq!(done.refusal.as_deref(), Some("I can't"));
+        let m = json!({
+            "type": "message",
+            "content": [{"type": "thinking", "thinking": "hm", "signature": "s"}, {"type": "text", "text": "Hi"}],
+            "stop_reason": "end_turn",
+            "usage": {"input_tokens": 4, "output_tokens": 5}
+        });
+        let done = completion(Wire::Messages, &m).unwrap();
+        assert_eq!(done.content.as_deref(), Some("Hi"));
+        assert_eq!(done.reasoning.as_deref(), Some("hm"));
+        assert_eq!(done.finish_reason.as_deref(), Some("end_turn"));
+        assert_eq!(done.usage.unwrap().total_tokens, 9);
+        assert!(completion(Wire::Messages, &json!({"choices": []})).is_none());
+    }
+}
