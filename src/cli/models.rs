@@ -92,11 +92,19 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
             {
                 return None;
             }
+            // A chain that expands may still name a provider that is gone.
+            let error = match &expanded {
+                Err(e) => Some(e.clone()),
+                Ok(ts) => ts
+                    .iter()
+                    .find(|t| state.resolve(&t.provider).is_err())
+                    .map(|t| format!("target {t}: there is no provider '{}'", t.provider)),
+            };
             Some(serde_json::json!({
                 "name": name,
                 "value": value,
                 "targets": targets,
-                "error": expanded.err(),
+                "error": error,
             }))
         })
         .collect();

@@ -105,16 +105,36 @@ fn resolve_references(files: &[(PathBuf, Kind)], report: &mut Report) {
             }
         }
     }
+    // Manifests are read again to point at each reference's own line.
+    let mut texts: std::collections::HashMap<PathBuf, String> = Default::default();
     for (p, at, table) in providers {
         for (field, value) in p.references() {
-            if let Err(e) = crate::secret::resolve::global().resolve(&value) {
-                report.problems.push(validate::Problem {
-                    at: at.clone(),
-                    severity: validate::Severity::Error,
-                    message: format!("{table}.{}.{field}: {value} gives no value: {e}", p.name),
-                    hint: None,
-                });
+            let Err(e) = crate::secret::resolve::global().resolve(&value) else {
+                continue;
+            };
+            let mut place = at.clone();
+            if table == "providers" {
+                let text = texts
+                    .entry(at.file.clone())
+                    .or_insert_with(|| std::fs::read_to_string(&at.file).unwrap_or_default());
+                if let Ok(doc) = crate::plan::manifest::Document::parse(&at.file, text) {
+                    let mut pointer = vec!["providers".to_string(), p.name.clone()];
+                    pointer.extend(field.iter().cloned());
+                    if let Some((_, v)) = doc.span(&pointer) {
+                        place = doc.locate(v.start);
+                    }
+                }
             }
+            report.problems.push(validate::Problem {
+                at: place,
+                severity: validate::Severity::Error,
+                message: format!(
+                    "{table}.{}.{}: {value} gives no value: {e}",
+                    p.name,
+                    field.join(".")
+                ),
+                hint: None,
+            });
         }
     }
 }

@@ -511,6 +511,7 @@ impl State {
             match key.as_str() {
                 PROVIDERS => check_providers(value, old)?,
                 API_KEYS => check_api_keys(value, old)?,
+                "aliases" => self.check_aliases(value)?,
                 _ => check_setting(key, value)?,
             }
         }
@@ -518,10 +519,39 @@ impl State {
     }
 }
 
+impl State {
+    /// The rule of `aliases` in config.json: an object of aliases whose
+    /// names, targets and chains are valid and whose providers exist here
+    /// or are built in.
+    fn check_aliases(&self, value: &Value) -> Result<(), Error> {
+        let Value::Object(aliases) = value else {
+            return Err(Error::new(format!(
+                "aliases must be an object (name: target or list of targets), not {}",
+                provider::type_name(value)
+            )));
+        };
+        let known = |p: &str| self.has_provider(p) || provider::builtin(p).is_some();
+        match crate::run::aliases::problems(aliases, Some(&known))
+            .into_iter()
+            .next()
+        {
+            Some((_, m)) => Err(Error::new(format!(
+                "refused: aliases: {}",
+                m.replace(
+                    "no manifest declares and is not built in",
+                    "config.json does not have and is not built in"
+                )
+            ))
+            .hint("a target is PROVIDER/MODEL (split at the first /) or another alias's name")),
+            None => Ok(()),
+        }
+    }
+}
+
 /// The top-level keys aix (or the earlier AIX) gives a meaning to: its
 /// own three and the settings of [`crate::config::settings::SETTINGS`].
 pub fn known_keys() -> Vec<&'static str> {
-    [PROVIDERS, API_KEYS, OWNERSHIP]
+    [PROVIDERS, API_KEYS, OWNERSHIP, "aliases"]
         .into_iter()
         .chain(crate::config::settings::SETTINGS.iter().map(|s| s.name))
         .collect()

@@ -70,7 +70,7 @@ pub enum Kind {
     /// `--FLAG JSON`; `check` gives the path inside it, a message and a
     /// hint.
     Json {
-        check: fn(&Map<String, Value>) -> Result<(), super::shaping::Placed>,
+        check: fn(&Map<String, Value>) -> Vec<super::shaping::Placed>,
     },
     /// An object of strings, set with `--FLAG KEY:VALUE`.
     Map {
@@ -406,7 +406,12 @@ pub static FIELDS: &[Field] = &[
         name: "extra_body",
         doc: "Fields deep-merged into every chat request body (`options`,\n`chat_template_kwargs`, `top_k`...). `model`, `messages` and\n`stream` are aix's own and refused here; string values may contain\n`${env:VAR}`.",
         kind: Kind::Json {
-            check: super::shaping::check_extra_body,
+            check: |m| {
+                super::shaping::check_extra_body(m)
+                    .err()
+                    .into_iter()
+                    .collect()
+            },
         },
         flag: flag(
             "extra-body",
@@ -742,15 +747,21 @@ impl Field {
                 other => one(format!("must be true or false, not {}", type_name(other))),
             },
             Kind::Json { check } => match value {
-                Value::Object(m) => match check(m) {
-                    Ok(()) => Ok(Cow::Borrowed(value)),
-                    Err((path, message, hint)) => Err(vec![Problem {
-                        path: std::iter::once(name.to_string()).chain(path).collect(),
-                        at_key: false,
-                        hint: Some(hint),
-                        ..Problem::new(name, message)
-                    }]),
-                },
+                Value::Object(m) => {
+                    let found = check(m);
+                    if found.is_empty() {
+                        return Ok(Cow::Borrowed(value));
+                    }
+                    Err(found
+                        .into_iter()
+                        .map(|(path, message, hint)| Problem {
+                            path: std::iter::once(name.to_string()).chain(path).collect(),
+                            at_key: false,
+                            hint: Some(hint),
+                            ..Problem::new(name, message)
+                        })
+                        .collect())
+                }
                 other => one(format!(
                     "must be an object (a table), not {}",
                     type_name(other)

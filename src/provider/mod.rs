@@ -681,18 +681,24 @@ impl Provider {
     /// Every value of this provider that holds a reference, with where it
     /// is (`headers.X-Key`, `api_key`, `extra_body.user`,
     /// `models.big.extra_body.x`).
-    pub fn references(&self) -> Vec<(String, String)> {
-        fn walk(v: &Value, path: String, out: &mut Vec<(String, String)>) {
+    pub fn references(&self) -> Vec<(Vec<String>, String)> {
+        fn walk(v: &Value, path: &mut Vec<String>, out: &mut Vec<(Vec<String>, String)>) {
             match v {
-                Value::String(s) if envref::contains_reference(s) => out.push((path, s.clone())),
+                Value::String(s) if envref::contains_reference(s) => {
+                    out.push((path.clone(), s.clone()));
+                }
                 Value::Array(a) => {
                     for (i, x) in a.iter().enumerate() {
-                        walk(x, format!("{path}.{i}"), out);
+                        path.push(i.to_string());
+                        walk(x, path, out);
+                        path.pop();
                     }
                 }
                 Value::Object(m) => {
                     for (k, x) in m {
-                        walk(x, format!("{path}.{k}"), out);
+                        path.push(k.clone());
+                        walk(x, path, out);
+                        path.pop();
                     }
                 }
                 _ => {}
@@ -700,18 +706,26 @@ impl Provider {
         }
         let mut out = Vec::new();
         if let Some(k) = &self.api_key {
-            out.push(("api_key".to_string(), k.clone()));
+            out.push((vec!["api_key".to_string()], k.clone()));
         }
         for (k, v) in &self.headers {
             if envref::contains_reference(v) {
-                out.push((format!("headers.{k}"), v.clone()));
+                out.push((vec!["headers".to_string(), k.clone()], v.clone()));
             }
         }
         if let Some(b) = &self.extra_body {
-            walk(&Value::Object(b.clone()), "extra_body".into(), &mut out);
+            walk(
+                &Value::Object(b.clone()),
+                &mut vec!["extra_body".into()],
+                &mut out,
+            );
         }
         if let Some(m) = &self.models {
-            walk(&Value::Object(m.clone()), "models".into(), &mut out);
+            walk(
+                &Value::Object(m.clone()),
+                &mut vec!["models".into()],
+                &mut out,
+            );
         }
         out
     }

@@ -199,24 +199,23 @@ pub fn check_key(key: &str) -> Result<(), String> {
 
 /// The rule of the `models` field: every key, every entry's keys, types
 /// and ranges, and no key that is another entry's id (which would make
-/// `--model` ambiguous).
-pub fn check(models: &Map<String, Value>) -> Result<(), Placed> {
+/// `--model` ambiguous). Every problem is returned, each naming its entry.
+pub fn check(models: &Map<String, Value>) -> Vec<Placed> {
     let at = |key: &str, field: Option<&str>| -> Vec<String> {
         std::iter::once(key.to_string())
             .chain(field.map(String::from))
             .collect()
     };
-    let err = |path: Vec<String>, m: String, hint: &str| Err((path, m, hint.to_string()));
+    let mut out: Vec<Placed> = Vec::new();
+    let mut put = |path: Vec<String>, m: String, hint: &str| out.push((path, m, hint.to_string()));
+    let known: Vec<&str> = MODEL_KEYS.iter().map(|(k, _)| *k).collect();
     for (key, entry) in models {
-        check_key(key).map_err(|m| {
-            (
-                at(key, None),
-                m,
-                "use letters, digits and . _ - : /".to_string(),
-            )
-        })?;
+        if let Err(m) = check_key(key) {
+            put(at(key, None), m, "use letters, digits and . _ - : /");
+            continue;
+        }
         let Value::Object(obj) = entry else {
-            return err(
+            put(
                 at(key, None),
                 format!(
                     "model {key:?} must be a table of settings, not {}",
@@ -224,18 +223,19 @@ pub fn check(models: &Map<String, Value>) -> Result<(), Placed> {
                 ),
                 "write it as [providers.NAME.models.KEY] with id = \"...\"",
             );
+            continue;
         };
         for (k, v) in obj {
-            let known: Vec<&str> = MODEL_KEYS.iter().map(|(k, _)| *k).collect();
             if !known.contains(&k.as_str()) {
                 let hint = crate::suggest::closest_ignoring_case(k, &known)
                     .map(|s| format!("did you mean {s:?}?"))
                     .unwrap_or_else(|| format!("a model entry takes {}", known.join(", ")));
-                return err(
+                put(
                     at(key, Some(k)),
-                    format!("{k:?} is not a model setting"),
+                    format!("model {key:?}: {k:?} is not a model setting"),
                     &hint,
                 );
+                continue;
             }
             let problem = match (k.as_str(), v) {
                 ("id", Value::String(s)) => super::parse_model(s).err(),
@@ -253,7 +253,7 @@ pub fn check(models: &Map<String, Value>) -> Result<(), Placed> {
                     if let Err((mut path, m, hint)) = shaping::check_extra_body(m) {
                         let mut full = at(key, Some(k));
                         full.append(&mut path);
-                        return Err((full, m, hint));
+                        put(full, format!("model {key:?}: extra_body: {m}"), &hint);
                     }
                     None
                 }
@@ -281,10 +281,10 @@ pub fn check(models: &Map<String, Value>) -> Result<(), Placed> {
                 )),
             };
             if let Some(m) = problem {
-                return err(
+                put(
                     at(key, Some(k)),
-                    format!("{k}: {m}"),
-                    "see `aix models --help`",
+                    format!("model {key:?}: {k}: {m}"),
+                    "see docs/providers.md (Models)",
                 );
             }
         }
@@ -295,14 +295,14 @@ pub fn check(models: &Map<String, Value>) -> Result<(), Placed> {
             .iter()
             .find(|(k, e)| *k != key && k.as_str() == id && e.get("id").is_some_and(|i| i != id))
         {
-            return err(
+            put(
                 at(key, Some("id")),
                 format!("model {key:?} sends id {id:?}, which is also the key of model {other:?}"),
                 "give one of them another key, so that --model names one entry",
             );
         }
     }
-    Ok(())
+    out
 }
 
 #[cfg(test)]
@@ -311,7 +311,10 @@ mod tests {
     use serde_json::json;
 
     fn check_json(v: Value) -> Result<(), Placed> {
-        check(v.as_object().unwrap())
+        match check(v.as_object().unwrap()).into_iter().next() {
+            Some(p) => Err(p),
+            None => Ok(()),
+        }
     }
 
     #[test]

@@ -153,6 +153,8 @@ pub fn problems(
     known: Option<&dyn Fn(&str) -> bool>,
 ) -> Vec<(String, String)> {
     let mut out = Vec::new();
+    // A cycle is one mistake, reported at the first of its aliases.
+    let mut cycles: Vec<Vec<String>> = Vec::new();
     for (name, value) in aliases {
         if let Err(m) = check_name(name) {
             out.push((name.clone(), m));
@@ -163,6 +165,21 @@ pub fn problems(
             continue;
         }
         match expand(name, aliases) {
+            Err(m) if m.contains("in a cycle") => {
+                let mut members: Vec<String> = m
+                    .rsplit(": ")
+                    .next()
+                    .unwrap_or_default()
+                    .split(" -> ")
+                    .map(String::from)
+                    .collect();
+                members.sort();
+                members.dedup();
+                if !cycles.contains(&members) {
+                    cycles.push(members);
+                    out.push((name.clone(), m));
+                }
+            }
             Err(m) => out.push((name.clone(), m)),
             Ok(targets) => {
                 if let Some(known) = known {

@@ -394,6 +394,21 @@ impl Checker {
     /// cycles, and target providers that no manifest declares and that
     /// are not built in.
     fn check_aliases(&mut self) {
+        self.check_aliases_unsorted();
+        // Each file's problems in line order, the files as they were read.
+        let mut files: Vec<PathBuf> = Vec::new();
+        for p in &self.report.problems {
+            if !files.contains(&p.at.file) {
+                files.push(p.at.file.clone());
+            }
+        }
+        let rank = |f: &PathBuf| files.iter().position(|x| x == f).unwrap_or(usize::MAX);
+        self.report
+            .problems
+            .sort_by_key(|p| (rank(&p.at.file), p.at.line, p.at.column));
+    }
+
+    fn check_aliases_unsorted(&mut self) {
         let names = &self.names;
         let known = |p: &str| names.contains_key(p) || crate::provider::builtin(p).is_some();
         let mut found = crate::run::aliases::problems(&self.aliases, Some(&known));
@@ -404,15 +419,15 @@ impl Checker {
         });
         for (name, message) in found {
             let at = self.alias_at.get(&name).cloned().unwrap_or_default();
-            let hint = if message.contains("cycle") {
-                None
-            } else if message.contains("no manifest declares") {
+            let hint = if message.contains("no manifest declares") {
                 Some("declare it under [providers.NAME], or check the files together (aix validate base.toml laptop.toml)".into())
-            } else {
+            } else if message.contains("neither PROVIDER/MODEL") || message.contains("no alias") {
                 Some(
                     "a target is PROVIDER/MODEL (split at the first /) or another alias's name"
                         .into(),
                 )
+            } else {
+                None
             };
             self.report.problems.push(Problem {
                 hint,
@@ -556,7 +571,7 @@ fn schema_problems(kind: Kind, instance: &Value, semantic: &[Found]) -> Vec<Foun
         match e.kind() {
             jsonschema::error::ValidationErrorKind::AdditionalProperties { unexpected } => {
                 let known: Vec<&str> = match pointer.len() {
-                    0 => vec!["providers"],
+                    0 => vec!["providers", "aliases"],
                     _ => manifest_fields(),
                 };
                 for key in unexpected {
@@ -593,6 +608,14 @@ fn schema_problems(kind: Kind, instance: &Value, semantic: &[Found]) -> Vec<Foun
                 }) => {}
             _ => {
                 if semantic.iter().any(|s| s.pointer == pointer) {
+                    continue;
+                }
+                // Aliases and models tables have their own checks, whose
+                // words say more than the schema's `anyOf`.
+                let own_check = pointer.first().is_some_and(|p| p == "aliases")
+                    || (pointer.first().is_some_and(|p| p == "providers")
+                        && pointer.get(2).is_some_and(|p| p == "models"));
+                if own_check {
                     continue;
                 }
                 let what = if pointer.is_empty() {
@@ -776,6 +799,25 @@ fn check_config(path: &Path, text: &str) -> Vec<Problem> {
         }
     };
     let mut semantic = Vec::new();
+    // Aliases whose targets are not providers of this file or built in.
+    if let Some(Value::Object(aliases)) = instance.get("aliases") {
+        let known = |p: &str| {
+            instance
+                .get("custom_providers")
+                .and_then(|c| c.get(p))
+                .is_some()
+                || provider::builtin(p).is_some()
+        };
+        for (name, message) in crate::run::aliases::problems(aliases, Some(&known)) {
+            semantic.push(Found::err(
+                vec!["aliases".to_string(), name.clone()],
+                format!(
+                    "aliases.{name}: {}",
+                    message.replace("no manifest declares", "config.json does not have")
+                ),
+            ));
+        }
+    }
     if let Some(Value::Object(providers)) = instance.get("custom_providers") {
         for (name, entry) in providers {
             let base = vec!["custom_providers".to_string(), name.clone()];

@@ -222,7 +222,27 @@ fn validate_refuses_bad_targets_with_their_place() {
 fn a_hand_written_alias_that_cannot_expand_is_a_clear_error() {
     let sb = Sandbox::new();
     sb.run(&["create", "greet", "Hello"]).success();
-    sb.run(&["config", "set", "aliases.x", "y"]).success();
+    // `config set` refuses it, naming the problem.
+    sb.run(&["config", "set", "aliases.x", "y"])
+        .code(1)
+        .stderr(predicate::str::contains(
+            "refused: aliases: alias \"x\" names \"y\", which is no alias",
+        ));
+    sb.run(&["config", "set", "aliases.g", "ghost/m"])
+        .code(1)
+        .stderr(predicate::str::contains(
+            "provider 'ghost', which config.json does not have",
+        ));
+    // Written by hand anyway: validate reports it, and a run says what is wrong.
+    sb.write_config(r#"{"aliases": {"x": "y"}}"#);
+    let v = sb
+        .run(&["validate", sb.config_path().to_str().unwrap()])
+        .code(1);
+    assert!(
+        stdout(&v).contains("aliases.x: alias \"x\" names \"y\""),
+        "{}",
+        stdout(&v)
+    );
     sb.run(&["run", "greet", "-m", "x"])
         .code(1)
         .stderr(predicate::str::contains(

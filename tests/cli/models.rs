@@ -193,6 +193,28 @@ fn bad_entries_are_refused_with_their_place() {
         "models_bad_key",
         format!("{}{}", stdout(&v), stderr(&v)).replace(path, "m.toml")
     );
+    // Every problem of the table at once, each naming its entry.
+    std::fs::write(
+        &m,
+        "[providers.p]\nbase_url = \"http://h/v1\"\n\n[providers.p.models.k]\nidd = \"x\"\ntemprature = 0.3\n\n[providers.p.models.j]\ntemperature = 3\n",
+    )
+    .unwrap();
+    let v = sb.run(&["validate", path]).code(1);
+    let out = stdout(&v);
+    assert!(
+        out.contains("model \"k\": \"idd\" is not a model setting"),
+        "{out}"
+    );
+    assert!(
+        out.contains("model \"k\": \"temprature\" is not a model setting"),
+        "{out}"
+    );
+    assert!(out.contains("did you mean \"temperature\"?"), "{out}");
+    assert!(
+        out.contains("model \"j\": temperature: must be a number from 0 to 2"),
+        "{out}"
+    );
+    assert!(!out.contains("anyOf"), "{out}");
     std::fs::write(
         &m,
         "[providers.p]\nbase_url = \"http://h/v1\"\n\n[providers.p.models.fast]\nid = \"big\"\n\n[providers.p.models.big]\nid = \"huge\"\n",
@@ -222,4 +244,26 @@ fn the_models_example_plans_and_runs() {
         .stdout(predicate::str::contains(
             "chat_template_kwargs: {\"enable_thinking\":false}",
         ));
+}
+
+#[test]
+fn temperature_false_also_drops_extra_bodys_temperature() {
+    let server = Server::start();
+    let sb = Sandbox::new();
+    let m = sb.root.join("providers.toml");
+    std::fs::write(
+        &m,
+        format!(
+            "[providers.p]\nbase_url = \"{}\"\nextra_body = {{ temperature = 0.7, top_k = 3 }}\n\n[providers.p.models.r]\nid = \"o4-mini\"\ntemperature = false\n",
+            server.base()
+        ),
+    )
+    .unwrap();
+    sb.run(&["apply", "-f", m.to_str().unwrap()]).success();
+    sb.run(&["create", "greet", "Hello"]).success();
+    server.push(Reply::answer("ok"));
+    send(&sb, &["-m", "r", "--temperature", "0.5"]).success();
+    let body = server.last().json();
+    assert!(body.get("temperature").is_none(), "{body}");
+    assert_eq!(body["top_k"], 3);
 }

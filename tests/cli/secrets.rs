@@ -448,3 +448,33 @@ fn a_key_in_the_keyring_reaches_the_wire() {
         Some(format!("Bearer {CANARY}").as_str())
     );
 }
+
+/// `-f providers.toml` from the manifest's own folder (no `/` in the path):
+/// the relative file is made absolute too.
+#[test]
+fn a_bare_manifest_name_still_makes_file_references_absolute() {
+    let sb = Sandbox::new();
+    let dir = sb.root.join("dots");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("k"), "v\n").unwrap();
+    std::fs::write(
+        dir.join("providers.toml"),
+        "[providers.p]\nbase_url = \"http://h/v1\"\napi_key = \"${file:k}\"\n",
+    )
+    .unwrap();
+    sb.aix()
+        .current_dir(&dir)
+        .args(["apply", "-f", "providers.toml"])
+        .assert()
+        .success();
+    let want = format!(
+        "${{file:{}}}",
+        std::path::absolute(dir.join("k")).unwrap().display()
+    );
+    assert_eq!(sb.config()["custom_providers"]["p"]["api_key"], want);
+    sb.aix()
+        .current_dir(&dir)
+        .args(["plan", "--detailed-exitcode"])
+        .assert()
+        .code(0);
+}

@@ -460,3 +460,27 @@ fn each_examples_dry_run_shows_the_request_its_server_expects() {
         assert_snapshot!(format!("example_dry_run_{provider}"), stdout(&dry));
     }
 }
+
+#[test]
+fn review_fixes_for_urls_query_names_and_presets() {
+    let sb = Sandbox::new();
+    // What follows a space in a refused base URL is not repeated.
+    let a = sb
+        .run(&["provider", "add", "b", "http://h/v1 SECRETSPACE"])
+        .code(64);
+    assert!(!stderr(&a).contains("SECRETSPACE"), "{}", stderr(&a));
+    // A query name with a space is encoded, not refused.
+    let server = Server::start();
+    let sb2 = setup(&server, &["--query", "sp ace=a b"]);
+    server.push(Reply::answer("ok"));
+    send(&sb2, &[]).success();
+    assert_eq!(server.last().path, "/v1/chat/completions?sp%20ace=a%20b");
+    // Switching to a preset with no usual URL keeps the old preset's, and says so.
+    sb.run(&["provider", "add", "v", "--preset", "vllm"])
+        .success();
+    sb.run(&["provider", "update", "v", "--preset", "azure"])
+        .success()
+        .stderr(predicate::str::contains(
+            "still has the old preset's base URL (http://localhost:8000/v1)",
+        ));
+}

@@ -57,6 +57,9 @@ pub fn insert(text: &str, name: &str, entries: &[NewEntry]) -> Result<String, St
         if lf.replace('\n', "\r\n") == text {
             return insert_lf(&lf, name, entries).map(|out| out.replace('\n', "\r\n"));
         }
+        return Err(
+            "the file mixes CRLF and LF line ends, which writing would change; make them one kind, or add the entries by hand".into(),
+        );
     }
     insert_lf(text, name, entries)
 }

@@ -201,18 +201,35 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
         .strip_prefix("custom:")
         .unwrap_or(&args.provider)
         .to_string();
+    // The manifest is edited in place: a pipe or device is refused before
+    // it is read (reading a FIFO nobody writes would wait forever).
+    for path in args.manifest.paths() {
+        if let Ok(meta) = std::fs::metadata(&path)
+            && !meta.is_file()
+        {
+            return Err(Error::new(format!(
+                "{}: is not a regular file; `aix models sync` reads and edits a manifest file",
+                path.display()
+            )));
+        }
+    }
     let manifest = args.manifest.load()?;
     let Some(entry) = manifest.get(&name) else {
-        let files: Vec<String> = args
-            .manifest
-            .paths()
-            .iter()
-            .map(|p| p.display().to_string())
-            .collect();
+        let paths = args.manifest.paths();
+        let files: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
+        let first = files
+            .first()
+            .cloned()
+            .unwrap_or_else(|| "providers.toml".into());
+        let hint = if ctx.store.load().is_ok_and(|s| s.has_provider(&name)) {
+            format!("declare it first: `aix provider export {name} >> {first}`")
+        } else {
+            format!(
+                "declare it under [providers.{name}] in {first} (with base_url), or check the name"
+            )
+        };
         return Err(
-            Error::new(format!("'{name}' is not declared in {}", files.join(", "))).hint(format!(
-                "declare it first: `aix provider export {name} >> providers.toml`"
-            )),
+            Error::new(format!("'{name}' is not declared in {}", files.join(", "))).hint(hint),
         );
     };
     let p = entry.provider.clone();
@@ -318,9 +335,11 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
             table.insert(e.key.clone(), Value::Object(o));
         }
     }
-    models::check(&table).map_err(|(_, m, hint)| {
-        Error::new(format!("the proposed entries break a models rule: {m}")).hint(hint)
-    })?;
+    if let Some((_, m, hint)) = models::check(&table).into_iter().next() {
+        return Err(
+            Error::new(format!("the proposed entries break a models rule: {m}")).hint(hint),
+        );
+    }
     let mut proposal = Proposal {
         provider: name.clone(),
         add,
