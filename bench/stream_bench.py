@@ -34,7 +34,10 @@ import time
 WORDS = ["Hello", " world", ",", " this", " is", " a", " token", "\n", " é", ' "q"']
 # Budget per shape (aix time / curl time).
 BUDGET = {"vllm": 1.5, "ollama": 1.5, "llamacpp": 1.5, "deepseek": 1.5, "openai": 1.5,
-          "logprobs": 2.0, "toolcalls": 2.0}
+          "logprobs": 2.0, "toolcalls": 2.0, "responses": 2.0, "messages": 2.0}
+# The protocol each shape is (chat unless named), and its path.
+WIRE = {"responses": "responses", "messages": "messages"}
+PATH = {"chat": "chat/completions", "responses": "responses", "messages": "messages"}
 SHAPES = list(BUDGET)
 
 
@@ -90,6 +93,43 @@ def chunk(shape: str, i: int, text: str) -> dict:
     raise SystemExit(f"unknown shape {shape}")
 
 
+def compact(v) -> bytes:
+    return json.dumps(v, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def wire_events(shape: str, chunks: int, delta_bytes: int):
+    """(event name, data) of a Responses or Anthropic Messages stream."""
+    def text(i):
+        t = WORDS[i % len(WORDS)]
+        return (t * (delta_bytes // len(t) + 1))[:delta_bytes] if delta_bytes else t
+    if shape == "responses":
+        yield b"response.created", compact({"type": "response.created", "sequence_number": 0,
+                                            "response": {"id": "resp_1", "status": "in_progress"}})
+        for i in range(chunks):
+            yield b"response.output_text.delta", compact({
+                "type": "response.output_text.delta", "sequence_number": i + 1,
+                "item_id": "msg_1", "output_index": 0, "content_index": 0, "delta": text(i),
+                "logprobs": [], "obfuscation": obfuscation(i)})
+        yield b"response.completed", compact({"type": "response.completed", "response": {
+            "id": "resp_1", "status": "completed",
+            "usage": {"input_tokens": 9, "output_tokens": chunks, "total_tokens": chunks + 9}}})
+        return
+    yield b"message_start", compact({"type": "message_start", "message": {
+        "id": "msg_1", "type": "message", "role": "assistant", "model": "claude-bench",
+        "content": [], "usage": {"input_tokens": 9, "output_tokens": 1}}})
+    yield b"content_block_start", compact({"type": "content_block_start", "index": 0,
+                                           "content_block": {"type": "text", "text": ""}})
+    for i in range(chunks):
+        if i % 5000 == 0:
+            yield b"ping", compact({"type": "ping"})
+        yield b"content_block_delta", compact({"type": "content_block_delta", "index": 0,
+                                               "delta": {"type": "text_delta", "text": text(i)}})
+    yield b"content_block_stop", compact({"type": "content_block_stop", "index": 0})
+    yield b"message_delta", compact({"type": "message_delta", "delta": {"stop_reason": "end_turn"},
+                                     "usage": {"output_tokens": chunks}})
+    yield b"message_stop", compact({"type": "message_stop"})
+
+
 def events(shape: str, chunks: int, delta_bytes: int):
     if shape == "toolcalls":
         first = {"id": "chatcmpl-Bx1", "object": "chat.completion.chunk", "created": 1700000000,
@@ -120,8 +160,12 @@ def events(shape: str, chunks: int, delta_bytes: int):
 def build(shape: str, chunks: int, framing: str, delta_bytes: int) -> tuple[bytes, int]:
     parts = []
     payload = 0
-    for data in events(shape, chunks, delta_bytes):
-        ev = b"data: " + data + b"\n\n"
+    if shape in WIRE:
+        stream = (b"event: " + name + b"\ndata: " + data + b"\n\n"
+                  for name, data in wire_events(shape, chunks, delta_bytes))
+    else:
+        stream = (b"data: " + data + b"\n\n" for data in events(shape, chunks, delta_bytes))
+    for ev in stream:
         payload += len(ev)
         if framing == "chunked":
             parts.append(b"%x\r\n" % len(ev) + ev + b"\r\n")
@@ -204,13 +248,17 @@ def main() -> None:
     home = tempfile.mkdtemp()
     env = dict(os.environ, AIX_HOME=home, NO_COLOR="1")
     aix = os.path.abspath(args.aix)
-    subprocess.run([aix, "provider", "add", "bench", base, "--model", "bench-model"], env=env,
-                   check=True, capture_output=True)
+    for wire in PATH:
+        subprocess.run([aix, "provider", "add", f"bench-{wire}", base, "--model", "bench-model",
+                        "--wire", wire], env=env, check=True, capture_output=True)
     subprocess.run([aix, "create", "bench", "go"], env=env, check=True, capture_output=True)
     request = '{"model":"bench-model","stream":true,"messages":[{"role":"user","content":"go"}]}'
-    curl = ["curl", "-sS", "-N", "-X", "POST", "-H", "content-type: application/json",
-            "-d", request, f"{base}/chat/completions"]
-    aix_cmd = [aix, "run", "bench", "--provider", "bench", "--stream", "-e"]
+
+    def commands(shape):
+        wire = WIRE.get(shape, "chat")
+        curl = ["curl", "-sS", "-N", "-X", "POST", "-H", "content-type: application/json",
+                "-d", request, f"{base}/{PATH[wire]}"]
+        return curl, [aix, "run", "bench", "--provider", f"bench-{wire}", "--stream", "-e"]
 
     framings = ["chunked", "close"] if args.framing == "both" else [args.framing]
     rows = []
@@ -218,6 +266,7 @@ def main() -> None:
     print("|---|---|---|---|---|---|---|---|---|")
     for n in [int(c) for c in args.chunks.split(",")]:
         for shape in args.shapes.split(","):
+            curl, aix_cmd = commands(shape)
             for framing in framings:
                 server.body, payload = build(shape, n, framing, args.delta_bytes)
                 server.framing = framing

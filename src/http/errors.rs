@@ -235,6 +235,15 @@ pub(super) fn reason(status: u16) -> &'static str {
 /// FastAPI's `detail`, a bare `message`, or the text itself with any HTML
 /// tags dropped, squeezed to one line and cut at 300 characters.
 pub fn error_message(body: &[u8]) -> (String, Option<String>) {
+    // An error sent as an event stream (`data: {"error": ...}`): its first
+    // data line is the JSON to read.
+    if let Some(rest) = body.trim_ascii_start().strip_prefix(b"data:") {
+        let line = rest.split(|b| *b == b'\n').next().unwrap_or_default();
+        let (msg, code) = error_message(line.trim_ascii());
+        if !msg.is_empty() && !msg.starts_with("data:") {
+            return (msg, code);
+        }
+    }
     if let Ok(v) = serde_json::from_slice::<Value>(body) {
         let code = v
             .pointer("/error/code")
@@ -592,6 +601,11 @@ mod tests {
             "502 Bad Gateway nginx"
         );
         assert_eq!(error_message(b"").0, "(empty body)");
+        // LiteLLM's error for a stream it could not start.
+        assert_eq!(
+            error_message(b"data: {\"error\": {\"message\": \"Error processing stream start\", \"code\": \"500\"}}\n\ndata: [DONE]\n\n").0,
+            "Error processing stream start"
+        );
         assert!(
             error_message("x".repeat(1000).as_bytes())
                 .0

@@ -108,6 +108,17 @@ impl Decoder {
             // An event without data (a bare `event: ping`) says nothing.
             return Ok(Step::More);
         }
+        // Nearly every event is a text delta: read those without building
+        // a tree (anything else, and any error, takes the full path).
+        if let Some(delta) = fast_delta(self.wire, name, data) {
+            sink.raw(data).map_err(ClientError::Output)?;
+            let mut out = Out { sink, summary };
+            match delta {
+                Delta::Content(t) => out.content(&t)?,
+                Delta::Reasoning(t) => out.reasoning(&t)?,
+            }
+            return Ok(Step::More);
+        }
         let v: Value = serde_json::from_slice(data).map_err(|e| ClientError::Protocol {
             base_url: base_url.to_string(),
             detail: format!("a stream event is not valid JSON ({e})"),
@@ -122,6 +133,71 @@ impl Decoder {
             Wire::Messages => messages::event(kind, &v, &mut out, &mut self.usage),
             Wire::Chat => unreachable!("chat streams have their own decoder"),
         }
+    }
+}
+
+/// A text delta read by [`fast_delta`].
+enum Delta<'a> {
+    Content(std::borrow::Cow<'a, str>),
+    Reasoning(std::borrow::Cow<'a, str>),
+}
+
+#[derive(serde::Deserialize)]
+struct ResponsesDelta<'a> {
+    #[serde(rename = "type", borrow)]
+    kind: std::borrow::Cow<'a, str>,
+    #[serde(borrow)]
+    delta: std::borrow::Cow<'a, str>,
+}
+
+#[derive(serde::Deserialize)]
+struct MessagesDelta<'a> {
+    #[serde(rename = "type", borrow)]
+    kind: std::borrow::Cow<'a, str>,
+    #[serde(borrow)]
+    delta: MessagesInner<'a>,
+}
+
+#[derive(serde::Deserialize)]
+struct MessagesInner<'a> {
+    #[serde(rename = "type", borrow)]
+    kind: std::borrow::Cow<'a, str>,
+    #[serde(borrow, default)]
+    text: Option<std::borrow::Cow<'a, str>>,
+    #[serde(borrow, default)]
+    thinking: Option<std::borrow::Cow<'a, str>>,
+}
+
+/// The text of a plain delta event (`response.output_text.delta`,
+/// a reasoning delta, `content_block_delta` with `text_delta` or
+/// `thinking_delta`), read straight into borrowed strings; `None` for any
+/// other event or anything unusual, which the full path then reads. The
+/// whole data is still parsed (unknown members skipped), so invalid JSON
+/// never gets through here.
+fn fast_delta<'a>(wire: Wire, name: &str, data: &'a [u8]) -> Option<Delta<'a>> {
+    match wire {
+        Wire::Responses if name.ends_with(".delta") => {
+            let d: ResponsesDelta<'a> = serde_json::from_slice(data).ok()?;
+            match d.kind.as_ref() {
+                "response.output_text.delta" => Some(Delta::Content(d.delta)),
+                "response.reasoning_summary_text.delta" | "response.reasoning_text.delta" => {
+                    Some(Delta::Reasoning(d.delta))
+                }
+                _ => None,
+            }
+        }
+        Wire::Messages if name == "content_block_delta" => {
+            let d: MessagesDelta<'a> = serde_json::from_slice(data).ok()?;
+            if d.kind != "content_block_delta" {
+                return None;
+            }
+            match (d.delta.kind.as_ref(), d.delta.text, d.delta.thinking) {
+                ("text_delta", Some(t), _) => Some(Delta::Content(t)),
+                ("thinking_delta", _, Some(t)) => Some(Delta::Reasoning(t)),
+                _ => None,
+            }
+        }
+        _ => None,
     }
 }
 
@@ -178,6 +254,92 @@ mod tests {
 
     use super::*;
     use crate::http::relay_wire;
+
+    /// Each event read through the fast path gives what the full path
+    /// gives, and events it must not take (other types, odd shapes,
+    /// broken JSON) are left to the full path.
+    #[test]
+    fn the_delta_fast_path_agrees_with_the_full_one() {
+        let cases: &[(Wire, &str, &str)] = &[
+            (
+                Wire::Responses,
+                "response.output_text.delta",
+                r#"{"type":"response.output_text.delta","delta":"a\"é\n","obfuscation":"x","logprobs":[]}"#,
+            ),
+            (
+                Wire::Responses,
+                "response.reasoning_text.delta",
+                r#"{"type":"response.reasoning_text.delta","delta":"why"}"#,
+            ),
+            (
+                Wire::Responses,
+                "response.refusal.delta",
+                r#"{"type":"response.refusal.delta","delta":"no"}"#,
+            ),
+            (
+                Wire::Responses,
+                "response.output_text.delta",
+                r#"{"type":"response.output_text.delta","delta":5}"#,
+            ),
+            (
+                Wire::Responses,
+                "response.output_text.delta",
+                r#"{"type":"response.output_text.delta","delta":"a"#,
+            ),
+            (
+                Wire::Messages,
+                "content_block_delta",
+                r#"{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"hi \u00e9"}}"#,
+            ),
+            (
+                Wire::Messages,
+                "content_block_delta",
+                r#"{"type":"content_block_delta","index":0,"delta":{"type":"thinking_delta","thinking":"hm"}}"#,
+            ),
+            (
+                Wire::Messages,
+                "content_block_delta",
+                r#"{"type":"content_block_delta","index":0,"delta":{"type":"signature_delta","signature":"s"}}"#,
+            ),
+            (
+                Wire::Messages,
+                "content_block_delta",
+                r#"{"type":"content_block_delta","delta":{"type":"text_delta","text":"x"},"delta":{"type":"text_delta","text":"y"}}"#,
+            ),
+        ];
+        for (wire, name, data) in cases {
+            let full = |fast: bool| {
+                let mut c = Collect::default();
+                let mut summary = StreamSummary::default();
+                let mut d = Decoder::new(*wire);
+                let r = if fast {
+                    d.event(name, data.as_bytes(), &mut c, &mut summary, "b")
+                } else {
+                    // The full path alone.
+                    let v: Value = match serde_json::from_slice(data.as_bytes()) {
+                        Ok(v) => v,
+                        Err(_) => return (c.text, c.reasoning, c.refusal, true),
+                    };
+                    let kind = v
+                        .get("type")
+                        .and_then(Value::as_str)
+                        .unwrap_or(name)
+                        .to_string();
+                    let mut out = Out {
+                        sink: &mut c,
+                        summary: &mut summary,
+                    };
+                    match wire {
+                        Wire::Responses => responses::event(&kind, &v, &mut out),
+                        _ => messages::event(&kind, &v, &mut out, &mut None),
+                    }
+                };
+                let failed = r.is_err();
+                (c.text, c.reasoning, c.refusal, failed)
+            };
+            assert_eq!(full(true), full(false), "{data}");
+        }
+    }
 
     #[derive(Default)]
     struct Collect {
