@@ -14,6 +14,7 @@ mod models;
 mod models_sync;
 mod network;
 mod peer;
+mod peer_litellm;
 mod prompts;
 mod provider;
 mod readable;
