@@ -622,7 +622,7 @@ fn run<'a>(
 /// The JSON string at `start` as serde reads it, and its end. A string
 /// without escapes or control characters is valid exactly when it is
 /// UTF-8, and serde then borrows it, as here; anything else goes to serde.
-fn hole_text(data: &[u8], start: usize) -> Option<(Cow<'_, str>, usize)> {
+pub(crate) fn hole_text(data: &[u8], start: usize) -> Option<(Cow<'_, str>, usize)> {
     if data.get(start) != Some(&b'"') {
         return None;
     }
@@ -837,7 +837,7 @@ fn skip_value(data: &[u8], start: usize) -> Option<usize> {
     Some(end)
 }
 
-fn ws(data: &[u8], mut i: usize) -> usize {
+pub(crate) fn ws(data: &[u8], mut i: usize) -> usize {
     while let Some(b' ' | b'\t' | b'\n' | b'\r') = data.get(i) {
         i += 1;
     }
@@ -852,7 +852,7 @@ fn ws(data: &[u8], mut i: usize) -> usize {
 /// accepts it too; `None` says only "not plain", not "invalid". One pass,
 /// no recursion: bit k of `objects` says whether the container at depth
 /// k + 1 is an object.
-fn plain_value(data: &[u8], start: usize) -> Option<usize> {
+pub(crate) fn plain_value(data: &[u8], start: usize) -> Option<usize> {
     const _: () = assert!(MAX_SLOT_DEPTH <= 64);
     let mut objects: u64 = 0;
     let mut depth = 0usize;

@@ -374,7 +374,8 @@ impl Parser {
     }
 
     /// The common case without copying: nothing pending, and `input`
-    /// starts with one `data:` line (ending at `end`) and a blank line,
+    /// starts with one `data:` line (ending at `end`), or an `event:` line
+    /// (ending at `end`) and a `data:` line, and a blank line,
     /// LF or CRLF. Dispatches that event straight from `input`, exactly as
     /// the line-by-line path would, and returns how much was consumed.
     fn whole_event<E>(
@@ -386,6 +387,37 @@ impl Parser {
         if !self.line.is_empty() || self.open.is_some() || self.has_data || !self.event.is_empty() {
             return Ok(None);
         }
+        // An `event: NAME` line first (as the Responses and Messages
+        // protocols send every event), ended as the data line is.
+        let (name, input, end, offset) = match input[..end].strip_prefix(b"event:") {
+            None => ("message", input, end, 0),
+            Some(value) => {
+                let value = value.strip_prefix(b" ").unwrap_or(value);
+                let Ok(name) = std::str::from_utf8(value) else {
+                    return Ok(None);
+                };
+                let after = match &input[end..] {
+                    [b'\n', b'd', ..] => end + 1,
+                    [b'\r', b'\n', b'd', ..] => end + 2,
+                    _ => return Ok(None),
+                };
+                let rest = &input[after..];
+                let Some(end2) = memchr::memchr2(b'\n', b'\r', rest) else {
+                    return Ok(None);
+                };
+                // Both lines ended alike: what the line-by-line path
+                // would read is then exactly this.
+                if (after - end == 2) != (rest[end2] == b'\r') {
+                    return Ok(None);
+                }
+                (
+                    if name.is_empty() { "message" } else { name },
+                    rest,
+                    end2,
+                    after,
+                )
+            }
+        };
         let Some(value) = input[..end].strip_prefix(b"data:") else {
             return Ok(None);
         };
@@ -397,11 +429,11 @@ impl Parser {
         let value = value.strip_prefix(b" ").unwrap_or(value);
         self.check_len(value.len())?;
         on_event(Event {
-            event: "message",
+            event: name,
             data: Data::Bytes(value),
         })
         .map_err(Error::Callback)?;
-        Ok(Some(next))
+        Ok(Some(offset + next))
     }
 
     /// Ends the stream: delivers an unterminated last line and event.
@@ -613,6 +645,14 @@ mod tests {
         "data: {\"choices\":[{\"delta\":{\"content\":\"h\u{e9}llo \u{1F600}\"}}]}\n\ndata: [DONE]\n\n",
         "\n\n\ndata: a\n\n\n\n",
         "data: a\r\n\ndata: b\n\r\n",
+        // Event lines before data, as the Responses and Messages protocols
+        // send them, in every ending and some odd spellings.
+        "event: content_block_delta\ndata: {\"t\":1}\n\nevent: ping\ndata: {}\n\n",
+        "event: a\r\ndata: x\r\n\r\nevent:b\r\ndata:y\r\n\r\n",
+        "event: a\ndata: x\r\n\r\nevent: b\r\ndata: y\n\n",
+        "event:\ndata: unnamed\n\nevent: x:y\ndata: colon\n\n",
+        "event: one\nevent: two\ndata: last wins\n\n",
+        "event: \u{e9}\ndata: accent\n\nevent: e\ndx: 1\ndata: z\n\n",
     ];
 
     #[test]

@@ -7,6 +7,8 @@
 //! ([`chunk`](super::chunk)); these events are few and small enough to be
 //! read as `serde_json::Value`s.
 
+use std::borrow::Cow;
+
 use serde_json::Value;
 
 use super::chunk::{self, Completion, Usage};
@@ -175,6 +177,9 @@ struct MessagesInner<'a> {
 /// whole data is still parsed (unknown members skipped), so invalid JSON
 /// never gets through here.
 fn fast_delta<'a>(wire: Wire, name: &str, data: &'a [u8]) -> Option<Delta<'a>> {
+    if let Some(d) = walked_delta(wire, data) {
+        return Some(d);
+    }
     match wire {
         Wire::Responses if name.ends_with(".delta") => {
             let d: ResponsesDelta<'a> = serde_json::from_slice(data).ok()?;
@@ -197,6 +202,120 @@ fn fast_delta<'a>(wire: Wire, name: &str, data: &'a [u8]) -> Option<Delta<'a>> {
                 _ => None,
             }
         }
+        _ => None,
+    }
+}
+
+/// Calls `value(key, at)` for each member of the object at `i`, which
+/// returns where the value ends; the index after the object. Keys must be
+/// plain (no escapes), so they compare as bytes; `None` for anything else.
+fn walk_object<'a>(
+    data: &'a [u8],
+    i: usize,
+    mut value: impl FnMut(&'a [u8], usize) -> Option<usize>,
+) -> Option<usize> {
+    use chunk::ws;
+    if data.get(i) != Some(&b'{') {
+        return None;
+    }
+    let mut i = ws(data, i + 1);
+    if data.get(i) == Some(&b'}') {
+        return Some(i + 1);
+    }
+    loop {
+        if data.get(i) != Some(&b'"') {
+            return None;
+        }
+        let len = data[i + 1..]
+            .iter()
+            .position(|&b| b == b'"' || b == b'\\')?;
+        if data[i + 1 + len] != b'"' {
+            return None;
+        }
+        let key = &data[i + 1..i + 1 + len];
+        i = ws(data, i + len + 2);
+        if data.get(i) != Some(&b':') {
+            return None;
+        }
+        i = value(key, ws(data, i + 1))?;
+        i = ws(data, i);
+        match data.get(i)? {
+            b',' => i = ws(data, i + 1),
+            b'}' => return Some(i + 1),
+            _ => return None,
+        }
+    }
+}
+
+/// A string member read once: a second one of the same name is left to
+/// serde (which keeps the last), by giving up.
+fn once<'a>(slot: &mut Option<Cow<'a, str>>, data: &'a [u8], at: usize) -> Option<usize> {
+    if slot.is_some() {
+        return None;
+    }
+    let (text, end) = chunk::hole_text(data, at)?;
+    *slot = Some(text);
+    Some(end)
+}
+
+/// A `type` member read once, as its raw bytes: a plain string (no
+/// escapes, no control characters), which is what such names always are;
+/// anything else gives up.
+fn once_name<'a>(slot: &mut Option<&'a [u8]>, data: &'a [u8], at: usize) -> Option<usize> {
+    if slot.is_some() || data.get(at) != Some(&b'"') {
+        return None;
+    }
+    let body = &data[at + 1..];
+    let len = body
+        .iter()
+        .position(|&b| b == b'"' || b == b'\\' || b < 0x20)?;
+    if body[len] != b'"' {
+        return None;
+    }
+    *slot = Some(&body[..len]);
+    Some(at + len + 2)
+}
+
+/// [`fast_delta`] without serde: a walk over the event's object that
+/// reads `type` and the delta's text with the chat decoder's string
+/// reader and checks every other value with its plain-JSON check (which
+/// only accepts what serde accepts), so the result is what a full parse
+/// gives or `None`.
+fn walked_delta(wire: Wire, data: &[u8]) -> Option<Delta<'_>> {
+    let (mut kind, mut inner_kind): (Option<&[u8]>, Option<&[u8]>) = (None, None);
+    let (mut text, mut thinking): (Option<Cow<'_, str>>, Option<Cow<'_, str>>) = (None, None);
+    let mut seen_delta = false;
+    let start = chunk::ws(data, 0);
+    let end = walk_object(data, start, |key, at| match (wire, key) {
+        (_, b"type") => once_name(&mut kind, data, at),
+        (Wire::Responses, b"delta") => once(&mut text, data, at),
+        (Wire::Messages, b"delta") => {
+            if std::mem::replace(&mut seen_delta, true) {
+                return None;
+            }
+            walk_object(data, at, |k, a| match k {
+                b"type" => once_name(&mut inner_kind, data, a),
+                b"text" => once(&mut text, data, a),
+                b"thinking" => once(&mut thinking, data, a),
+                _ => chunk::plain_value(data, a),
+            })
+        }
+        _ => chunk::plain_value(data, at),
+    })?;
+    if chunk::ws(data, end) != data.len() {
+        return None;
+    }
+    match (wire, kind?) {
+        (Wire::Responses, b"response.output_text.delta") => Some(Delta::Content(text?)),
+        (
+            Wire::Responses,
+            b"response.reasoning_summary_text.delta" | b"response.reasoning_text.delta",
+        ) => Some(Delta::Reasoning(text?)),
+        (Wire::Messages, b"content_block_delta") => match inner_kind? {
+            b"text_delta" => Some(Delta::Content(text?)),
+            b"thinking_delta" => Some(Delta::Reasoning(thinking?)),
+            _ => None,
+        },
         _ => None,
     }
 }
@@ -307,16 +426,49 @@ mod tests {
                 r#"{"type":"content_block_delta","delta":{"type":"text_delta","text":"x"},"delta":{"type":"text_delta","text":"y"}}"#,
             ),
         ];
+        // Each case, and random mutations of it where the walk looks.
+        let mut seed: u64 = 0x9E37_79B9_7F4A_7C15;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        let alphabet = b"{}[]\",:\\ u0e9tx1-.";
+        let mut all: Vec<(Wire, &str, Vec<u8>)> = Vec::new();
         for (wire, name, data) in cases {
+            all.push((*wire, name, data.as_bytes().to_vec()));
+            for _ in 0..400 {
+                let mut d = data.as_bytes().to_vec();
+                for _ in 0..1 + next() % 3 {
+                    let at = (next() as usize) % (d.len() + 1);
+                    let b = alphabet[(next() as usize) % alphabet.len()];
+                    match next() % 3 {
+                        0 if at < d.len() => d[at] = b,
+                        1 => d.insert(at, b),
+                        _ if at < d.len() => {
+                            d.remove(at);
+                        }
+                        _ => {}
+                    }
+                }
+                all.push((*wire, name, d));
+            }
+        }
+        for (wire, name, data) in &all {
+            let data = data.as_slice();
             let full = |fast: bool| {
                 let mut c = Collect::default();
                 let mut summary = StreamSummary::default();
                 let mut d = Decoder::new(*wire);
                 let r = if fast {
-                    d.event(name, data.as_bytes(), &mut c, &mut summary, "b")
+                    d.event(name, data, &mut c, &mut summary, "b")
                 } else {
+                    if data.iter().all(u8::is_ascii_whitespace) {
+                        return (c.text, c.reasoning, c.refusal, false);
+                    }
                     // The full path alone.
-                    let v: Value = match serde_json::from_slice(data.as_bytes()) {
+                    let v: Value = match serde_json::from_slice(data) {
                         Ok(v) => v,
                         Err(_) => return (c.text, c.reasoning, c.refusal, true),
                     };
@@ -337,7 +489,7 @@ mod tests {
                 let failed = r.is_err();
                 (c.text, c.reasoning, c.refusal, failed)
             };
-            assert_eq!(full(true), full(false), "{data}");
+            assert_eq!(full(true), full(false), "{}", String::from_utf8_lossy(data));
         }
     }
 
