@@ -404,44 +404,22 @@ fn resolve_json(
     extra: &Map<String, Value>,
     read: &mut Vec<Secret>,
 ) -> Result<Value, Error> {
-    fn walk(
-        v: &Value,
-        path: &mut Vec<String>,
-        read: &mut Vec<Secret>,
-    ) -> Result<Value, (String, envref::RefError)> {
-        Ok(match v {
-            Value::String(s) if envref::contains_reference(s) => {
-                let (value, got) = resolve::global()
-                    .resolve(s)
-                    .map_err(|e| (path.join("."), e))?;
-                read.extend(got);
-                Value::String(value)
-            }
-            Value::Array(items) => {
-                let mut out = Vec::with_capacity(items.len());
-                for (i, item) in items.iter().enumerate() {
-                    path.push(i.to_string());
-                    out.push(walk(item, path, read)?);
-                    path.pop();
-                }
-                Value::Array(out)
-            }
-            Value::Object(m) => {
-                let mut out = Map::with_capacity(m.len());
-                for (k, item) in m {
-                    path.push(k.clone());
-                    out.insert(k.clone(), walk(item, path, read)?);
-                    path.pop();
-                }
-                Value::Object(out)
-            }
-            other => other.clone(),
-        })
-    }
+    let mut body = Value::Object(extra.clone());
     let mut path = vec!["extra_body".to_string()];
-    walk(&Value::Object(extra.clone()), &mut path, read).map_err(|(at, e)| {
-        Error::new(format!("{at} of provider '{provider}': {e}")).hint(ref_hint(&e))
+    shaping::each_string_mut(&mut body, &mut path, &mut |at, s| {
+        if envref::contains_reference(s) {
+            let (value, got) = resolve::global()
+                .resolve(s)
+                .map_err(|e| (at.join("."), e))?;
+            read.extend(got);
+            *s = value;
+        }
+        Ok(())
     })
+    .map_err(|(at, e)| {
+        Error::new(format!("{at} of provider '{provider}': {e}")).hint(ref_hint(&e))
+    })?;
+    Ok(body)
 }
 
 /// Refuses a header value that cannot go on the wire (a line break or

@@ -177,24 +177,24 @@ impl<'a> Document<'a> {
 /// Whether any string of `v` holds a `${file:` reference that is not
 /// absolute or from `~/`.
 fn has_relative_file_ref(v: &Value) -> bool {
-    match v {
-        Value::String(s) => s
-            .split("${file:")
+    let relative = |s: &str| {
+        s.split("${file:")
             .skip(1)
-            .any(|rest| !rest.starts_with(['/', '~'])),
-        Value::Array(a) => a.iter().any(has_relative_file_ref),
-        Value::Object(m) => m.values().any(has_relative_file_ref),
-        _ => false,
-    }
+            .any(|rest| !rest.starts_with(['/', '~']))
+    };
+    crate::provider::shaping::each_string(v, &mut Vec::new(), &mut |_, s| {
+        if relative(s) { Err(()) } else { Ok(()) }
+    })
+    .is_err()
 }
 
 fn absolute_file_refs(v: &mut Value, dir: &Path) {
-    match v {
-        Value::String(s) => *s = crate::secret::envref::absolute_files(s, dir),
-        Value::Array(a) => a.iter_mut().for_each(|v| absolute_file_refs(v, dir)),
-        Value::Object(m) => m.values_mut().for_each(|v| absolute_file_refs(v, dir)),
-        _ => {}
-    }
+    let _ = crate::provider::shaping::each_string_mut(v, &mut Vec::new(), &mut |_, s| {
+        if s.contains("${file:") {
+            *s = crate::secret::envref::absolute_files(s, dir);
+        }
+        Ok::<(), ()>(())
+    });
 }
 
 /// A TOML table as JSON. Datetimes become their TOML text; an integer

@@ -682,28 +682,6 @@ impl Provider {
     /// is (`headers.X-Key`, `api_key`, `extra_body.user`,
     /// `models.big.extra_body.x`).
     pub fn references(&self) -> Vec<(Vec<String>, String)> {
-        fn walk(v: &Value, path: &mut Vec<String>, out: &mut Vec<(Vec<String>, String)>) {
-            match v {
-                Value::String(s) if envref::contains_reference(s) => {
-                    out.push((path.clone(), s.clone()));
-                }
-                Value::Array(a) => {
-                    for (i, x) in a.iter().enumerate() {
-                        path.push(i.to_string());
-                        walk(x, path, out);
-                        path.pop();
-                    }
-                }
-                Value::Object(m) => {
-                    for (k, x) in m {
-                        path.push(k.clone());
-                        walk(x, path, out);
-                        path.pop();
-                    }
-                }
-                _ => {}
-            }
-        }
         let mut out = Vec::new();
         if let Some(k) = &self.api_key {
             out.push((vec!["api_key".to_string()], k.clone()));
@@ -713,19 +691,19 @@ impl Provider {
                 out.push((vec!["headers".to_string(), k.clone()], v.clone()));
             }
         }
-        if let Some(b) = &self.extra_body {
-            walk(
-                &Value::Object(b.clone()),
-                &mut vec!["extra_body".into()],
-                &mut out,
-            );
-        }
-        if let Some(m) = &self.models {
-            walk(
-                &Value::Object(m.clone()),
-                &mut vec!["models".into()],
-                &mut out,
-            );
+        for (field, table) in [("extra_body", &self.extra_body), ("models", &self.models)] {
+            for (k, v) in table.iter().flatten() {
+                let _ = shaping::each_string(
+                    v,
+                    &mut vec![field.to_string(), k.clone()],
+                    &mut |path, s| {
+                        if envref::contains_reference(s) {
+                            out.push((path.to_vec(), s.to_string()));
+                        }
+                        Ok::<(), ()>(())
+                    },
+                );
+            }
         }
         out
     }

@@ -96,8 +96,17 @@ pub fn check_extra_body(body: &Map<String, Value>) -> Result<(), Placed> {
             ));
         }
     }
-    let mut path = Vec::new();
-    references(&Value::Object(body.clone()), &mut path)?;
+    for (k, v) in body {
+        each_string(v, &mut vec![k.clone()], &mut |path, s| {
+            envref::check(s).map_err(|e| {
+                (
+                    path.to_vec(),
+                    e.to_string(),
+                    "write a reference as ${env:VAR}".to_string(),
+                )
+            })
+        })?;
+    }
     let size = serde_json::to_vec(body).map_or(0, |v| v.len());
     if size > MAX_EXTRA_BODY {
         return Err((
@@ -109,31 +118,53 @@ pub fn check_extra_body(body: &Map<String, Value>) -> Result<(), Placed> {
     Ok(())
 }
 
-fn references(v: &Value, path: &mut Vec<String>) -> Result<(), Placed> {
+/// Calls `f` with every string inside `v` and the path to it (object
+/// keys and array indexes, after `path`), stopping at the first `Err`.
+/// The one walk for what JSON fields hold: references in `extra_body` and
+/// models tables, relative `${file:}` paths in a manifest.
+pub fn each_string<E>(
+    v: &Value,
+    path: &mut Vec<String>,
+    f: &mut impl FnMut(&[String], &str) -> Result<(), E>,
+) -> Result<(), E> {
     match v {
-        Value::String(s) => envref::check(s).map_err(|e| {
-            (
-                path.clone(),
-                format!("{e}"),
-                "write a reference as ${env:VAR}".into(),
-            )
+        Value::String(s) => f(path, s),
+        Value::Array(items) => items.iter().enumerate().try_for_each(|(i, item)| {
+            path.push(i.to_string());
+            let r = each_string(item, path, f);
+            path.pop();
+            r
         }),
-        Value::Array(items) => {
-            for (i, item) in items.iter().enumerate() {
-                path.push(i.to_string());
-                references(item, path)?;
-                path.pop();
-            }
-            Ok(())
-        }
-        Value::Object(m) => {
-            for (k, item) in m {
-                path.push(k.clone());
-                references(item, path)?;
-                path.pop();
-            }
-            Ok(())
-        }
+        Value::Object(m) => m.iter().try_for_each(|(k, item)| {
+            path.push(k.clone());
+            let r = each_string(item, path, f);
+            path.pop();
+            r
+        }),
+        _ => Ok(()),
+    }
+}
+
+/// [`each_string`] that may change each string in place.
+pub fn each_string_mut<E>(
+    v: &mut Value,
+    path: &mut Vec<String>,
+    f: &mut impl FnMut(&[String], &mut String) -> Result<(), E>,
+) -> Result<(), E> {
+    match v {
+        Value::String(s) => f(path, s),
+        Value::Array(items) => items.iter_mut().enumerate().try_for_each(|(i, item)| {
+            path.push(i.to_string());
+            let r = each_string_mut(item, path, f);
+            path.pop();
+            r
+        }),
+        Value::Object(m) => m.iter_mut().try_for_each(|(k, item)| {
+            path.push(k.clone());
+            let r = each_string_mut(item, path, f);
+            path.pop();
+            r
+        }),
         _ => Ok(()),
     }
 }
