@@ -190,47 +190,44 @@ pub fn prepare(
     let mut refreshable = false;
     if provider.auth_type.sends_key()
         && !custom_auth
-        && let Some(written) = key.clone()
+        && let Some(written) = key.take()
     {
         // A key kept elsewhere (`${cmd:...}`, `${keyring:...}`) is read
-        // now; a dry run shows the reference.
+        // now; a dry run shows the reference (and masks nothing for it).
         let reference = envref::contains_reference(written.expose());
-        if reference && env == EnvRefs::Keep {
-            headers.push(Header {
-                name: auth_header.into(),
-                value: Secret::new(auth_value(written.expose())),
-                sensitive: !secret::is_reference_only(written.expose()),
-            });
-            key = None;
-        } else if reference {
-            refreshable |= envref::sources(written.expose()).contains(&envref::Source::Cmd);
-            let (value, read) = resolve::global().resolve(written.expose()).map_err(|e| {
-                Error::new(format!("the API key of provider '{}': {e}", provider.name))
-                    .hint(ref_hint(&e))
-            })?;
-            env_values.extend(read);
-            key = Some(Secret::new(value));
-        }
-    }
-    if provider.auth_type.sends_key()
-        && !custom_auth
-        && !headers.iter().any(|h| h.name == auth_header)
-        && let Some(key) = &key
-    {
-        if env == EnvRefs::Resolve && key.expose().chars().any(|c| c.is_control()) {
-            return Err(Error::new(format!(
-                "the API key of provider '{}' contains a line break or another control character, which a header cannot carry",
-                provider.name
-            ))
-            .hint(format!(
-                "set it again with `aix api-key {}`, or remove the newline from the variable that holds it",
-                provider.name
-            )));
-        }
+        let (value, sensitive) = if reference && env == EnvRefs::Keep {
+            let shown = written.expose().to_string();
+            let sensitive = !secret::is_reference_only(&shown);
+            (shown, sensitive)
+        } else {
+            let value = if reference {
+                refreshable |= envref::sources(written.expose()).contains(&envref::Source::Cmd);
+                let (value, read) = resolve::global().resolve(written.expose()).map_err(|e| {
+                    Error::new(format!("the API key of provider '{}': {e}", provider.name))
+                        .hint(ref_hint(&e))
+                })?;
+                env_values.extend(read);
+                value
+            } else {
+                written.expose().to_string()
+            };
+            if env == EnvRefs::Resolve && value.chars().any(|c| c.is_control()) {
+                return Err(Error::new(format!(
+                    "the API key of provider '{}' contains a line break or another control character, which a header cannot carry",
+                    provider.name
+                ))
+                .hint(format!(
+                    "set it again with `aix api-key {}`, or remove the newline from the variable that holds it",
+                    provider.name
+                )));
+            }
+            key = Some(Secret::new(value.clone()));
+            (value, true)
+        };
         headers.push(Header {
             name: auth_header.into(),
-            value: Secret::new(auth_value(key.expose())),
-            sensitive: true,
+            value: Secret::new(auth_value(&value)),
+            sensitive,
         });
     }
     for (name, written) in &provider.headers {
