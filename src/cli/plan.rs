@@ -79,7 +79,7 @@ impl Serialize for PlanView<'_> {
 
 impl View for PlanView<'_> {
     fn text(&self) -> Vec<Piece> {
-        vec![Piece::Text(self.plan.render(self.show_secrets))]
+        vec![Piece::Styled(self.plan.render(self.show_secrets))]
     }
 }
 

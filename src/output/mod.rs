@@ -53,6 +53,13 @@ pub fn safe_if(tty: bool, text: &str) -> std::borrow::Cow<'_, str> {
     TermSafe::default().finish_after(text)
 }
 
+/// `text` with every control character but newline and tab shown as a
+/// visible symbol, wherever it goes: for text that is then styled by aix
+/// and printed as [`Piece::Styled`].
+pub fn clean(text: &str) -> std::borrow::Cow<'_, str> {
+    TermSafe::default().finish_after(text)
+}
+
 /// Writes `text` to stdout. On a terminal, control characters in it are
 /// shown instead of acting: what aix prints may come from a server or a
 /// file. A closed pipe is [`Error::broken_pipe`] (the command ends quietly,
@@ -111,6 +118,10 @@ impl Format {
 pub(crate) enum Piece {
     /// Text for stdout, as it is (cleaned on a terminal).
     Text(String),
+    /// Text aix styled itself (a plan), whose other content was cleaned
+    /// with [`clean`] when it was made: its styles reach a colour terminal
+    /// and are dropped elsewhere.
+    Styled(String),
     /// Aligned columns under a bold header (see [`table`]).
     Table {
         headers: &'static [&'static str],
@@ -136,6 +147,7 @@ pub(crate) fn emit(format: Format, view: &impl View) -> Result<()> {
         }
         Format::Text => view.text().into_iter().try_for_each(|piece| match piece {
             Piece::Text(t) => print(&t),
+            Piece::Styled(t) => print_raw(&t),
             Piece::Table { headers, rows } => table(headers, &rows),
             Piece::Note(n) => {
                 show(&n);

@@ -419,7 +419,8 @@ impl Plan {
     }
 
     /// The terraform-style text rendering (styles are dropped by the
-    /// output stream when it is not a colour terminal).
+    /// output stream when it is not a colour terminal). Everything in it
+    /// besides aix's styles is cleaned of control characters.
     pub fn render(&self, show_secrets: bool) -> String {
         if self.is_empty() {
             return "No changes. config.json matches the manifest.\n".into();
@@ -434,14 +435,16 @@ impl Plan {
             };
             let bold = style.bold();
             let what = if c.alias.is_some() { "alias " } else { "" };
-            out.push_str(&format!("\n  {bold}{sigil} {what}{}{bold:#}", c.name));
+            let name = crate::output::clean(&c.name);
+            out.push_str(&format!("\n  {bold}{sigil} {what}{name}{bold:#}"));
             if let Some(note) = c.note() {
                 let dim = Style::new().dimmed();
+                let note = crate::output::clean(&note);
                 out.push_str(&format!("  {dim}({note}){dim:#}"));
             }
             out.push('\n');
             for line in field_lines(c, show_secrets) {
-                out.push_str(&format!("      {line}\n"));
+                out.push_str(&format!("      {}\n", crate::output::clean(&line)));
             }
         }
         out.push('\n');

@@ -496,6 +496,32 @@ mod tty {
         assert!(p.exp_eof().unwrap().contains('\u{1b}'));
     }
 
+    /// A plan on a terminal is coloured (its own styles act), while a
+    /// control character in what it shows is made visible; with NO_COLOR
+    /// it has no escape at all.
+    #[test]
+    fn a_plan_on_a_terminal_keeps_its_colours() {
+        let sb = Sandbox::new();
+        let m = sb.root.join("p.toml");
+        std::fs::write(
+            &m,
+            "[providers.a]\nbase_url = \"http://a/v1\"\nextra_body = { x = \"\\u001b[31mred\" }\n",
+        )
+        .unwrap();
+        let path = m.to_str().unwrap();
+        let mut p = spawn(&sb, &["plan", "-f", path], false);
+        let text = p.exp_eof().unwrap();
+        assert!(text.contains("\u{1b}[1m\u{1b}[32m+ a"), "{text:?}");
+        assert!(
+            !text.contains("\u{241b}[1m"),
+            "aix's own style made visible: {text:?}"
+        );
+        let mut p = spawn(&sb, &["plan", "-f", path], true);
+        let text = p.exp_eof().unwrap();
+        assert!(text.contains("+ a"), "{text:?}");
+        assert!(!text.contains('\u{1b}'), "{text:?}");
+    }
+
     #[test]
     fn ctrl_c_during_a_non_stream_wait_brings_the_prompt_back() {
         let (sb, server) = with_provider(Some("m1"));
