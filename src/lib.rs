@@ -49,5 +49,6 @@ pub(crate) mod run;
 pub(crate) mod schema;
 pub(crate) mod secret;
 pub(crate) mod suggest;
+pub(crate) mod targets;
 
 pub use error::{Error, Result};

@@ -13,10 +13,11 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::Ctx;
-use super::plan::{ManifestArgs, PlanView};
+use super::plan::{ManifestArgs, PlanView, has_changes, summary};
 use crate::error::{Error, Result};
 use crate::output::{self, Piece, View};
 use crate::plan::reconcile::{self, Options};
+use crate::targets::{self, plan::TargetPlan};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -59,41 +60,63 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
     };
     let interactive = io::stdin().is_terminal() && io::stderr().is_terminal();
     let format = output::Format::json_if(args.json);
-    let applied = ctx.store.update(|s| {
+    let (applied, targets) = ctx.store.update(|s| {
         let plan = reconcile::plan(&manifest, s, opts);
+        let targets = targets::plan::plan(&manifest, s)?;
         if format == output::Format::Text {
-            output::emit(format, &PlanView::new(&plan, ctx.show_secrets))?;
+            output::emit(format, &PlanView::new(&plan, &targets, ctx.show_secrets))?;
         }
-        if !plan.is_empty() {
-            confirm_plan(&plan, &args, interactive)?;
+        if has_changes(&plan, &targets) {
+            confirm_plan(&plan, &targets, &args, interactive)?;
         }
+        // Target files first: config.json then records what they hold.
         // An empty plan may still carry bookkeeping (records of providers
         // gone everywhere); the store writes only if something changed.
+        targets::plan::apply(&targets, s)?;
         reconcile::apply(&plan, s);
-        Ok(plan)
+        Ok((plan, targets))
     })?;
+    let changed = has_changes(&applied, &targets);
     if format != output::Format::Text {
         let view = Applied {
-            plan: PlanView::new(&applied, ctx.show_secrets).to_json(),
-            applied: !applied.is_empty(),
+            plan: PlanView::new(&applied, &targets, ctx.show_secrets).to_json(),
+            applied: changed,
         };
         output::emit(format, &view)?;
     }
-    if applied.is_empty() {
+    if !changed {
         return Ok(());
     }
-    let counts = applied
-        .summary()
-        .counts(["added", "changed", "destroyed", "adopted"]);
+    let counts = summary(&applied, &targets).counts(["added", "changed", "destroyed", "adopted"]);
     output::status(format!("Apply complete: {counts}."));
     Ok(())
 }
 
 /// The two questions a plan may need answered: overwriting edits made
 /// outside the manifest (`--force`) and destroying (`--yes`).
-fn confirm_plan(plan: &reconcile::Plan, args: &Args, interactive: bool) -> Result<()> {
+fn confirm_plan(
+    plan: &reconcile::Plan,
+    targets: &[TargetPlan],
+    args: &Args,
+    interactive: bool,
+) -> Result<()> {
+    let in_targets = |pick: &dyn Fn(&targets::plan::ItemChange) -> bool| -> Vec<String> {
+        targets
+            .iter()
+            .flat_map(|t| {
+                t.changes
+                    .iter()
+                    .filter(|c| pick(c))
+                    .map(move |c| format!("'{}' in {}", c.id, targets::shown_path(&t.path)))
+            })
+            .collect()
+    };
+    let mut forced = names(&plan.needing_force());
+    forced.extend(in_targets(&|c| c.needs_force()));
+    let mut destroyed = names(&plan.destroys());
+    destroyed.extend(in_targets(&|c| c.action == reconcile::Action::Destroy));
     gate(
-        &plan.needing_force(),
+        &forced,
         args.force,
         interactive,
         |n, names| {
@@ -106,10 +129,16 @@ fn confirm_plan(plan: &reconcile::Plan, args: &Args, interactive: bool) -> Resul
         |names| format!("Overwrite {names}, changed outside the manifest?"),
     )?;
     gate(
-        &plan.destroys(),
+        &destroyed,
         args.yes,
         interactive,
-        |n, names| format!("apply would destroy {n} provider{}: {names}", plural(n)),
+        |n, names| {
+            if n == plan.destroys().len() {
+                format!("apply would destroy {n} provider{}: {names}", plural(n))
+            } else {
+                format!("apply would destroy {n} providers or target entries: {names}")
+            }
+        },
         "run `aix apply --yes` to confirm (no terminal to ask on)",
         |names| format!("Destroy {names}?"),
     )
@@ -118,7 +147,7 @@ fn confirm_plan(plan: &reconcile::Plan, args: &Args, interactive: bool) -> Resul
 /// Lets `changes` through when the flag was given, asks on a terminal, and
 /// refuses otherwise.
 fn gate(
-    changes: &[&reconcile::Change],
+    changes: &[String],
     allowed: bool,
     interactive: bool,
     refusal: impl Fn(usize, &str) -> String,
@@ -128,19 +157,15 @@ fn gate(
     if changes.is_empty() || allowed {
         return Ok(());
     }
-    let names = names(changes);
+    let names = changes.join(", ");
     if !interactive {
         return Err(Error::new(refusal(changes.len(), &names)).hint(hint));
     }
     confirm(&question(&names))
 }
 
-fn names(changes: &[&reconcile::Change]) -> String {
-    changes
-        .iter()
-        .map(|c| format!("'{}'", c.name))
-        .collect::<Vec<_>>()
-        .join(", ")
+fn names(changes: &[&reconcile::Change]) -> Vec<String> {
+    changes.iter().map(|c| format!("'{}'", c.name)).collect()
 }
 
 fn plural(n: usize) -> &'static str {

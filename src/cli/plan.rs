@@ -13,6 +13,7 @@ use crate::output::{self, Piece, View};
 use crate::plan::manifest::Manifest;
 use crate::plan::reconcile::{self, Options};
 use crate::schema::validate;
+use crate::targets::{self, plan::TargetPlan};
 
 /// The manifest files, shared by `plan` and `apply`.
 #[derive(Debug, clap::Args)]
@@ -57,18 +58,81 @@ impl ManifestArgs {
 /// only when shown (plans of 10,000 providers are big).
 pub struct PlanView<'a> {
     plan: &'a reconcile::Plan,
+    targets: &'a [TargetPlan],
     show_secrets: bool,
 }
 
 impl<'a> PlanView<'a> {
-    pub fn new(plan: &'a reconcile::Plan, show_secrets: bool) -> Self {
-        PlanView { plan, show_secrets }
+    pub fn new(plan: &'a reconcile::Plan, targets: &'a [TargetPlan], show_secrets: bool) -> Self {
+        PlanView {
+            plan,
+            targets,
+            show_secrets,
+        }
     }
 
-    /// The plan's JSON document.
+    /// The plan's JSON document (`targets` only when the manifest has
+    /// targets, or had).
     pub fn to_json(&self) -> Value {
-        self.plan.to_json(self.show_secrets)
+        let mut doc = self.plan.to_json(self.show_secrets);
+        if !self.targets.is_empty() {
+            doc["targets"] = targets::plan::to_json(self.targets, self.show_secrets);
+            let s = summary(self.plan, self.targets);
+            doc["summary"] = serde_json::json!({
+                "add": s.add, "change": s.change, "destroy": s.destroy, "adopt": s.adopt,
+            });
+        }
+        doc
     }
+
+    /// The text: config.json's changes, then each target file's.
+    fn render(&self) -> String {
+        if self.targets.is_empty() {
+            return self.plan.render(self.show_secrets);
+        }
+        let any = !self.plan.is_empty() || self.targets.iter().any(TargetPlan::has_changes);
+        let mut out = String::new();
+        if !any {
+            out.push_str("No changes. config.json and the target files match the manifest.\n");
+        } else if self.plan.is_empty() {
+            out.push_str(
+                "aix will make these changes (config.json already matches the manifest):\n",
+            );
+        } else {
+            out.push_str("aix will make these changes:\n");
+            out.push_str(&self.plan.render_changes(self.show_secrets));
+        }
+        out.push_str(&targets::plan::render(self.targets, self.show_secrets));
+        if any {
+            let counts = summary(self.plan, self.targets).counts([
+                "to add",
+                "to change",
+                "to destroy",
+                "to adopt",
+            ]);
+            out.push_str(&format!("\nPlan: {counts}.\n"));
+        }
+        out
+    }
+}
+
+/// Whether applying changes anything, in config.json or a target file.
+pub fn has_changes(plan: &reconcile::Plan, targets: &[TargetPlan]) -> bool {
+    !plan.is_empty() || targets.iter().any(TargetPlan::has_changes)
+}
+
+/// The counts of config.json's changes and every target entry's.
+pub fn summary(plan: &reconcile::Plan, targets: &[TargetPlan]) -> reconcile::Summary {
+    let mut s = plan.summary();
+    for c in targets.iter().flat_map(|t| &t.changes) {
+        match c.action {
+            reconcile::Action::Create => s.add += 1,
+            reconcile::Action::Update => s.change += 1,
+            reconcile::Action::Destroy => s.destroy += 1,
+            reconcile::Action::Adopt => s.adopt += 1,
+        }
+    }
+    s
 }
 
 impl Serialize for PlanView<'_> {
@@ -79,7 +143,7 @@ impl Serialize for PlanView<'_> {
 
 impl View for PlanView<'_> {
     fn text(&self) -> Vec<Piece> {
-        vec![Piece::Styled(self.plan.render(self.show_secrets))]
+        vec![Piece::Styled(self.render())]
     }
 }
 
@@ -108,11 +172,12 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
             prune_unowned: args.prune_unowned,
         },
     );
+    let targets = targets::plan::plan(&manifest, &state)?;
     output::emit(
         output::Format::json_if(args.json),
-        &PlanView::new(&plan, ctx.show_secrets),
+        &PlanView::new(&plan, &targets, ctx.show_secrets),
     )?;
-    let code = if args.detailed_exitcode && !plan.is_empty() {
+    let code = if args.detailed_exitcode && has_changes(&plan, &targets) {
         2
     } else {
         0

@@ -241,6 +241,8 @@ pub struct Manifest {
     pub entries: Vec<Entry>,
     /// The `[aliases]` of every file, sorted by name.
     pub aliases: Vec<AliasEntry>,
+    /// The `[targets]` of every file, in the order read.
+    pub targets: Vec<crate::targets::Decl>,
 }
 
 /// One alias a manifest declares.

@@ -426,6 +426,16 @@ impl Plan {
             return "No changes. config.json matches the manifest.\n".into();
         }
         let mut out = String::from("aix will make these changes:\n");
+        out.push_str(&self.render_changes(show_secrets));
+        out.push('\n');
+        out.push_str(&self.summary_line());
+        out.push('\n');
+        out
+    }
+
+    /// The changes' blocks of [`Plan::render`], each after a blank line.
+    pub fn render_changes(&self, show_secrets: bool) -> String {
+        let mut out = String::new();
         for c in &self.changes {
             let (sigil, style) = match c.action {
                 Action::Create => ('+', AnsiColor::Green.on_default()),
@@ -447,9 +457,6 @@ impl Plan {
                 out.push_str(&format!("      {}\n", crate::output::clean(&line)));
             }
         }
-        out.push('\n');
-        out.push_str(&self.summary_line());
-        out.push('\n');
         out
     }
 
@@ -706,6 +713,7 @@ mod tests {
         Manifest {
             entries,
             aliases: Vec::new(),
+            targets: Vec::new(),
         }
     }
 

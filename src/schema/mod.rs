@@ -39,6 +39,45 @@ pub struct ManifestDoc {
     /// (`aix run -m ALIAS`). A target may also be another alias's name.
     #[schemars(extend("propertyNames" = {"pattern": ALIAS_PATTERN}))]
     aliases: Option<BTreeMap<String, AliasDoc>>,
+    /// Other LLM tools whose config files `aix apply` writes from these
+    /// providers, by name (a tool's name, or any name with `tool`).
+    #[schemars(extend("propertyNames" = {"pattern": NAME_PATTERN}))]
+    targets: Option<BTreeMap<String, TargetDoc>>,
+}
+
+/// One tool's config file, written by `aix apply`.
+#[derive(JsonSchema)]
+#[schemars(deny_unknown_fields)]
+#[allow(dead_code)]
+pub struct TargetDoc {
+    /// The tool (default: the target's name).
+    tool: Option<ToolName>,
+    /// Its config file (`~` and paths relative to the manifest work;
+    /// default: where the tool reads it; LiteLLM has none).
+    path: Option<String>,
+    /// The providers it gets (default: every provider of the manifest).
+    providers: Option<Vec<String>>,
+}
+
+/// The tools aix writes config for.
+#[derive(JsonSchema)]
+#[serde(rename_all = "lowercase")]
+#[allow(dead_code)]
+pub enum ToolName {
+    /// llm: `extra-openai-models.yaml` in its user folder.
+    Llm,
+    /// aichat: `clients` in its config.yaml.
+    Aichat,
+    /// LiteLLM's proxy: `model_list` in the config.yaml it is started with.
+    Litellm,
+    /// Codex: `model_providers` and `profiles` in ~/.codex/config.toml.
+    Codex,
+    /// opencode: `provider` in opencode.json.
+    Opencode,
+    /// Crush: `providers` in crush.json.
+    Crush,
+    /// Continue: `models` in ~/.continue/config.yaml.
+    Continue,
 }
 
 /// Alias names: 1-64 of letters, digits, `.`, `_`, `-`, `:`.
@@ -126,6 +165,22 @@ pub struct OwnershipDoc {
     providers: Option<BTreeMap<String, OwnedDoc>>,
     /// Owned alias names, with the value applied.
     aliases: Option<BTreeMap<String, OwnedAliasDoc>>,
+    /// Target files by path: the entries aix wrote there, as written.
+    targets: Option<BTreeMap<String, OwnedTargetDoc>>,
+}
+
+/// What `aix apply` wrote into one tool's file.
+#[derive(JsonSchema)]
+#[allow(dead_code)]
+pub struct OwnedTargetDoc {
+    /// The tool.
+    tool: String,
+    /// The target's name in the manifest.
+    target: Option<String>,
+    /// The copy of the file as it was before aix first wrote it.
+    backup: Option<String>,
+    /// Entry id → the entry as written.
+    entries: Option<BTreeMap<String, Value>>,
 }
 
 /// One owned alias.

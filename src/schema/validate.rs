@@ -321,6 +321,7 @@ pub fn check(files: &[(PathBuf, Kind)]) -> Report {
             Kind::Config => checker.report.problems.extend(check_config(path, &text)),
         }
     }
+    checker.check_targets();
     checker.check_aliases();
     checker.report
 }
@@ -351,8 +352,10 @@ pub fn load_manifests(paths: &[PathBuf]) -> (Report, Result<Manifest, Error>) {
             }
         }
     }
+    checker.check_targets();
     checker.check_aliases();
     let aliases = std::mem::take(&mut checker.aliases);
+    let targets = std::mem::take(&mut checker.targets);
     let alias_at = std::mem::take(&mut checker.alias_at);
     let report = checker.report;
     let n = report.errors();
@@ -374,7 +377,11 @@ pub fn load_manifests(paths: &[PathBuf]) -> (Report, Result<Manifest, Error>) {
         })
         .collect();
     aliases.sort_by(|a, b| a.name.cmp(&b.name));
-    let manifest = Manifest { entries, aliases };
+    let manifest = Manifest {
+        entries,
+        aliases,
+        targets,
+    };
     (report, Ok(manifest))
 }
 
@@ -387,6 +394,8 @@ struct Checker {
     /// Every manifest's `[aliases]`, merged, with where each is.
     aliases: serde_json::Map<String, Value>,
     alias_at: HashMap<String, Location>,
+    /// Every manifest's `[targets]`, in the order read.
+    targets: Vec<crate::targets::Decl>,
 }
 
 impl Checker {
@@ -433,6 +442,103 @@ impl Checker {
                 hint,
                 ..error(at, format!("aliases.{name}: {message}"))
             });
+        }
+    }
+
+    /// The `[targets]` of one manifest: each read (a tool aix knows, a
+    /// path), named once across the files, one target per file.
+    fn read_targets(&mut self, doc: &Document<'_>) {
+        let Some(Value::Object(targets)) = doc.json.get("targets") else {
+            return;
+        };
+        let dir = match doc.path.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        let dir = std::path::absolute(&dir).unwrap_or(dir);
+        for (name, value) in targets {
+            if !value.is_object() {
+                continue;
+            }
+            let pointer = ["targets".to_string(), name.clone()];
+            let at = doc.locate(doc.span(&pointer).map_or(0, |(k, _)| k.start));
+            let decl = match crate::targets::Decl::from_json(name, value, &dir, at.clone()) {
+                Ok(d) => d,
+                Err(m) => {
+                    let field = if m.starts_with("tool:") {
+                        "tool"
+                    } else if m.starts_with("path:") {
+                        "path"
+                    } else {
+                        ""
+                    };
+                    let at = if field.is_empty() {
+                        at
+                    } else {
+                        let mut p = pointer.to_vec();
+                        p.push(field.into());
+                        match doc.span(&p) {
+                            Some((_, v)) => doc.locate(v.start),
+                            None => at,
+                        }
+                    };
+                    self.report
+                        .problems
+                        .push(error(at, format!("targets.{name}: {m}")));
+                    continue;
+                }
+            };
+            if let Some(first) = self.targets.iter().find(|t| t.name == decl.name) {
+                self.report.problems.push(Problem {
+                    hint: Some("each target may be declared in one manifest file only".into()),
+                    ..error(
+                        decl.at.clone(),
+                        format!("target '{name}' is already defined at {}", first.at),
+                    )
+                });
+                continue;
+            }
+            if let Some(first) = self.targets.iter().find(|t| t.path == decl.path) {
+                self.report.problems.push(Problem {
+                    hint: Some("give one of them another `path`".into()),
+                    ..error(
+                        decl.at.clone(),
+                        format!(
+                            "targets.{name}: its file {} is also target '{}''s ({})",
+                            decl.path.display(),
+                            first.name,
+                            first.at
+                        ),
+                    )
+                });
+                continue;
+            }
+            self.targets.push(decl);
+        }
+    }
+
+    /// Every target's `providers` must name providers a manifest declares.
+    fn check_targets(&mut self) {
+        for t in &self.targets {
+            for name in t.providers.iter().flatten() {
+                if !self.names.contains_key(name) {
+                    let known: Vec<&str> = self.names.keys().map(String::as_str).collect();
+                    let hint = match crate::suggest::closest(name, &known) {
+                        Some(n) => format!("did you mean `{n}`?"),
+                        None => "name providers declared under [providers.NAME]".into(),
+                    };
+                    self.report.problems.push(Problem {
+                        hint: Some(hint),
+                        ..error(
+                            t.at.clone(),
+                            format!(
+                                "targets.{}: providers: no manifest declares provider '{name}'",
+                                t.name
+                            ),
+                        )
+                    });
+                }
+            }
         }
     }
 
@@ -504,6 +610,7 @@ impl Checker {
                 self.aliases.insert(name.clone(), value.clone());
             }
         }
+        self.read_targets(&doc);
         for (name, at) in declared {
             if let Some(first) = self.names.get(&name) {
                 self.report.problems.push(Problem {
@@ -570,8 +677,9 @@ fn schema_problems(kind: Kind, instance: &Value, semantic: &[Found]) -> Vec<Foun
             .collect();
         match e.kind() {
             jsonschema::error::ValidationErrorKind::AdditionalProperties { unexpected } => {
-                let known: Vec<&str> = match pointer.len() {
-                    0 => vec!["providers", "aliases"],
+                let known: Vec<&str> = match pointer.first().map(String::as_str) {
+                    None => vec!["providers", "aliases", "targets"],
+                    Some("targets") => vec!["tool", "path", "providers"],
                     _ => manifest_fields(),
                 };
                 for key in unexpected {

@@ -1,0 +1,93 @@
+//! Continue (`~/.continue/config.yaml`): one `models` entry per model,
+//! named `PROVIDER/MODEL`, the key as `${{ secrets.VAR }}`.
+
+use serde_json::{Map, Value, json};
+
+use super::doc::Place;
+use super::{Input, Out, Tool, models_of};
+use crate::provider::Wire;
+
+pub const PLACE: Place = Place::List {
+    path: &["models"],
+    key: "name",
+};
+
+pub const MAPS: &[&str] = &[
+    "base_url",
+    "default_model",
+    "models",
+    "api_key",
+    "api_key_env",
+    "auth_type",
+    "headers",
+    "wire",
+    "timeout_secs",
+];
+
+pub fn skeleton() -> Value {
+    json!({"name": "aix", "version": "1.0.0", "schema": "v1"})
+}
+
+fn secret(var: &str) -> String {
+    format!("${{{{ secrets.{var} }}}}")
+}
+
+pub fn map(input: &Input<'_>, out: &mut Out) {
+    let p = input.provider;
+    let models = models_of(p);
+    if models.is_empty() {
+        out.warn(
+            p,
+            "no model to offer (set default_model or a models table); nothing written",
+        );
+        return;
+    }
+    let key = super::key_var(input, Tool::Continue, out).map(|v| secret(&v));
+    let mut hdrs: Map<String, Value> = super::headers(input, Some(secret), Tool::Continue, out)
+        .into_iter()
+        .map(|(k, v)| (k, json!(v)))
+        .collect();
+    for m in models {
+        let provider = match m.wire {
+            Wire::Messages => "anthropic",
+            _ => "openai",
+        };
+        let mut e = Map::new();
+        let name = format!("{}/{}", p.name, m.key);
+        e.insert("name".into(), json!(name));
+        e.insert("provider".into(), json!(provider));
+        e.insert("model".into(), json!(m.id));
+        e.insert("apiBase".into(), json!(format!("{}/", p.base_url)));
+        match (&key, super::key_header(p)) {
+            (Some(k), Some(h)) if m.wire != Wire::Messages => {
+                hdrs.insert(h.into(), json!(k));
+            }
+            (Some(k), _) => {
+                e.insert("apiKey".into(), json!(k));
+            }
+            (None, _) => {}
+        }
+        let mut options = Map::new();
+        if !hdrs.is_empty() {
+            options.insert("headers".into(), Value::Object(hdrs.clone()));
+        }
+        if let Some(t) = p.timeout_secs {
+            options.insert("timeout".into(), json!(t));
+        }
+        if !options.is_empty() {
+            e.insert("requestOptions".into(), Value::Object(options));
+        }
+        let mut completion = Map::new();
+        if let Some(c) = m.context_window {
+            completion.insert("contextLength".into(), json!(c));
+        }
+        if let Some(t) = m.max_output_tokens {
+            completion.insert("maxTokens".into(), json!(t));
+        }
+        if !completion.is_empty() {
+            e.insert("defaultCompletionOptions".into(), Value::Object(completion));
+        }
+        e.insert("roles".into(), json!(["chat", "edit", "apply"]));
+        out.push(PLACE, name, Value::Object(e));
+    }
+}

@@ -1,0 +1,605 @@
+//! A target's file as a tree aix can edit in place: YAML and JSON files as
+//! JSON values (unknown keys and their order kept), TOML files as a
+//! `toml_edit` document (comments and layout kept too).
+//!
+//! aix's entries live in one container of the file, addressed by a
+//! [`Place`]: a list of objects told apart by a key field (LiteLLM's
+//! `model_list`, keyed by `model_name`), or an object's members (Codex's
+//! `model_providers`). Everything outside the entries aix owns is left as
+//! it was read.
+
+use serde_json::{Map, Value};
+
+/// How a file is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Yaml,
+    Json,
+    Toml,
+}
+
+/// Where a tool keeps its entries in its file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Place {
+    /// A list of objects at `path` (empty: the file is the list), each
+    /// named by its `key` member.
+    List {
+        path: &'static [&'static str],
+        key: &'static str,
+    },
+    /// The members of the object at `path`.
+    Map { path: &'static [&'static str] },
+}
+
+impl Place {
+    fn path(self) -> &'static [&'static str] {
+        match self {
+            Place::List { path, .. } | Place::Map { path } => path,
+        }
+    }
+
+    /// How an entry is named in plans and ownership records:
+    /// `model_list/NAME`, or `NAME` in a file that is the list.
+    pub fn id(self, key: &str) -> String {
+        match self.path() {
+            [] => key.to_string(),
+            path => format!("{}/{key}", path.join(".")),
+        }
+    }
+}
+
+/// A target file, parsed.
+#[derive(Debug, Clone)]
+pub enum Doc {
+    /// YAML or JSON.
+    Tree(Format, Value),
+    Toml(toml_edit::DocumentMut),
+}
+
+impl Doc {
+    /// Parses `text` (a missing or blank file is `skeleton`).
+    pub fn parse(format: Format, text: &str, skeleton: Value) -> Result<Doc, String> {
+        if text.trim().is_empty() {
+            return Ok(match format {
+                Format::Toml => Doc::Toml(toml_edit::DocumentMut::new()),
+                f => Doc::Tree(f, skeleton),
+            });
+        }
+        match format {
+            Format::Json => serde_json::from_str(text)
+                .map(|v| Doc::Tree(format, v))
+                .map_err(|e| {
+                    format!("not valid JSON: {e} (aix edits plain JSON, without comments)")
+                }),
+            Format::Yaml => {
+                let v: Value = serde_norway::from_str(text)
+                    .map_err(|e| format!("not YAML aix can edit: {e}"))?;
+                Ok(Doc::Tree(format, if v.is_null() { skeleton } else { v }))
+            }
+            Format::Toml => text
+                .parse::<toml_edit::DocumentMut>()
+                .map(Doc::Toml)
+                .map_err(|e| {
+                    format!(
+                        "not valid TOML: {}",
+                        e.to_string().trim().replace('\n', " ")
+                    )
+                }),
+        }
+    }
+
+    /// The text to write.
+    pub fn render(&self) -> String {
+        match self {
+            Doc::Tree(Format::Yaml, v) => {
+                serde_norway::to_string(&yaml_value(v)).unwrap_or_else(|_| "null\n".into())
+            }
+            Doc::Tree(_, v) => {
+                let mut s = serde_json::to_string_pretty(v).unwrap_or_default();
+                s.push('\n');
+                s
+            }
+            Doc::Toml(d) => d.to_string(),
+        }
+    }
+
+    /// Whether the container at `place` is something other than what the
+    /// tool expects (a map where a list should be): aix will not touch it.
+    pub fn misshapen(&self, place: Place) -> Option<String> {
+        let what = |v: &Value| match v {
+            Value::Null => "null",
+            Value::Bool(_) => "a boolean",
+            Value::Number(_) => "a number",
+            Value::String(_) => "a string",
+            Value::Array(_) => "a list",
+            Value::Object(_) => "a mapping",
+        };
+        let (want, have) = match self {
+            Doc::Tree(_, root) => {
+                let mut here = root;
+                for (i, seg) in place.path().iter().enumerate() {
+                    match here {
+                        Value::Object(m) => match m.get(*seg) {
+                            Some(v) => here = v,
+                            None => return None,
+                        },
+                        other => {
+                            let at = if i == 0 {
+                                "the file".to_string()
+                            } else {
+                                place.path()[..i].join(".")
+                            };
+                            return Some(format!("{at} is {}, not a mapping", what(other)));
+                        }
+                    }
+                }
+                match (place, here) {
+                    (Place::List { .. }, Value::Array(_) | Value::Null) => return None,
+                    (Place::Map { .. }, Value::Object(_) | Value::Null) => return None,
+                    (Place::List { .. }, v) => ("a list", what(v)),
+                    (Place::Map { .. }, v) => ("a mapping", what(v)),
+                }
+            }
+            Doc::Toml(d) => {
+                let mut item = d.as_item();
+                for seg in place.path() {
+                    match item.get(seg) {
+                        Some(i) => item = i,
+                        None => return None,
+                    }
+                }
+                if item.is_table_like() {
+                    return None;
+                }
+                ("a table", item.type_name())
+            }
+        };
+        let at = match place.path() {
+            [] => "the file".to_string(),
+            p => p.join("."),
+        };
+        Some(format!("{at} is {have}, not {want}"))
+    }
+
+    /// The entry `key` at `place`, as JSON.
+    pub fn get(&self, place: Place, key: &str) -> Option<Value> {
+        match self {
+            Doc::Tree(_, root) => {
+                let container = walk(root, place.path())?;
+                match place {
+                    Place::List { key: field, .. } => container
+                        .as_array()?
+                        .iter()
+                        .find(|e| e.get(field).and_then(Value::as_str) == Some(key))
+                        .cloned(),
+                    Place::Map { .. } => container.get(key).cloned(),
+                }
+            }
+            Doc::Toml(d) => {
+                let mut item = d.as_item();
+                for seg in place.path() {
+                    item = item.get(seg)?;
+                }
+                item.get(key).map(toml_item_json)
+            }
+        }
+    }
+
+    /// The keys of every entry at `place`.
+    #[cfg(test)]
+    pub fn keys(&self, place: Place) -> Vec<String> {
+        match self {
+            Doc::Tree(_, root) => match (place, walk(root, place.path())) {
+                (Place::List { key, .. }, Some(Value::Array(a))) => a
+                    .iter()
+                    .filter_map(|e| e.get(key).and_then(Value::as_str).map(String::from))
+                    .collect(),
+                (Place::Map { .. }, Some(Value::Object(m))) => m.keys().cloned().collect(),
+                _ => Vec::new(),
+            },
+            Doc::Toml(d) => {
+                let mut item = d.as_item();
+                for seg in place.path() {
+                    match item.get(seg) {
+                        Some(i) => item = i,
+                        None => return Vec::new(),
+                    }
+                }
+                item.as_table_like()
+                    .map(|t| t.iter().map(|(k, _)| k.to_string()).collect())
+                    .unwrap_or_default()
+            }
+        }
+    }
+
+    /// Sets entry `key` at `place` to `value`, in its place when it is
+    /// there (appended when not), creating the container when missing.
+    pub fn set(&mut self, place: Place, key: &str, value: &Value) {
+        match self {
+            Doc::Tree(_, root) => {
+                let container = walk_mut(root, place.path(), place);
+                match place {
+                    Place::List { key: field, .. } => {
+                        if !container.is_array() {
+                            *container = Value::Array(Vec::new());
+                        }
+                        let list = container.as_array_mut().expect("just made a list");
+                        match list
+                            .iter_mut()
+                            .find(|e| e.get(field).and_then(Value::as_str) == Some(key))
+                        {
+                            Some(slot) => *slot = value.clone(),
+                            None => list.push(value.clone()),
+                        }
+                    }
+                    Place::Map { .. } => {
+                        if !container.is_object() {
+                            *container = Value::Object(Map::new());
+                        }
+                        let map = container.as_object_mut().expect("just made a map");
+                        map.insert(key.to_string(), value.clone());
+                    }
+                }
+            }
+            Doc::Toml(d) => {
+                let mut table = d.as_table_mut();
+                for seg in place.path() {
+                    let item = table.entry(seg).or_insert_with(|| {
+                        let mut t = toml_edit::Table::new();
+                        t.set_implicit(true);
+                        toml_edit::Item::Table(t)
+                    });
+                    if !item.is_table() {
+                        let mut t = toml_edit::Table::new();
+                        t.set_implicit(true);
+                        *item = toml_edit::Item::Table(t);
+                    }
+                    table = item.as_table_mut().expect("just made a table");
+                }
+                let Value::Object(members) = value else {
+                    table.insert(key, toml_edit::Item::Value(json_toml_value(value)));
+                    return;
+                };
+                let slot = table
+                    .entry(key)
+                    .or_insert_with(|| toml_edit::Item::Table(toml_edit::Table::new()));
+                if !slot.is_table() {
+                    *slot = toml_edit::Item::Table(toml_edit::Table::new());
+                }
+                let entry = slot.as_table_mut().expect("just made a table");
+                // Member by member, so the comments and order of what
+                // stays are kept.
+                let gone: Vec<String> = entry
+                    .iter()
+                    .map(|(k, _)| k.to_string())
+                    .filter(|k| !members.contains_key(k))
+                    .collect();
+                for k in gone {
+                    entry.remove(&k);
+                }
+                for (k, v) in members {
+                    match entry.get_mut(k) {
+                        Some(item) if toml_item_json(item) == *v => {}
+                        // In place, keeping the comments around it.
+                        Some(toml_edit::Item::Value(old)) => {
+                            let decor = old.decor().clone();
+                            *old = json_toml_value(v);
+                            *old.decor_mut() = decor;
+                        }
+                        _ => {
+                            entry.insert(k, toml_edit::Item::Value(json_toml_value(v)));
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Removes entry `key` at `place` (the container stays).
+    pub fn remove(&mut self, place: Place, key: &str) {
+        match self {
+            Doc::Tree(_, root) => {
+                let Some(container) = walk_existing_mut(root, place.path()) else {
+                    return;
+                };
+                match (place, container) {
+                    (Place::List { key: field, .. }, Value::Array(list)) => {
+                        list.retain(|e| e.get(field).and_then(Value::as_str) != Some(key));
+                    }
+                    (Place::Map { .. }, Value::Object(m)) => {
+                        m.shift_remove(key);
+                    }
+                    _ => {}
+                }
+            }
+            Doc::Toml(d) => {
+                let mut item = d.as_item_mut();
+                for seg in place.path() {
+                    match item.get_mut(seg) {
+                        Some(i) => item = i,
+                        None => return,
+                    }
+                }
+                if let Some(t) = item.as_table_like_mut() {
+                    t.remove(key);
+                }
+            }
+        }
+    }
+}
+
+/// A JSON value as YAML (numbers by value: serde_json's exact numbers
+/// would be written as a tagged map).
+fn yaml_value(v: &Value) -> serde_norway::Value {
+    use serde_norway::Value as Y;
+    match v {
+        Value::Null => Y::Null,
+        Value::Bool(b) => Y::Bool(*b),
+        Value::Number(n) => Y::Number(match (n.as_u64(), n.as_i64()) {
+            (Some(u), _) => u.into(),
+            (_, Some(i)) => i.into(),
+            _ => n.as_f64().unwrap_or_default().into(),
+        }),
+        Value::String(s) => Y::String(s.clone()),
+        Value::Array(a) => Y::Sequence(a.iter().map(yaml_value).collect()),
+        Value::Object(m) => Y::Mapping(
+            m.iter()
+                .map(|(k, x)| (Y::String(k.clone()), yaml_value(x)))
+                .collect(),
+        ),
+    }
+}
+
+fn walk<'v>(root: &'v Value, path: &[&str]) -> Option<&'v Value> {
+    let mut here = root;
+    for seg in path {
+        here = here.get(seg)?;
+    }
+    Some(here)
+}
+
+fn walk_existing_mut<'v>(root: &'v mut Value, path: &[&str]) -> Option<&'v mut Value> {
+    let mut here = root;
+    for seg in path {
+        here = here.get_mut(seg)?;
+    }
+    Some(here)
+}
+
+/// The container at `path`, made (as mappings, the last as `place`
+/// wants) where missing or null.
+fn walk_mut<'v>(root: &'v mut Value, path: &[&str], place: Place) -> &'v mut Value {
+    let mut here = root;
+    for seg in path {
+        if !here.is_object() {
+            *here = Value::Object(Map::new());
+        }
+        here = here
+            .as_object_mut()
+            .expect("just made a mapping")
+            .entry(seg.to_string())
+            .or_insert(Value::Null);
+    }
+    if here.is_null() {
+        *here = match place {
+            Place::List { .. } => Value::Array(Vec::new()),
+            Place::Map { .. } => Value::Object(Map::new()),
+        };
+    }
+    here
+}
+
+/// A TOML item as JSON (datetimes as their text).
+pub fn toml_item_json(item: &toml_edit::Item) -> Value {
+    match item {
+        toml_edit::Item::None => Value::Null,
+        toml_edit::Item::Value(v) => toml_value_json(v),
+        toml_edit::Item::Table(t) => Value::Object(
+            t.iter()
+                .map(|(k, v)| (k.to_string(), toml_item_json(v)))
+                .collect(),
+        ),
+        toml_edit::Item::ArrayOfTables(a) => Value::Array(
+            a.iter()
+                .map(|t| toml_item_json(&toml_edit::Item::Table(t.clone())))
+                .collect(),
+        ),
+    }
+}
+
+fn toml_value_json(v: &toml_edit::Value) -> Value {
+    match v {
+        toml_edit::Value::String(s) => Value::String(s.value().clone()),
+        toml_edit::Value::Integer(i) => Value::from(*i.value()),
+        toml_edit::Value::Float(f) => {
+            serde_json::Number::from_f64(*f.value()).map_or(Value::Null, Value::Number)
+        }
+        toml_edit::Value::Boolean(b) => Value::Bool(*b.value()),
+        toml_edit::Value::Datetime(d) => Value::String(d.value().to_string()),
+        toml_edit::Value::Array(a) => Value::Array(a.iter().map(toml_value_json).collect()),
+        toml_edit::Value::InlineTable(t) => Value::Object(
+            t.iter()
+                .map(|(k, v)| (k.to_string(), toml_value_json(v)))
+                .collect(),
+        ),
+    }
+}
+
+/// A JSON value as a TOML value (objects inline; TOML has no null, so
+/// null members are left out).
+fn json_toml_value(v: &Value) -> toml_edit::Value {
+    match v {
+        Value::String(s) => s.as_str().into(),
+        Value::Bool(b) => (*b).into(),
+        Value::Number(n) => match n.as_i64() {
+            Some(i) => i.into(),
+            None => n.as_f64().unwrap_or_default().into(),
+        },
+        Value::Array(a) => {
+            let mut arr = toml_edit::Array::new();
+            for x in a.iter().filter(|x| !x.is_null()) {
+                arr.push(json_toml_value(x));
+            }
+            toml_edit::Value::Array(arr)
+        }
+        Value::Object(m) => {
+            let mut t = toml_edit::InlineTable::new();
+            for (k, x) in m.iter().filter(|(_, x)| !x.is_null()) {
+                t.insert(k, json_toml_value(x));
+            }
+            toml_edit::Value::InlineTable(t)
+        }
+        Value::Null => "".into(),
+    }
+}
+
+/// The comparable form of an entry: what a round trip through the file's
+/// format keeps (TOML drops nulls; numbers compare by value).
+pub fn normal(format: Format, v: &Value) -> Value {
+    match v {
+        Value::Object(m) => Value::Object(
+            m.iter()
+                .filter(|(_, x)| !(format == Format::Toml && x.is_null()))
+                .map(|(k, x)| (k.clone(), normal(format, x)))
+                .collect(),
+        ),
+        Value::Array(a) => Value::Array(
+            a.iter()
+                .filter(|x| !(format == Format::Toml && x.is_null()))
+                .map(|x| normal(format, x))
+                .collect(),
+        ),
+        Value::Number(n) => match (n.as_i64(), n.as_u64()) {
+            (Some(i), _) => Value::from(i),
+            (_, Some(u)) => Value::from(u),
+            _ => n
+                .as_f64()
+                .and_then(serde_json::Number::from_f64)
+                .map_or(Value::Null, Value::Number),
+        },
+        other => other.clone(),
+    }
+}
+
+/// Whether two entries say the same, member order aside.
+pub fn same(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::Object(x), Value::Object(y)) => {
+            x.len() == y.len() && x.iter().all(|(k, v)| y.get(k).is_some_and(|w| same(v, w)))
+        }
+        (Value::Array(x), Value::Array(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(v, w)| same(v, w))
+        }
+        (Value::Number(x), Value::Number(y)) => x.as_f64() == y.as_f64(),
+        _ => a == b,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    const LIST: Place = Place::List {
+        path: &["model_list"],
+        key: "model_name",
+    };
+    const MAP: Place = Place::Map {
+        path: &["model_providers"],
+    };
+
+    #[test]
+    fn yaml_entries_are_edited_in_place_and_the_rest_kept() {
+        let text = "general_settings:\n  master_key: os.environ/K\n  port: 4000\n  ratio: 0.5\nmodel_list:\n- model_name: mine\n  litellm_params: {model: openai/x}\n- model_name: theirs\n  litellm_params: {model: openai/y}\nlitellm_settings: {drop_params: true}\n";
+        let mut d = Doc::parse(Format::Yaml, text, json!({})).unwrap();
+        assert_eq!(d.keys(LIST), ["mine", "theirs"]);
+        d.set(
+            LIST,
+            "mine",
+            &json!({"model_name": "mine", "litellm_params": {"model": "openai/z"}}),
+        );
+        d.set(LIST, "new", &json!({"model_name": "new"}));
+        d.remove(LIST, "theirs");
+        let out = d.render();
+        assert!(out.contains("  port: 4000\n"), "{out}");
+        let back: Value = serde_norway::from_str(&out).unwrap();
+        assert_eq!(
+            back,
+            json!({
+                "general_settings": {"master_key": "os.environ/K", "port": 4000, "ratio": 0.5},
+                "model_list": [
+                    {"model_name": "mine", "litellm_params": {"model": "openai/z"}},
+                    {"model_name": "new"}
+                ],
+                "litellm_settings": {"drop_params": true}
+            })
+        );
+        let keys: Vec<&String> = back.as_object().unwrap().keys().collect();
+        assert_eq!(keys, ["general_settings", "model_list", "litellm_settings"]);
+    }
+
+    #[test]
+    fn toml_keeps_comments_and_other_tables() {
+        let text = "# my codex settings\nmodel = \"o3\"\n\n[model_providers.mine] # by hand\nname = \"Mine\"\nbase_url = \"http://a\"\n\n[model_providers.aix]\nname = \"old\"\n# keep me\nbase_url = \"http://old\"\n";
+        let mut d = Doc::parse(Format::Toml, text, Value::Null).unwrap();
+        assert_eq!(d.keys(MAP), ["mine", "aix"]);
+        d.set(
+            MAP,
+            "aix",
+            &json!({"name": "old", "base_url": "http://new", "http_headers": {"X-T": "t"}}),
+        );
+        d.set(MAP, "fresh", &json!({"name": "F", "base_url": "http://f"}));
+        let out = d.render();
+        assert!(
+            out.starts_with("# my codex settings\nmodel = \"o3\"\n"),
+            "{out}"
+        );
+        assert!(out.contains("[model_providers.mine] # by hand\n"), "{out}");
+        assert!(out.contains("# keep me\n"), "{out}");
+        assert!(out.contains("http_headers = { X-T = \"t\" }"), "{out}");
+        assert!(!out.contains("[model_providers]\n"), "{out}");
+        let d2 = Doc::parse(Format::Toml, &out, Value::Null).unwrap();
+        assert_eq!(
+            d2.get(MAP, "aix"),
+            Some(json!({"name": "old", "base_url": "http://new", "http_headers": {"X-T": "t"}}))
+        );
+        assert_eq!(d2.get(MAP, "fresh").unwrap()["base_url"], "http://f");
+        let mut d3 = d2.clone();
+        d3.remove(MAP, "aix");
+        assert!(!d3.render().contains("[model_providers.aix]"));
+        assert!(d3.render().contains("# by hand"));
+    }
+
+    #[test]
+    fn a_file_that_is_the_list() {
+        let root = Place::List {
+            path: &[],
+            key: "model_id",
+        };
+        let mut d = Doc::parse(Format::Yaml, "", json!([])).unwrap();
+        d.set(root, "a", &json!({"model_id": "a", "api_base": "http://x"}));
+        assert_eq!(d.render(), "- model_id: a\n  api_base: http://x\n");
+        assert_eq!(root.id("a"), "a");
+        assert_eq!(LIST.id("a"), "model_list/a");
+    }
+
+    #[test]
+    fn misshapen_containers_are_named() {
+        let d = Doc::parse(Format::Yaml, "model_list: {a: 1}\n", json!({})).unwrap();
+        assert_eq!(
+            d.misshapen(LIST).unwrap(),
+            "model_list is a mapping, not a list"
+        );
+        let d = Doc::parse(Format::Yaml, "- a\n", json!({})).unwrap();
+        assert_eq!(
+            d.misshapen(LIST).unwrap(),
+            "the file is a list, not a mapping"
+        );
+        let d = Doc::parse(Format::Toml, "model_providers = 3\n", Value::Null).unwrap();
+        assert_eq!(
+            d.misshapen(MAP).unwrap(),
+            "model_providers is integer, not a table"
+        );
+        assert!(Doc::parse(Format::Json, "{\"a\": 1,}", json!({})).is_err());
+    }
+}

@@ -1,0 +1,70 @@
+//! llm (`extra-openai-models.yaml` in llm's user folder): one entry per
+//! model, `llm -m PROVIDER/MODEL`.
+
+use serde_json::{Map, Value, json};
+
+use super::doc::Place;
+use super::{Input, Key, Out, Tool, headers, models_of};
+use crate::provider::Wire;
+
+/// The file is the list, each entry named by `model_id`.
+pub const PLACE: Place = Place::List {
+    path: &[],
+    key: "model_id",
+};
+
+pub const MAPS: &[&str] = &[
+    "base_url",
+    "default_model",
+    "models",
+    "headers",
+    "api_key",
+    "api_key_env",
+    "auth_type",
+];
+
+pub fn map(input: &Input<'_>, out: &mut Out) {
+    let p = input.provider;
+    let models = models_of(p);
+    if models.is_empty() {
+        out.warn(
+            p,
+            "no model to offer (set default_model or a models table); nothing written",
+        );
+        return;
+    }
+    let key_name = match &input.key {
+        Key::Env(var) => Some(var.clone()),
+        Key::File(path) => {
+            out.warn(p, format!("its key is read from the file {path}, which llm cannot read; no key written (store it with `llm keys set NAME`)"));
+            None
+        }
+        _ => None,
+    };
+    if super::key_header(p).is_some() && key_name.is_some() {
+        out.warn(p, format!("llm sends keys only as `Authorization: Bearer`; this provider's auth_type is {}, so its key is not written", p.auth_type.as_str()));
+    }
+    let extra = headers(input, None, Tool::Llm, out);
+    for m in models {
+        if m.wire == Wire::Messages {
+            out.warn(p, format!("model {}: llm's OpenAI-compatible models cannot speak the Anthropic Messages protocol; left out", m.key));
+            continue;
+        }
+        let mut e = Map::new();
+        e.insert("model_id".into(), json!(format!("{}/{}", p.name, m.key)));
+        e.insert("model_name".into(), json!(m.id));
+        e.insert("api_base".into(), json!(p.base_url));
+        match &key_name {
+            Some(var) if super::key_header(p).is_none() => {
+                e.insert("api_key_name".into(), json!(var));
+            }
+            _ => {}
+        }
+        if !extra.is_empty() {
+            let h: Map<String, Value> = extra.iter().map(|(k, v)| (k.clone(), json!(v))).collect();
+            e.insert("headers".into(), Value::Object(h));
+        }
+        e.insert("can_stream".into(), json!(true));
+        out.push(PLACE, format!("{}/{}", p.name, m.key), Value::Object(e));
+    }
+}
