@@ -504,7 +504,7 @@ impl Checker {
                     ..error(
                         decl.at.clone(),
                         format!(
-                            "targets.{name}: its file {} is also target '{}''s ({})",
+                            "targets.{name}: its file {} is also the file of target '{}' ({})",
                             decl.path.display(),
                             first.name,
                             first.at
@@ -721,6 +721,8 @@ fn schema_problems(kind: Kind, instance: &Value, semantic: &[Found]) -> Vec<Foun
                 // Aliases and models tables have their own checks, whose
                 // words say more than the schema's `anyOf`.
                 let own_check = pointer.first().is_some_and(|p| p == "aliases")
+                    || (pointer.first().is_some_and(|p| p == "targets")
+                        && pointer.get(2).is_some_and(|p| p == "tool"))
                     || (pointer.first().is_some_and(|p| p == "providers")
                         && pointer.get(2).is_some_and(|p| p == "models"));
                 if own_check {

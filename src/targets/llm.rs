@@ -25,13 +25,25 @@ pub const MAPS: &[&str] = &[
 
 pub fn map(input: &Input<'_>, out: &mut Out) {
     let p = input.provider;
-    let models = models_of(p);
-    if models.is_empty() {
+    let all = models_of(p);
+    if all.is_empty() {
         out.warn(
             p,
             "no model to offer (set default_model or a models table); nothing written",
         );
         return;
+    }
+    let (models, messages): (Vec<_>, Vec<_>) =
+        all.into_iter().partition(|m| m.wire != Wire::Messages);
+    if models.is_empty() {
+        out.warn(
+            p,
+            "llm's OpenAI-compatible models cannot speak the Anthropic Messages protocol; nothing written",
+        );
+        return;
+    }
+    for m in messages {
+        out.warn(p, format!("model {}: llm's OpenAI-compatible models cannot speak the Anthropic Messages protocol; left out", m.key));
     }
     let key_name = match &input.key {
         Key::Env(var) => Some(var.clone()),
@@ -46,10 +58,6 @@ pub fn map(input: &Input<'_>, out: &mut Out) {
     }
     let extra = headers(input, None, Tool::Llm, out);
     for m in models {
-        if m.wire == Wire::Messages {
-            out.warn(p, format!("model {}: llm's OpenAI-compatible models cannot speak the Anthropic Messages protocol; left out", m.key));
-            continue;
-        }
         let mut e = Map::new();
         e.insert("model_id".into(), json!(format!("{}/{}", p.name, m.key)));
         e.insert("model_name".into(), json!(m.id));

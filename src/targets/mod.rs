@@ -395,7 +395,7 @@ pub fn headers(
     let p = input.provider;
     let mut kept = Vec::new();
     for (name, value) in &p.headers {
-        match translate(value, syntax) {
+        match translate(value, syntax, tool) {
             Ok(_) if literal_credential(name, value) => out.warn(p, literal_warning(name, tool)),
             Ok(v) => kept.push((name.clone(), v)),
             Err(why) => out.warn(p, format!("header {name}: {why}; left out")),
@@ -418,7 +418,7 @@ fn literal_warning(name: &str, tool: Tool) -> String {
 }
 
 /// `value` with its references in the tool's syntax, or why it cannot be.
-fn translate(value: &str, syntax: Option<EnvSyntax>) -> Result<String, String> {
+fn translate(value: &str, syntax: Option<EnvSyntax>, tool: Tool) -> Result<String, String> {
     let Ok(pieces) = envref::pieces(value) else {
         return Ok(value.to_string());
     };
@@ -429,7 +429,10 @@ fn translate(value: &str, syntax: Option<EnvSyntax>) -> Result<String, String> {
             envref::Piece::Ref(r) => match (r.source, syntax) {
                 (Source::Env, Some(f)) => s.push_str(&f(r.arg)),
                 (Source::Env, None) => {
-                    return Err("the tool cannot read an environment variable there".into());
+                    return Err(format!(
+                        "{} cannot read an environment variable there",
+                        tool.name()
+                    ));
                 }
                 (src, _) => {
                     return Err(format!(

@@ -28,6 +28,7 @@ mod shaping;
 mod store;
 mod stream_masking;
 mod stream_shapes;
+mod targets;
 mod timeouts;
 mod transport;
 mod usability;
