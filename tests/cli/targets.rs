@@ -428,7 +428,7 @@ fn bad_targets_are_refused_with_their_place() {
         let a = run(&sb, "plan", &m, &[]).failure();
         let err = stderr(&a).replace(&format!("{}/", sb.root.display()), "");
         let first = err.lines().next().unwrap_or_default().to_string();
-        assert!(err.contains(&want), "{text:?}\nwant {want}\ngot {err}");
+        assert!(err.contains(want), "{text:?}\nwant {want}\ngot {err}");
         seen.push(first);
     }
     insta::assert_snapshot!("targets_errors", seen.join("\n"));
