@@ -53,3 +53,14 @@ here=$(dirname "$0")
 "$AIX" apply -f "$here/overlay/base.toml" -f "$here/overlay/laptop.toml" --force
 "$AIX" plan -f "$here/overlay/base.toml" -f "$here/overlay/laptop.toml" --detailed-exitcode
 "$AIX" provider list
+
+# One manifest for every tool: the same providers written into llm's,
+# Codex's and a LiteLLM proxy's config files. HOME (and aix's home) point
+# into the throw-away home here, so your own tools' files are not touched.
+tools_home="${AIX_HOME:-$HOME/.prompts}/example-home"
+mkdir -p "$tools_home"
+export WORK_LLM_KEY=sk-example-not-real
+HOME="$tools_home" AIX_HOME="$tools_home/aix" "$AIX" plan -f "$here/targets.toml"
+HOME="$tools_home" AIX_HOME="$tools_home/aix" "$AIX" apply -f "$here/targets.toml"
+cat "$tools_home/.config/io.datasette.llm/extra-openai-models.yaml"
+HOME="$tools_home" AIX_HOME="$tools_home/aix" "$AIX" plan -f "$here/targets.toml" --detailed-exitcode

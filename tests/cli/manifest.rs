@@ -487,6 +487,7 @@ fn every_example_plans_applies_and_settles() {
         vec![examples.join("models.toml")],
         vec![examples.join("anthropic.toml")],
         vec![examples.join("responses.toml")],
+        vec![examples.join("targets.toml")],
         vec![
             examples.join("overlay/base.toml"),
             examples.join("overlay/laptop.toml"),
