@@ -23,23 +23,14 @@ pub const MAPS: &[&str] = &[
     "proxy",
     "connect_timeout_secs",
     "wire",
+    "headers",
 ];
 
 /// The variable aichat reads a client's key from: `NAME_API_KEY`,
-/// upper-cased, other characters as `_`.
+/// upper-cased (aichat changes nothing else: `my-llm` reads
+/// `MY-LLM_API_KEY`, which a shell cannot set).
 pub fn env_name(client: &str) -> String {
-    let mut s: String = client
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() {
-                c.to_ascii_uppercase()
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    s.push_str("_API_KEY");
-    s
+    format!("{client}_API_KEY").to_ascii_uppercase()
 }
 
 pub fn map(input: &Input<'_>, out: &mut Out) {
@@ -59,18 +50,23 @@ pub fn map(input: &Input<'_>, out: &mut Out) {
     // aichat has no way to name a variable: it reads NAME_API_KEY.
     if let Some(var) = super::key_var(input, Tool::Aichat, out) {
         let wanted = env_name(&p.name);
-        if var != wanted {
+        if !crate::secret::envref::is_var_name(&wanted) {
+            out.warn(p, format!("aichat reads this client's key from {wanted}, which a shell cannot set (rename the provider without `-` or `.` for aichat to read a key)"));
+        } else if var != wanted {
             out.warn(p, format!("aichat reads this client's key from {wanted}, not {var}; set {wanted} too (e.g. `export {wanted}=\"${var}\"`)"));
         }
     }
     if super::key_header(p).is_some() && wire != Wire::Messages {
         out.warn(p, format!("aichat's openai-compatible client sends the key as `Authorization: Bearer`, not in the {} header", super::key_header(p).unwrap_or_default()));
     }
-    if !p.headers.is_empty() {
-        out.used.push("headers");
-        out.warn(
-            p,
-            "aichat's clients have no extra headers; headers left out",
+    // Plain headers go in a patch for every model of the client; aichat
+    // reads no variables there.
+    let hdrs = super::headers(input, super::EnvIn::Nowhere, Tool::Aichat, out);
+    if !hdrs.is_empty() {
+        let h: Map<String, Value> = hdrs.into_iter().map(|(k, v)| (k, json!(v))).collect();
+        e.insert(
+            "patch".into(),
+            json!({ "chat_completions": { ".*": { "headers": Value::Object(h) } } }),
         );
     }
     let mut extra = Map::new();

@@ -1,19 +1,22 @@
 //! Codex (`~/.codex/config.toml`): a `[model_providers.NAME]` per
-//! provider and a `[profiles.NAME]` that picks its default model
-//! (`codex --profile NAME`).
+//! provider, and beside the file a profile `NAME.config.toml` that picks
+//! the provider and its default model (`codex --profile NAME`).
+//!
+//! Codex speaks only the Responses API (`wire_api = "chat"` is refused by
+//! current versions), and reserves the ids `openai`, `ollama` and
+//! `lmstudio` for its own providers.
 
 use serde_json::{Map, Value, json};
 
 use super::doc::Place;
-use super::{Input, Key, Out, Tool, default_model, models_of};
+use super::{Input, Item, Key, Out, Tool, default_model, models_of};
 use crate::provider::Wire;
 
 pub const PROVIDERS: Place = Place::Map {
     path: &["model_providers"],
 };
-pub const PROFILES: Place = Place::Map {
-    path: &["profiles"],
-};
+/// A profile file's top-level keys.
+pub const PROFILE: Place = Place::Map { path: &[] };
 
 pub const MAPS: &[&str] = &[
     "base_url",
@@ -27,15 +30,44 @@ pub const MAPS: &[&str] = &[
     "wire",
 ];
 
+/// Provider ids Codex keeps for its built-ins.
+const RESERVED: &[&str] = &["openai", "ollama", "lmstudio"];
+
+/// The id a provider gets in Codex's file.
+pub fn provider_id(name: &str) -> String {
+    if RESERVED.contains(&name) {
+        format!("{name}-aix")
+    } else {
+        name.to_string()
+    }
+}
+
 pub fn map(input: &Input<'_>, out: &mut Out) {
     let p = input.provider;
     let wire = p.wire.unwrap_or(Wire::Chat);
-    if wire == Wire::Messages {
+    match wire {
+        Wire::Messages => {
+            out.warn(
+                p,
+                "Codex cannot speak the Anthropic Messages protocol; nothing written",
+            );
+            return;
+        }
+        Wire::Chat => out.warn(
+            p,
+            "Codex speaks only the Responses API (it refuses `wire_api = \"chat\"`); written, but it works only if the server also answers POST /responses (declare `wire = \"responses\"` to say so)",
+        ),
+        Wire::Responses => {}
+    }
+    let id = provider_id(&p.name);
+    if id != p.name {
         out.warn(
             p,
-            "Codex cannot speak the Anthropic Messages protocol; nothing written",
+            format!(
+                "Codex reserves the provider id `{}`; written as `{id}`",
+                p.name
+            ),
         );
-        return;
     }
     let mut e = Map::new();
     e.insert("name".into(), json!(p.name));
@@ -58,7 +90,6 @@ pub fn map(input: &Input<'_>, out: &mut Out) {
         }
         _ => {}
     }
-    e.insert("wire_api".into(), json!(wire.as_str()));
     if !p.query_params.is_empty() {
         let q: Map<String, Value> = p
             .query_params
@@ -89,18 +120,21 @@ pub fn map(input: &Input<'_>, out: &mut Out) {
     if !env_headers.is_empty() {
         e.insert("env_http_headers".into(), Value::Object(env_headers));
     }
-    out.push(PROVIDERS, p.name.clone(), Value::Object(e));
+    out.push(PROVIDERS, id.clone(), Value::Object(e));
     let models = models_of(p);
     match default_model(p).and_then(|k| models.iter().find(|m| m.key == k).cloned()) {
         Some(m) => {
-            if models.len() > 1 {
-                out.used.push("models");
+            // One profile per provider: its default model. Other models
+            // are chosen with `codex -m ID`.
+            let file = Some(format!("{}.config.toml", p.name));
+            for (key, value) in [("model", json!(m.id)), ("model_provider", json!(id))] {
+                out.items.push(Item {
+                    file: file.clone(),
+                    place: PROFILE,
+                    key: key.into(),
+                    value,
+                });
             }
-            out.push(
-                PROFILES,
-                p.name.clone(),
-                json!({"model": m.id, "model_provider": p.name}),
-            );
         }
         None => out.warn(p, "no default model, so no profile (set default_model)"),
     }

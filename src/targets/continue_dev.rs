@@ -43,10 +43,11 @@ pub fn map(input: &Input<'_>, out: &mut Out) {
         return;
     }
     let key = super::key_var(input, Tool::Continue, out).map(|v| secret(&v));
-    let mut hdrs: Map<String, Value> = super::headers(input, Some(secret), Tool::Continue, out)
-        .into_iter()
-        .map(|(k, v)| (k, json!(v)))
-        .collect();
+    let mut hdrs: Map<String, Value> =
+        super::headers(input, super::EnvIn::Anywhere(secret), Tool::Continue, out)
+            .into_iter()
+            .map(|(k, v)| (k, json!(v)))
+            .collect();
     for m in models {
         let provider = match m.wire {
             Wire::Messages => "anthropic",
@@ -57,7 +58,7 @@ pub fn map(input: &Input<'_>, out: &mut Out) {
         e.insert("name".into(), json!(name));
         e.insert("provider".into(), json!(provider));
         e.insert("model".into(), json!(m.id));
-        e.insert("apiBase".into(), json!(format!("{}/", p.base_url)));
+        e.insert("apiBase".into(), json!(p.base_url));
         match (&key, super::key_header(p)) {
             (Some(k), Some(h)) if m.wire != Wire::Messages => {
                 hdrs.insert(h.into(), json!(k));

@@ -44,10 +44,11 @@ pub fn map(input: &Input<'_>, out: &mut Out) {
     e.insert("type".into(), json!(kind));
     e.insert("base_url".into(), json!(p.base_url));
     let key = super::key_var(input, Tool::Crush, out).map(|v| env(&v));
-    let mut hdrs: Map<String, Value> = super::headers(input, Some(env), Tool::Crush, out)
-        .into_iter()
-        .map(|(k, v)| (k, json!(v)))
-        .collect();
+    let mut hdrs: Map<String, Value> =
+        super::headers(input, super::EnvIn::Anywhere(env), Tool::Crush, out)
+            .into_iter()
+            .map(|(k, v)| (k, json!(v)))
+            .collect();
     match (key, super::key_header(p)) {
         (Some(k), Some(h)) if wire != Wire::Messages => {
             hdrs.insert(h.into(), json!(k));

@@ -43,7 +43,12 @@ pub fn map(input: &Input<'_>, out: &mut Out) {
         }
         _ => None,
     };
-    let extra = super::headers(input, None, Tool::Litellm, out);
+    let extra = super::headers(
+        input,
+        super::EnvIn::Whole(|v| format!("os.environ/{v}")),
+        Tool::Litellm,
+        out,
+    );
     for m in models {
         if m.wire != Wire::Messages && key.is_some() && super::key_header(p).is_some() {
             out.warn(p, format!("model {}: LiteLLM's openai/ route sends the key as `Authorization: Bearer`, not in the {} header this provider uses", m.key, super::key_header(p).unwrap_or_default()));

@@ -21,6 +21,7 @@ pub const MAPS: &[&str] = &[
     "api_key",
     "api_key_env",
     "auth_type",
+    "wire",
 ];
 
 pub fn map(input: &Input<'_>, out: &mut Out) {
@@ -46,7 +47,12 @@ pub fn map(input: &Input<'_>, out: &mut Out) {
         out.warn(p, format!("model {}: llm's OpenAI-compatible models cannot speak the Anthropic Messages protocol; left out", m.key));
     }
     let key_name = match &input.key {
-        Key::Env(var) => Some(var.clone()),
+        // llm falls back to OPENAI_API_KEY itself.
+        Key::Env(var) if var == "OPENAI_API_KEY" => Some(var.clone()),
+        Key::Env(var) => {
+            out.notes.push(format!("llm reads the key of {} from its own key store, not from ${var}: store it once with `llm keys set {var}` (or pass `llm --key`)", p.name));
+            Some(var.clone())
+        }
         Key::File(path) => {
             out.warn(p, format!("its key is read from the file {path}, which llm cannot read; no key written (store it with `llm keys set NAME`)"));
             None
@@ -56,7 +62,7 @@ pub fn map(input: &Input<'_>, out: &mut Out) {
     if super::key_header(p).is_some() && key_name.is_some() {
         out.warn(p, format!("llm sends keys only as `Authorization: Bearer`; this provider's auth_type is {}, so its key is not written", p.auth_type.as_str()));
     }
-    let extra = headers(input, None, Tool::Llm, out);
+    let extra = headers(input, super::EnvIn::Nowhere, Tool::Llm, out);
     for m in models {
         let mut e = Map::new();
         e.insert("model_id".into(), json!(format!("{}/{}", p.name, m.key)));
@@ -71,6 +77,9 @@ pub fn map(input: &Input<'_>, out: &mut Out) {
         if !extra.is_empty() {
             let h: Map<String, Value> = extra.iter().map(|(k, v)| (k.clone(), json!(v))).collect();
             e.insert("headers".into(), Value::Object(h));
+        }
+        if m.wire == Wire::Responses {
+            e.insert("responses".into(), json!(true));
         }
         e.insert("can_stream".into(), json!(true));
         out.push(PLACE, format!("{}/{}", p.name, m.key), Value::Object(e));

@@ -89,7 +89,7 @@ impl Tool {
             Tool::Llm => &[llm::PLACE],
             Tool::Aichat => &[aichat::PLACE],
             Tool::Litellm => &[litellm::PLACE],
-            Tool::Codex => &[codex::PROVIDERS, codex::PROFILES],
+            Tool::Codex => &[codex::PROVIDERS, codex::PROFILE],
             Tool::Opencode => &[opencode::PLACE],
             Tool::Crush => &[crush::PLACE],
             Tool::Continue => &[continue_dev::PLACE],
@@ -347,6 +347,9 @@ pub fn default_model(p: &Provider) -> Option<String> {
 /// One entry a tool's module wants in the file.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Item {
+    /// A file beside the target's own, by name (Codex's profile files),
+    /// or None for the target's file.
+    pub file: Option<String>,
     pub place: Place,
     pub key: String,
     pub value: Value,
@@ -357,6 +360,8 @@ pub struct Item {
 pub struct Out {
     pub items: Vec<Item>,
     pub warnings: Vec<String>,
+    /// What the user needs to do once, outside aix (shown in the plan).
+    pub notes: Vec<String>,
     /// The fields the module looked at beyond its usual ones (so they are
     /// not reported as left out).
     pub used: Vec<&'static str>,
@@ -365,6 +370,7 @@ pub struct Out {
 impl Out {
     fn push(&mut self, place: Place, key: impl Into<String>, value: Value) {
         self.items.push(Item {
+            file: None,
             place,
             key: key.into(),
             value,
@@ -380,21 +386,48 @@ impl Out {
 /// How a tool writes an environment variable's value into its file.
 pub type EnvSyntax = fn(&str) -> String;
 
+/// Where a tool reads environment variables in a header's value.
+#[derive(Clone, Copy)]
+pub enum EnvIn {
+    /// Nowhere: a header from a variable cannot be written.
+    Nowhere,
+    /// Anywhere in the value (`Bearer {env:VAR}`).
+    Anywhere(EnvSyntax),
+    /// Only as the whole value (`os.environ/VAR`).
+    Whole(EnvSyntax),
+}
+
 /// `p`'s headers with their `${env:VAR}` references in the tool's syntax
 /// (`syntax` None: the tool reads no variables in headers). A header the
 /// tool cannot carry without a literal secret is left out with a warning,
 /// and so is the key's own header when the provider sends it in one
 /// (`auth_type = "api-key"` or `"x-api-key"`) and the tool has no way to
 /// name it. The key header is included when it can be named.
-pub fn headers(
-    input: &Input<'_>,
-    syntax: Option<EnvSyntax>,
-    tool: Tool,
-    out: &mut Out,
-) -> Vec<(String, String)> {
+pub fn headers(input: &Input<'_>, env: EnvIn, tool: Tool, out: &mut Out) -> Vec<(String, String)> {
     let p = input.provider;
     let mut kept = Vec::new();
     for (name, value) in &p.headers {
+        let syntax = match env {
+            EnvIn::Nowhere => None,
+            EnvIn::Anywhere(f) => Some(f),
+            EnvIn::Whole(f) => match single_reference(value) {
+                Some((Source::Env, var)) => {
+                    kept.push((name.clone(), f(var)));
+                    continue;
+                }
+                _ if envref::contains_reference(value) => {
+                    out.warn(
+                        p,
+                        format!(
+                            "header {name}: {} reads a variable only as a header's whole value (`${{env:VAR}}`); left out",
+                            tool.name()
+                        ),
+                    );
+                    continue;
+                }
+                _ => None,
+            },
+        };
         match translate(value, syntax, tool) {
             Ok(_) if literal_credential(name, value) => out.warn(p, literal_warning(name, tool)),
             Ok(v) => kept.push((name.clone(), v)),
@@ -559,7 +592,12 @@ mod tests {
             key: Key::None,
         };
         let mut out = Out::default();
-        let h = headers(&input, Some(|v| format!("${v}")), Tool::Crush, &mut out);
+        let h = headers(
+            &input,
+            EnvIn::Anywhere(|v| format!("${v}")),
+            Tool::Crush,
+            &mut out,
+        );
         assert_eq!(
             h,
             [
@@ -570,8 +608,29 @@ mod tests {
         assert_eq!(out.warnings.len(), 2, "{:?}", out.warnings);
         assert!(!out.warnings.concat().contains("sk-literal"));
         let mut out = Out::default();
-        let h = headers(&input, None, Tool::Llm, &mut out);
+        let h = headers(&input, EnvIn::Nowhere, Tool::Llm, &mut out);
         assert_eq!(h.len(), 1);
         assert_eq!(out.warnings.len(), 3);
+        let mut out = Out::default();
+        let mut q = p.clone();
+        q.headers.push(("X-Part".into(), "Bearer ${env:K}".into()));
+        let input = Input {
+            provider: &q,
+            key: Key::None,
+        };
+        let h = headers(
+            &input,
+            EnvIn::Whole(|v| format!("os.environ/{v}")),
+            Tool::Litellm,
+            &mut out,
+        );
+        assert_eq!(
+            h,
+            [
+                ("X-Title".to_string(), "aix".to_string()),
+                ("X-Key".to_string(), "os.environ/K".to_string())
+            ]
+        );
+        assert_eq!(out.warnings.len(), 3, "{:?}", out.warnings);
     }
 }

@@ -47,10 +47,11 @@ pub fn map(input: &Input<'_>, out: &mut Out) {
         Key::File(path) => Some(format!("{{file:{path}}}")),
         _ => None,
     };
-    let mut hdrs: Map<String, Value> = super::headers(input, Some(env), Tool::Opencode, out)
-        .into_iter()
-        .map(|(k, v)| (k, json!(v)))
-        .collect();
+    let mut hdrs: Map<String, Value> =
+        super::headers(input, super::EnvIn::Anywhere(env), Tool::Opencode, out)
+            .into_iter()
+            .map(|(k, v)| (k, json!(v)))
+            .collect();
     match (key, super::key_header(p)) {
         // The Anthropic package sends its key as x-api-key itself.
         (Some(k), Some(h)) if wire != Wire::Messages => {

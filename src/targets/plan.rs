@@ -91,7 +91,7 @@ impl TargetPlan {
 
     /// Changes and record keeping alike.
     fn touches_state(&self) -> bool {
-        self.has_changes() || !self.record.is_empty() || !self.forget.is_empty()
+        self.has_changes() || !self.record.is_empty() || !self.forget.is_empty() || !self.declared
     }
 }
 
@@ -147,13 +147,34 @@ pub fn plan(manifest: &Manifest, state: &State) -> Result<Vec<TargetPlan>> {
             })
             .collect();
         let out = super::map(decl.tool, &providers);
-        plans.push(plan_file(decl, state, out)?);
+        // The target's file, then the files beside it some tools take
+        // (Codex's profiles), each planned on its own.
+        let (main, beside): (Vec<_>, Vec<_>) =
+            out.items.into_iter().partition(|i| i.file.is_none());
+        let mut first = plan_file(decl, state, main, out.warnings)?;
+        first.notes.extend(out.notes);
+        plans.push(first);
+        let mut files: Vec<String> = beside.iter().filter_map(|i| i.file.clone()).collect();
+        files.sort();
+        files.dedup();
+        for file in files {
+            let items = beside
+                .iter()
+                .filter(|i| i.file.as_ref() == Some(&file))
+                .cloned()
+                .collect();
+            let side = Decl {
+                path: decl.path.parent().unwrap_or(Path::new(".")).join(&file),
+                ..decl.clone()
+            };
+            plans.push(plan_file(&side, state, items, Vec::new())?);
+        }
     }
-    // Files aix wrote entries into for a target that is gone.
-    let declared: Vec<String> = manifest
-        .targets
+    // Files aix wrote entries into for a target (or a provider of one)
+    // that is gone.
+    let declared: Vec<String> = plans
         .iter()
-        .map(|d| d.path.to_string_lossy().into_owned())
+        .map(|p| p.path.to_string_lossy().into_owned())
         .collect();
     let recorded: Vec<(String, Value)> = state
         .doc()
@@ -185,9 +206,11 @@ pub fn plan(manifest: &Manifest, state: &State) -> Result<Vec<TargetPlan>> {
             providers: Some(Vec::new()),
             at: Default::default(),
         };
-        let mut p = plan_file(&decl, state, super::Out::default())?;
+        let mut p = plan_file(&decl, state, Vec::new(), Vec::new())?;
         p.declared = false;
-        plans.push(p);
+        if p.touches_state() {
+            plans.push(p);
+        }
     }
     Ok(plans)
 }
@@ -208,7 +231,12 @@ fn read_target(path: &Path) -> Result<(Option<Vec<u8>>, PathBuf)> {
     }
 }
 
-fn plan_file(decl: &Decl, state: &State, out: super::Out) -> Result<TargetPlan> {
+fn plan_file(
+    decl: &Decl,
+    state: &State,
+    items: Vec<super::Item>,
+    warnings: Vec<String>,
+) -> Result<TargetPlan> {
     let tool = decl.tool;
     let format = tool.format();
     let place_err = |m: String| {
@@ -241,7 +269,7 @@ fn plan_file(decl: &Decl, state: &State, out: super::Out) -> Result<TargetPlan> 
         real,
         declared: true,
         changes: Vec::new(),
-        warnings: out.warnings,
+        warnings,
         notes: Vec::new(),
         read,
         text: None,
@@ -250,7 +278,7 @@ fn plan_file(decl: &Decl, state: &State, out: super::Out) -> Result<TargetPlan> 
     };
     let mut next = doc.clone();
     let mut wanted: Vec<String> = Vec::new();
-    for item in out.items {
+    for item in items {
         let id = item.place.id(&item.key);
         if wanted.contains(&id) {
             plan.warnings.push(format!(
@@ -502,8 +530,13 @@ fn flatten(prefix: &str, v: &Value, show: bool, out: &mut Vec<(String, String)>)
     match v {
         Value::Object(m) if !m.is_empty() => {
             for (k, x) in m {
-                let p = if prefix.is_empty() {
+                let k = if k.is_empty() || k.contains(['.', ' ', '[', '"']) {
+                    format!("{k:?}")
+                } else {
                     k.clone()
+                };
+                let p = if prefix.is_empty() {
+                    k
                 } else {
                     format!("{prefix}.{k}")
                 };
@@ -565,8 +598,21 @@ pub fn render(plans: &[TargetPlan], show: bool) -> String {
                 Action::Adopt => ('=', AnsiColor::Cyan.on_default()),
             };
             let b = style.bold();
+            // A single value (a profile's `model`) on the entry's line.
+            let scalar = |v: &Option<Value>| {
+                v.as_ref()
+                    .filter(|v| !v.is_object() && !v.is_array())
+                    .map(|v| masked(&c.id, v, show))
+            };
+            let value = match (c.action, scalar(&c.before), scalar(&c.after)) {
+                (Action::Update, Some(old), Some(new)) => format!(": {old} -> {new}"),
+                (Action::Destroy, Some(old), _) => format!(": {old}"),
+                (_, _, Some(new)) => format!(": {new}"),
+                _ => String::new(),
+            };
+            let inline = !value.is_empty();
             out.push_str(&format!(
-                "\n  {b}{sigil} {}{b:#}",
+                "\n  {b}{sigil} {}{b:#}{value}",
                 crate::output::clean(&c.id)
             ));
             if let Some(note) = c.note() {
@@ -575,6 +621,7 @@ pub fn render(plans: &[TargetPlan], show: bool) -> String {
             }
             out.push('\n');
             match c.action {
+                _ if inline => {}
                 Action::Create => {
                     for (k, v) in lines(&c.after, show) {
                         out.push_str(&format!("      {k}: {v}\n"));

@@ -121,7 +121,15 @@ fn the_plan_as_json_names_each_target_and_masks() {
     let a = run(&sb, "plan", &m, &["--json"]).success();
     let doc: serde_json::Value = serde_json::from_str(&stdout(&a)).unwrap();
     let targets = doc["targets"].as_array().unwrap();
-    assert_eq!(targets.len(), 7);
+    let mut tools: Vec<&str> = targets.iter().map(|t| t["tool"].as_str().unwrap()).collect();
+    tools.dedup();
+    assert_eq!(tools.len(), 7, "{tools:?}");
+    // Codex's profiles are files of their own beside config.toml.
+    let profiles: Vec<&str> = targets
+        .iter()
+        .filter_map(|t| t["path"].as_str().filter(|p| p.ends_with(".config.toml")))
+        .collect();
+    assert_eq!(profiles.len(), 3, "{profiles:?}");
     let llm = targets.iter().find(|t| t["tool"] == "llm").unwrap();
     assert_eq!(llm["changes"][0]["action"], "create");
     assert!(
@@ -306,7 +314,7 @@ fn an_equal_entry_is_adopted() {
 #[test]
 fn codex_keeps_comments_and_the_users_tables() {
     let sb = Sandbox::new();
-    let own = "# my codex\nmodel = \"o3\"  # the default\n\n[model_providers.mine]\nname = \"Mine\"\nbase_url = \"http://mine/v1\"\n\n[profiles.fast]\nmodel = \"o4-mini\"\n";
+    let own = "# my codex\nmodel = \"o3\"  # the default\n\n[model_providers.mine]\nname = \"Mine\"\nbase_url = \"http://mine/v1\"\n\n[tools]\nweb_search = true\n";
     let file = write(&sb.root, ".codex/config.toml", own);
     let m = write(
         &sb.root,
@@ -317,7 +325,7 @@ fn codex_keeps_comments_and_the_users_tables() {
     let kept = |text: &str| {
         for part in [
             "# my codex\nmodel = \"o3\"  # the default\n\n[model_providers.mine]\nname = \"Mine\"\nbase_url = \"http://mine/v1\"\n",
-            "[profiles.fast]\nmodel = \"o4-mini\"\n",
+            "[tools]\nweb_search = true\n",
         ] {
             assert!(text.contains(part), "{text}");
         }
@@ -325,6 +333,9 @@ fn codex_keeps_comments_and_the_users_tables() {
     let text = read(&file);
     kept(&text);
     insta::assert_snapshot!("targets_codex_beside_user_tables", text);
+    // The profile: `codex --profile local`.
+    let profile = read(&sb.root.join(".codex/local.config.toml"));
+    assert_eq!(profile, "model = \"qwen\"\nmodel_provider = \"local\"\n");
     // A change rewrites aix's table in place, comments elsewhere kept.
     let m = write(
         &sb.root,
