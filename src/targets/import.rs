@@ -188,7 +188,10 @@ impl<'a> Builder<'a> {
         let tool = self.tool.name();
         for g in std::mem::take(&mut self.groups) {
             let mut p = g.provider;
-            if p.models.as_ref().is_some_and(Map::is_empty) {
+            // One model with nothing to say is the default model alone.
+            if p.models.as_ref().is_some_and(|m| {
+                m.is_empty() || m.len() == 1 && m.values().all(|v| v == &json!({}))
+            }) {
                 p.models = None;
             }
             if let Err(e) = p.validate() {
@@ -201,6 +204,11 @@ impl<'a> Builder<'a> {
                     e.message
                 ));
                 continue;
+            }
+            // Anthropic's servers (and what aichat's claude client and
+            // LiteLLM's anthropic/ route send) take the key as x-api-key.
+            if p.wire == Some(Wire::Messages) && (p.api_key.is_some() || p.api_key_env.is_some()) {
+                p.auth_type = provider::AuthType::XApiKey;
             }
             if g.prefix.is_none() && self.tool != Tool::Aichat {
                 self.out.warnings.push(format!(
@@ -399,8 +407,8 @@ fn from_aichat(b: &mut Builder<'_>, list: &[Value]) {
         p.wire = wire;
         if c.get("api_key").is_some_and(|k| !k.is_null()) {
             b.warn(format!(
-                "{}: client {name}: literal key in {} replaced by ${{env:{var}}}: set {var}",
-                b.file, b.file
+                "client {name}: literal key in {} replaced by ${{env:{var}}}: set {var}",
+                b.file
             ));
             p.api_key = Some(format!("${{env:{var}}}"));
         } else {
@@ -536,7 +544,7 @@ fn from_litellm(b: &mut Builder<'_>, list: &[Value]) {
         });
         if let Some((name, var)) = replaced {
             b.warn(format!(
-                "{file}: providers.{name}: literal key in {file} replaced by ${{env:{var}}}: set {var}"
+                "providers.{name}: literal key in {file} replaced by ${{env:{var}}}: set {var}"
             ));
         }
         let mut s = settings(&k, id);
