@@ -734,6 +734,27 @@ mod tests {
     }
 
     #[test]
+    fn litellm_groups_by_server_and_key_and_names_are_unique() {
+        let text = "model_list:\n- model_name: a\n  litellm_params: {model: openai/a, api_base: http://h/v1, api_key: os.environ/K1}\n- model_name: b\n  litellm_params: {model: openai/b, api_base: http://h/v1, api_key: os.environ/K2}\n- model_name: c\n  litellm_params: {model: openai/c, api_base: http://h/v1/, api_key: os.environ/K1}\n- model_name: a\n  litellm_params: {model: openai/a2, api_base: http://h/v1, api_key: os.environ/K1}\n";
+        let got = run(Tool::Litellm, text);
+        let names: Vec<&str> = got.providers.iter().map(|p| p.name.as_str()).collect();
+        assert_eq!(names, ["h", "h-2"]);
+        let keys: Vec<&String> = got.providers[0].models.as_ref().unwrap().keys().collect();
+        assert_eq!(keys, ["a", "c"]);
+        assert_eq!(got.providers[1].api_key.as_deref(), Some("${env:K2}"));
+        assert!(
+            got.warnings[0].contains("entry a: providers.h has a model a already"),
+            "{:?}",
+            got.warnings
+        );
+        assert_eq!(
+            host_name("https://user@Some_Host:8443/v1"),
+            "Some_Host-8443"
+        );
+        assert_eq!(host_name("http:///"), "imported");
+    }
+
+    #[test]
     fn misshapen_files_are_refused() {
         assert!(import(Tool::Litellm, "F", "model_list: {a: 1}\n").is_err());
         assert!(import(Tool::Llm, "F", "a: [").is_err());

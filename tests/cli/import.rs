@@ -129,19 +129,28 @@ fn litellm_round_trip_adopts_every_entry() {
 #[test]
 fn the_default_place_is_read_and_the_target_names_no_path() {
     let sb = Sandbox::new();
-    let dir = sb.root.join(".config/io.datasette.llm");
+    let dir = sb.root.join("llm-home");
     std::fs::create_dir_all(&dir).unwrap();
     write(
         &dir,
         "extra-openai-models.yaml",
         "- model_id: local/m\n  model_name: m\n  api_base: http://localhost:8080/v1\n  can_stream: true\n",
     );
-    let a = aix_at(&sb, "h", &["import", "--from", "llm"]).success();
+    let llm = |args: &[&str]| {
+        sb.aix()
+            .env("AIX_HOME", sb.root.join("h"))
+            .env("LLM_USER_PATH", &dir)
+            .current_dir(&sb.root)
+            .args(args)
+            .write_stdin("")
+            .assert()
+    };
+    let a = llm(&["import", "--from", "llm"]).success();
     let text = stdout(&a);
     assert!(text.ends_with("\n[targets.llm]\n"), "{text}");
     write(&sb.root, "providers.toml", &text);
-    aix_at(&sb, "h", &["apply", "-y"]).success();
-    aix_at(&sb, "h", &["plan", "--detailed-exitcode"]).code(0);
+    llm(&["apply", "-y"]).success();
+    llm(&["plan", "--detailed-exitcode"]).code(0);
 }
 
 #[test]
@@ -301,7 +310,13 @@ model_list:
 #[test]
 fn a_missing_file_is_one_line_naming_it() {
     let sb = Sandbox::new();
-    let a = aix_at(&sb, "h", &["import", "--from", "aichat"]).code(1);
+    let a = sb
+        .aix()
+        .env("AIX_HOME", sb.root.join("h"))
+        .env("AICHAT_CONFIG_DIR", sb.root.join("aichat"))
+        .args(["import", "--from", "aichat"])
+        .assert()
+        .code(1);
     let err = stderr(&a);
     assert_snapshot!(
         "import_missing_default",
