@@ -327,13 +327,10 @@ fn from_llm(b: &mut Builder<'_>, list: &[Value]) {
         let key_name = str_of(e, "api_key_name")
             .filter(|v| crate::secret::envref::is_var_name(v))
             .map(String::from);
-        if key_name.is_none()
-            && let Some(k) = str_of(e, "api_key_name")
-        {
+        if key_name.is_none() && str_of(e, "api_key_name").is_some() {
             b.warn(format!(
-                "{}: entry {model_id}: api_key_name {} is not a variable name aix can read; no key imported",
+                "{}: entry {model_id}: its api_key_name is not a variable name aix can read (letters, digits and _); no key imported",
                 b.file,
-                crate::output::clip(k, 64)
             ));
         }
         if let Some(k) = &key_name
