@@ -13,6 +13,7 @@ mod apply;
 mod completions;
 mod config;
 mod create;
+mod import;
 mod models;
 mod plan;
 mod prompts;
@@ -90,6 +91,8 @@ enum Command {
     Apply(apply::Args),
     /// Print the JSON Schema of providers.toml or config.json
     Schema(schema::Args),
+    /// Print a providers.toml for the servers in llm's, aichat's or LiteLLM's config file
+    Import(import::Args),
     /// Check manifests and config.json against the schemas and aix's rules
     Validate(validate::Args),
     /// Chat interactively with a provider (stdin lines are turns when piped)
@@ -167,6 +170,9 @@ where
     if let Command::Man(args) = &cli.command {
         return man(args).map(|()| 0);
     }
+    if let Command::Import(args) = cli.command {
+        return import::run(args).map(|()| 0);
+    }
     let ctx = Ctx {
         store: Store::from_env()?.with_notes(crate::output::notes()),
         show_secrets: cli.global.show_secrets,
@@ -187,7 +193,11 @@ where
         Command::Apply(args) => apply::run(&ctx, args),
         Command::Validate(args) => validate::run(&ctx, args),
         Command::Repl(args) => repl::run(&ctx, args),
-        Command::Completions(_) | Command::Plan(_) | Command::Schema(_) | Command::Man(_) => {
+        Command::Completions(_)
+        | Command::Plan(_)
+        | Command::Schema(_)
+        | Command::Man(_)
+        | Command::Import(_) => {
             unreachable!("handled above")
         }
     }

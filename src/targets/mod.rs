@@ -13,6 +13,7 @@
 //! environment variable name in the form it reads).
 
 pub mod doc;
+pub mod import;
 pub mod plan;
 
 mod aichat;

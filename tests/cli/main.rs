@@ -9,6 +9,7 @@ mod data_safety;
 mod general;
 mod hardening;
 mod huge_delta;
+mod import;
 mod manifest;
 mod models;
 mod models_sync;
