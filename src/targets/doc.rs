@@ -328,6 +328,144 @@ impl Doc {
     }
 }
 
+/// `next` written over a YAML file's `text` (which parsed to `before`)
+/// by replacing, removing and appending only the list entries at `place`
+/// that differ, so the file's comments and layout elsewhere survive.
+/// None when the file is laid out in a way this does not follow (a flow
+/// list, a key that is not at the top) or the result would not read back
+/// as `next`: the caller then writes the whole file from `next`.
+pub fn splice_yaml(text: &str, before: &Value, next: &Value, place: Place) -> Option<String> {
+    let Place::List { path, key } = place else {
+        return None;
+    };
+    let lines: Vec<&str> = text.split_inclusive('\n').collect();
+    let is_noise = |l: &str| {
+        let t = l.trim();
+        t.is_empty() || t.starts_with('#')
+    };
+    // The lines of the list: after its `KEY:` line, up to the next
+    // top-level key; the whole file when the file is the list.
+    let (head, start, mut end) = match path {
+        [] => (None, 0, lines.len()),
+        [k] => match lines.iter().position(|l| {
+            l.strip_prefix(k)
+                .and_then(|r| r.strip_prefix(':'))
+                .is_some_and(|r| r.trim().is_empty() || r.trim_start().starts_with('#'))
+        }) {
+            Some(i) => {
+                let end = lines[i + 1..]
+                    .iter()
+                    .position(|l| !is_noise(l) && !l.starts_with([' ', '\t', '-']))
+                    .map_or(lines.len(), |n| i + 1 + n);
+                (Some(i), i + 1, end)
+            }
+            // No such key, at the top or anywhere a simple scan can tell.
+            None if !text.contains(&format!("{k}:")) => (None, lines.len(), lines.len()),
+            None => return None,
+        },
+        _ => return None,
+    };
+    let first = (start..end).find(|&i| !is_noise(lines[i]));
+    let indent = match first {
+        Some(i) => {
+            let l = lines[i];
+            let n = l.len() - l.trim_start_matches(' ').len();
+            if !l[n..].starts_with('-') {
+                return None;
+            }
+            n
+        }
+        None => match path {
+            [] => 0,
+            _ => 2,
+        },
+    };
+    let is_item = |l: &str| {
+        l.len() > indent
+            && l[..indent].bytes().all(|b| b == b' ')
+            && l[indent..].starts_with('-')
+            && l[indent + 1..].starts_with([' ', '\n', '\r'])
+    };
+    let starts: Vec<usize> = (start..end).filter(|&i| is_item(lines[i])).collect();
+    // Each entry's lines, less the comments and blank lines after it
+    // (they say something about what follows).
+    let mut spans = Vec::new();
+    for (n, &s) in starts.iter().enumerate() {
+        let mut e = starts.get(n + 1).copied().unwrap_or(end);
+        while e > s + 1 && is_noise(lines[e - 1]) {
+            e -= 1;
+        }
+        spans.push((s, e));
+    }
+    if let Some(&(_, last)) = spans.last() {
+        end = end.max(last);
+    }
+    let old = walk(before, path)
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    let new = walk(next, path).and_then(Value::as_array)?;
+    if old.len() != spans.len() {
+        return None;
+    }
+    let name = |v: &Value| v.get(key).and_then(Value::as_str).map(String::from);
+    let render_item = |v: &Value| -> String {
+        let one = serde_norway::to_string(&yaml_value(&Value::Array(vec![v.clone()])))
+            .unwrap_or_default();
+        let pad = " ".repeat(indent);
+        one.lines().map(|l| format!("{pad}{l}\n")).collect()
+    };
+    let mut out = String::new();
+    let mut at = 0;
+    let mut push_lines = |out: &mut String, from: usize, to: usize| {
+        for l in &lines[from..to] {
+            out.push_str(l);
+        }
+    };
+    for (item, &(s, e)) in old.iter().zip(&spans) {
+        push_lines(&mut out, at, s);
+        at = e;
+        let Some(k) = name(item) else {
+            push_lines(&mut out, s, e);
+            continue;
+        };
+        match new.iter().find(|n| name(n).as_deref() == Some(k.as_str())) {
+            None => {}
+            Some(n) if same(n, item) => push_lines(&mut out, s, e),
+            Some(n) => out.push_str(&render_item(n)),
+        }
+    }
+    let added: Vec<&Value> = new
+        .iter()
+        .filter(|n| {
+            let k = name(n);
+            !old.iter().any(|o| name(o) == k)
+        })
+        .collect();
+    // New entries after the last one (or where the list starts).
+    let insert_at = spans
+        .last()
+        .map_or(first.unwrap_or(start).min(end), |&(_, e)| e);
+    push_lines(&mut out, at, insert_at);
+    if !added.is_empty() {
+        if head.is_none() && !path.is_empty() {
+            if !out.is_empty() && !out.ends_with('\n') {
+                out.push('\n');
+            }
+            out.push_str(&format!("{}:\n", path[0]));
+        }
+        if !out.is_empty() && !out.ends_with('\n') {
+            out.push('\n');
+        }
+        for n in added {
+            out.push_str(&render_item(n));
+        }
+    }
+    push_lines(&mut out, insert_at, lines.len());
+    let back: Value = serde_norway::from_str(&out).ok()?;
+    same(&back, next).then_some(out)
+}
+
 /// A JSON value as YAML (numbers by value: serde_json's exact numbers
 /// would be written as a tagged map).
 fn yaml_value(v: &Value) -> serde_norway::Value {
@@ -536,6 +674,61 @@ mod tests {
         );
         let keys: Vec<&String> = back.as_object().unwrap().keys().collect();
         assert_eq!(keys, ["general_settings", "model_list", "litellm_settings"]);
+    }
+
+    #[test]
+    fn yaml_splices_keep_comments_and_layout() {
+        let text = "# my proxy\nmodel_list:\n  # mine, by hand\n  - model_name: mine   # keep\n    litellm_params: {model: openai/x}\n\n  # aix's\n  - model_name: a/m\n    litellm_params:\n      model: openai/m\n  - model_name: gone\n    litellm_params: {model: openai/g}\n# settings\nlitellm_settings:\n  drop_params: true # why\n";
+        let before = Doc::parse(Format::Yaml, text, json!({})).unwrap();
+        let mut next = before.clone();
+        next.set(
+            LIST,
+            "a/m",
+            &json!({"model_name": "a/m", "litellm_params": {"model": "openai/m2"}}),
+        );
+        next.remove(LIST, "gone");
+        next.set(
+            LIST,
+            "new/x",
+            &json!({"model_name": "new/x", "litellm_params": {"model": "openai/x", "rpm": 5}}),
+        );
+        let (Doc::Tree(_, b), Doc::Tree(_, n)) = (&before, &next) else {
+            panic!()
+        };
+        let out = splice_yaml(text, b, n, LIST).unwrap();
+        assert_eq!(
+            out,
+            "# my proxy\nmodel_list:\n  # mine, by hand\n  - model_name: mine   # keep\n    litellm_params: {model: openai/x}\n\n  # aix's\n  - model_name: a/m\n    litellm_params:\n      model: openai/m2\n  - model_name: new/x\n    litellm_params:\n      model: openai/x\n      rpm: 5\n# settings\nlitellm_settings:\n  drop_params: true # why\n"
+        );
+        // A list at the file's top (llm), a missing key, an empty file.
+        let root = Place::List {
+            path: &[],
+            key: "model_id",
+        };
+        let t = "# mine\n- model_id: x\n  model_name: y # note\n";
+        let b: Value = serde_norway::from_str(t).unwrap();
+        let mut n = b.clone();
+        n.as_array_mut()
+            .unwrap()
+            .push(json!({"model_id": "a/b", "model_name": "b"}));
+        assert_eq!(
+            splice_yaml(t, &b, &n, root).unwrap(),
+            "# mine\n- model_id: x\n  model_name: y # note\n- model_id: a/b\n  model_name: b\n"
+        );
+        let t = "general_settings: {}  # keep\n";
+        let b: Value = serde_norway::from_str(t).unwrap();
+        let mut n = b.clone();
+        n["model_list"] = json!([{"model_name": "a"}]);
+        assert_eq!(
+            splice_yaml(t, &b, &n, LIST).unwrap(),
+            "general_settings: {}  # keep\nmodel_list:\n  - model_name: a\n"
+        );
+        // A flow list is not spliced (the caller writes the whole file).
+        let t = "model_list: [{model_name: a}]\n";
+        let b: Value = serde_norway::from_str(t).unwrap();
+        let mut n = b.clone();
+        n["model_list"] = json!([]);
+        assert_eq!(splice_yaml(t, &b, &n, LIST), None);
     }
 
     #[test]

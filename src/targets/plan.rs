@@ -353,13 +353,23 @@ fn plan_file(
         }
     }
     if plan.changes.iter().any(|c| c.action != Action::Adopt) {
-        if format == doc::Format::Yaml && has_yaml_comments(&text) {
+        // YAML: only aix's entries are rewritten, when the file's layout
+        // allows; otherwise the whole file, without its comments.
+        let spliced = match (&doc, &next, tool.places()) {
+            (Doc::Tree(doc::Format::Yaml, b), Doc::Tree(_, n), [place])
+                if !text.trim().is_empty() =>
+            {
+                doc::splice_yaml(&text, b, n, *place)
+            }
+            _ => None,
+        };
+        if spliced.is_none() && format == doc::Format::Yaml && has_yaml_comments(&text) {
             plan.notes.push(format!(
-                "its comments are not kept (aix rewrites YAML without them); the first version is kept as {}{BACKUP_SUFFIX}",
+                "its comments are not kept (the file is laid out in a way aix rewrites whole); the first version is kept as {}{BACKUP_SUFFIX}",
                 shown_path(&plan.real)
             ));
         }
-        plan.text = Some(next.render());
+        plan.text = Some(spliced.unwrap_or_else(|| next.render()));
     }
     Ok(plan)
 }

@@ -171,9 +171,13 @@ fn only_what_aix_wrote_is_touched_and_the_first_version_is_kept() {
     let a = run(&sb, "plan", &m, &[]).success();
     let out = stdout(&a);
     assert!(out.contains("Target litellm: ~/proxy.yaml"), "{out}");
-    assert!(out.contains("comments are not kept"), "{out}");
+    assert!(!out.contains("comments are not kept"), "{out}");
     run(&sb, "apply", &m, &[]).success();
     let text = read(&file);
+    // Only aix's entry is new: the user's text, comments included, is
+    // all still there, in order.
+    assert!(text.starts_with("# my proxy\ngeneral_settings:\n  master_key: os.environ/LITELLM_MASTER_KEY\nmodel_list:\n- model_name: mine\n"), "{text}");
+    assert!(text.ends_with("litellm_settings:\n  drop_params: true\n"), "{text}");
     let doc: serde_json::Value = serde_norway::from_str(&text).unwrap();
     assert_eq!(
         doc["general_settings"]["master_key"],
@@ -223,6 +227,22 @@ fn only_what_aix_wrote_is_touched_and_the_first_version_is_kept() {
             .is_none_or(|t| t.as_object().unwrap().is_empty()),
         "{cfg}"
     );
+}
+
+#[test]
+fn yaml_laid_out_another_way_is_rewritten_whole_and_the_plan_says_so() {
+    let sb = Sandbox::new();
+    let own = "# flow style\nmodel_list: [{model_name: mine, litellm_params: {model: openai/x}}]\n";
+    let file = write(&sb.root, "proxy.yaml", own);
+    let m = write(&sb.root, "providers.toml", &litellm_manifest(""));
+    let out = stdout(&run(&sb, "plan", &m, &[]).success());
+    assert!(out.contains("its comments are not kept"), "{out}");
+    assert!(out.contains("~/proxy.yaml.aix-backup"), "{out}");
+    run(&sb, "apply", &m, &[]).success();
+    let doc: serde_json::Value = serde_norway::from_str(&read(&file)).unwrap();
+    assert_eq!(doc["model_list"][0]["model_name"], "mine");
+    assert_eq!(doc["model_list"][1]["model_name"], "ollama/llama3.2");
+    assert_eq!(read(&sb.root.join("proxy.yaml.aix-backup")), own);
 }
 
 fn common_mode(p: &Path, m: u32) {
