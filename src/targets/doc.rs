@@ -417,7 +417,7 @@ pub fn splice_yaml(text: &str, before: &Value, next: &Value, place: Place) -> Op
     };
     let mut out = String::new();
     let mut at = 0;
-    let mut push_lines = |out: &mut String, from: usize, to: usize| {
+    let push_lines = |out: &mut String, from: usize, to: usize| {
         for l in &lines[from..to] {
             out.push_str(l);
         }
