@@ -62,7 +62,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
     let format = output::Format::json_if(args.json);
     let (applied, targets) = ctx.store.update(|s| {
         let plan = reconcile::plan(&manifest, s, opts);
-        let targets = targets::plan::plan(&manifest, s)?;
+        let targets = targets::plan::plan(&manifest, s, &ctx.store.config_path())?;
         if format == output::Format::Text {
             output::emit(format, &PlanView::new(&plan, &targets, ctx.show_secrets))?;
         }

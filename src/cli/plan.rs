@@ -172,7 +172,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<u8> {
             prune_unowned: args.prune_unowned,
         },
     );
-    let targets = targets::plan::plan(&manifest, &state)?;
+    let targets = targets::plan::plan(&manifest, &state, &ctx.store.config_path())?;
     output::emit(
         output::Format::json_if(args.json),
         &PlanView::new(&plan, &targets, ctx.show_secrets),

@@ -79,6 +79,9 @@ pub struct TargetPlan {
     read: Option<Vec<u8>>,
     /// The new contents, when there are changes.
     text: Option<String>,
+    /// Whether aix made the file (there was none when it first wrote it):
+    /// emptied, it is removed rather than left blank.
+    made_by_aix: bool,
     /// Ownership records to set (id → value as written) and to drop.
     record: Vec<(String, Value)>,
     forget: Vec<String>,
@@ -129,9 +132,31 @@ fn locate(tool: Tool, id: &str) -> Option<(Place, String)> {
 
 /// Plans every target of the manifest, and the removal of what aix wrote
 /// into files of targets the manifest no longer has.
-pub fn plan(manifest: &Manifest, state: &State) -> Result<Vec<TargetPlan>> {
+/// `config` is aix's own config.json, which no target may name (nor a
+/// manifest file).
+pub fn plan(manifest: &Manifest, state: &State, config: &Path) -> Result<Vec<TargetPlan>> {
     let mut plans = Vec::new();
+    let same_file = |a: &Path, b: &Path| {
+        let real = |p: &Path| {
+            fs::canonicalize(p)
+                .unwrap_or_else(|_| std::path::absolute(p).unwrap_or(p.to_path_buf()))
+        };
+        real(a) == real(b)
+    };
     for decl in &manifest.targets {
+        let own = std::iter::once(config)
+            .chain(manifest.targets.iter().map(|t| t.at.file.as_path()))
+            .find(|f| !f.as_os_str().is_empty() && same_file(f, &decl.path));
+        if let Some(f) = own {
+            return Err(Error::new(format!(
+                "{}: targets.{}: its file {} is aix's own ({}); aix will not write a tool's entries into it",
+                decl.at,
+                decl.name,
+                decl.path.display(),
+                f.display()
+            ))
+            .hint("give the target the tool's own config file as `path`"));
+        }
         let providers: Vec<(&crate::provider::Provider, Key)> = manifest
             .entries
             .iter()
@@ -271,6 +296,7 @@ fn plan_file(
         changes: Vec::new(),
         warnings,
         notes: Vec::new(),
+        made_by_aix: records(state, &decl.path).is_some_and(|r| !r.contains_key("backup")),
         read,
         text: None,
         record: Vec::new(),
@@ -403,6 +429,9 @@ fn write_target(p: &TargetPlan, text: &str) -> Result<()> {
             p.path.display()
         ))
         .hint("run `aix plan` again to see the changes"));
+    }
+    if p.made_by_aix && p.read.is_some() && text.trim().is_empty() {
+        return fs::remove_file(&p.real).map_err(|e| err("remove", e));
     }
     let dir = p.real.parent().unwrap_or(Path::new("."));
     fs::create_dir_all(dir).map_err(|e| err("create the folder of", e))?;

@@ -177,7 +177,10 @@ fn only_what_aix_wrote_is_touched_and_the_first_version_is_kept() {
     // Only aix's entry is new: the user's text, comments included, is
     // all still there, in order.
     assert!(text.starts_with("# my proxy\ngeneral_settings:\n  master_key: os.environ/LITELLM_MASTER_KEY\nmodel_list:\n- model_name: mine\n"), "{text}");
-    assert!(text.ends_with("litellm_settings:\n  drop_params: true\n"), "{text}");
+    assert!(
+        text.ends_with("litellm_settings:\n  drop_params: true\n"),
+        "{text}"
+    );
     let doc: serde_json::Value = serde_norway::from_str(&text).unwrap();
     assert_eq!(
         doc["general_settings"]["master_key"],
@@ -552,5 +555,98 @@ fn keys_are_written_as_each_tools_indirection() {
         let text = read(&sb.root.join(path));
         assert!(text.contains(line), "{tool}: {text}");
         assert!(!text.contains("sk-env-canary-value"), "{tool}");
+    }
+}
+
+/// Drift, deletion and removal behave the same in every format: YAML
+/// where the file is the list (llm), TOML (Codex, and its profile file),
+/// JSON (opencode).
+#[test]
+fn ownership_works_alike_in_every_format() {
+    let cases = [
+        (
+            "llm",
+            ".config/io.datasette.llm/extra-openai-models.yaml",
+            "work/m",
+        ),
+        ("codex", ".codex/config.toml", "model_providers/work"),
+        (
+            "opencode",
+            ".config/opencode/opencode.json",
+            "provider/work",
+        ),
+        ("continue", ".continue/config.yaml", "models/work/m"),
+    ];
+    for (tool, path, id) in cases {
+        let sb = Sandbox::new();
+        let text = |url: &str| {
+            format!(
+                "[providers.work]\nbase_url = \"{url}\"\nwire = \"responses\"\napi_key_env = \"WORK_KEY\"\ndefault_model = \"m\"\n\n[targets.{tool}]\n"
+            )
+        };
+        let m = write(&sb.root, "providers.toml", &text("http://one.example/v1"));
+        run(&sb, "apply", &m, &[]).success();
+        let file = sb.root.join(path);
+        // Someone edits aix's entry by hand: drift, shown and refused.
+        let edited = read(&file).replace("http://one.example/v1", "http://by-hand.example/v1");
+        std::fs::write(&file, &edited).unwrap();
+        let out = stdout(&run(&sb, "plan", &m, &["--detailed-exitcode"]).code(2));
+        assert!(out.contains(&format!("~ {id}")), "{tool}: {out}");
+        assert!(out.contains("edited outside aix"), "{tool}: {out}");
+        let err = stderr(&run(&sb, "apply", &m, &[]).failure());
+        assert!(err.contains("--force"), "{tool}: {err}");
+        assert_eq!(read(&file), edited, "{tool}: refused, so untouched");
+        run(&sb, "apply", &m, &["--force"]).success();
+        assert!(read(&file).contains("http://one.example/v1"), "{tool}");
+        // The manifest changes: a plain update, no --force needed.
+        let m = write(&sb.root, "providers.toml", &text("http://two.example/v1"));
+        let out = stdout(&run(&sb, "plan", &m, &[]).success());
+        assert!(
+            out.contains(&format!("~ {id}")) && !out.contains("edited outside"),
+            "{tool}: {out}"
+        );
+        run(&sb, "apply", &m, &[]).success();
+        assert!(read(&file).contains("http://two.example/v1"), "{tool}");
+        run(&sb, "plan", &m, &["--detailed-exitcode"]).code(0);
+        // The provider leaves: its entries go (with --yes), the file stays.
+        let m = write(
+            &sb.root,
+            "providers.toml",
+            &format!("[providers.other]\nbase_url = \"http://o/v1\"\n\n[targets.{tool}]\n"),
+        );
+        let out = stdout(&run(&sb, "plan", &m, &[]).success());
+        assert!(out.contains(&format!("- {id}")), "{tool}: {out}");
+        run(&sb, "apply", &m, &[]).failure();
+        run(&sb, "apply", &m, &["--yes"]).success();
+        assert!(
+            !read(&file).contains("two.example"),
+            "{tool}: {}",
+            read(&file)
+        );
+        if tool == "codex" {
+            // aix made the profile file: emptied, it is removed.
+            let profile = sb.root.join(".codex/work.config.toml");
+            assert!(!profile.exists(), "the profile went too");
+        }
+        run(&sb, "plan", &m, &["--detailed-exitcode"]).code(0);
+    }
+}
+
+#[test]
+fn a_target_may_not_name_aixs_own_files() {
+    let sb = Sandbox::new();
+    for path in ["providers.toml", "aix-home/config.json"] {
+        let m = write(
+            &sb.root,
+            "providers.toml",
+            &format!(
+                "[providers.a]\nbase_url = \"http://a/v1\"\ndefault_model = \"m\"\n\n[targets.litellm]\npath = \"{path}\"\n"
+            ),
+        );
+        std::fs::create_dir_all(&sb.home).unwrap();
+        let before = read(&m);
+        let err = stderr(&run(&sb, "apply", &m, &[]).failure());
+        assert!(err.contains("is aix's own"), "{path}: {err}");
+        assert_eq!(read(&m), before);
     }
 }
