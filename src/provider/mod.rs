@@ -322,13 +322,24 @@ fn shown_url(s: &str) -> String {
     crate::output::clip(&format!("{scheme}{sep}{authority}{path}"), 100).into_owned()
 }
 
+/// A URL shown in an error as [`shown_url`] makes it (quoted), when the
+/// error is formatted.
+struct Shown<'a>(&'a str);
+
+impl std::fmt::Debug for Shown<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:?}", shown_url(self.0))
+    }
+}
+
 /// [`normalize_base_url`] without allocating when `input` is already in
 /// normal form (the common case when reading config.json or a manifest).
 fn normalized_base_url(input: &str) -> Result<std::borrow::Cow<'_, str>, String> {
     let s = input.trim();
     // What errors may repeat: never credentials, a query (it may hold a
-    // key) or what follows a space or control character.
-    let shown = shown_url(s);
+    // key) or what follows a space or control character. Made only when
+    // an error is (this runs for every provider read).
+    let shown = Shown(s);
     if s.len() > 2048 {
         return Err(format!(
             "base URL {:?} is longer than 2048 bytes",
@@ -604,8 +615,8 @@ impl Provider {
     pub fn from_json(name: &str, entry: &Value) -> Result<Provider, Invalid> {
         validate_name(name).map_err(|m| Invalid::new("name", m))?;
         if let Value::Object(obj) = entry {
-            for f in fields::FIELDS {
-                let Some(value) = obj.get(f.name).filter(|v| !v.is_null()) else {
+            for (f, value) in fields::FIELDS.iter().zip(fields::values_of(obj)) {
+                let Some(value) = value else {
                     continue;
                 };
                 match f.check(value) {
@@ -635,8 +646,8 @@ impl Provider {
         };
         let mut p = Provider::new(name, "");
         let preset = presets::of_entry(obj);
-        for f in fields::FIELDS {
-            let value = obj.get(f.name).filter(|v| !v.is_null());
+        let values = fields::values_of(obj);
+        for (f, &value) in fields::FIELDS.iter().zip(&values) {
             match value {
                 None if f.required && preset.is_none_or(|p| p.value(f).is_none()) => {
                     return Err(Invalid::from(&fields::missing(f, preset)));
@@ -650,7 +661,9 @@ impl Provider {
             }
             (f.set)(&mut p, value);
         }
-        presets::fill(&mut p, &|f| obj.get(f.name).is_some_and(|v| !v.is_null()));
+        if preset.is_some() {
+            presets::fill(&mut p, &|f| obj.get(f.name).is_some_and(|v| !v.is_null()));
+        }
         Ok(p)
     }
 
