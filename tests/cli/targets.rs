@@ -121,7 +121,10 @@ fn the_plan_as_json_names_each_target_and_masks() {
     let a = run(&sb, "plan", &m, &["--json"]).success();
     let doc: serde_json::Value = serde_json::from_str(&stdout(&a)).unwrap();
     let targets = doc["targets"].as_array().unwrap();
-    let mut tools: Vec<&str> = targets.iter().map(|t| t["tool"].as_str().unwrap()).collect();
+    let mut tools: Vec<&str> = targets
+        .iter()
+        .map(|t| t["tool"].as_str().unwrap())
+        .collect();
     tools.dedup();
     assert_eq!(tools.len(), 7, "{tools:?}");
     // Codex's profiles are files of their own beside config.toml.
