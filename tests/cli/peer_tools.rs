@@ -308,7 +308,7 @@ impl Case {
             assert_eq!(
                 header("x-aix-test").as_deref(),
                 Some(self.model.as_str()),
-                "{r}"
+                "{seen}"
             );
             assert!(
                 r["path"].as_str().unwrap().ends_with(path),
