@@ -585,7 +585,7 @@ fn peer_tools_litellm() {
     std::fs::write(&file, LITELLM_OWN).unwrap();
     let manifest = format!(
         "{}\n[targets.litellm]\npath = \"litellm/config.yaml\"\n",
-        c.provider("peer", var, "chat")
+        c.provider("peer", var, "responses")
     );
     let env = [(var, c.canary.clone())];
     c.apply(&manifest, &env);
@@ -595,9 +595,12 @@ fn peer_tools_litellm() {
         doc["general_settings"]["master_key"], "os.environ/LITELLM_MASTER_KEY",
         "{text}"
     );
+    assert!(text.contains("openai/responses/"), "{text}");
     let proxy = start_proxy(&c.sb, &file, &env);
+    // Asked for a chat completion, the proxy speaks the provider's wire,
+    // the Responses API (the test of both targets below covers chat).
     let answer = proxy.ask(&format!("peer/{}", c.model));
-    c.proves(&answer, "/v1/chat/completions");
+    c.proves(&answer, "/v1/responses");
     assert!(!answer.contains(&c.canary));
 }
 
