@@ -1,7 +1,8 @@
 # Sourced by .ci/run (and usable by hand): installs the LiteLLM proxy from
 # PyPI into a virtualenv outside the repo, starts it on a free 127.0.0.1
 # port with `mock_response` models and a generated master key, and exports
-# AIX_TEST_LITELLM_URL (no /v1) and AIX_TEST_LITELLM_KEY.
+# AIX_TEST_LITELLM_URL (no /v1) and AIX_TEST_LITELLM_KEY. install_litellm
+# exports AIX_TOOL_LITELLM, the proxy's executable.
 #
 #   . bench/peer_litellm.sh && start_litellm &&
 #       cargo test --locked --test cli peer_litellm:: -- --ignored; stop_litellm
@@ -22,6 +23,8 @@ install_litellm() {
             return 1
         fi
     fi
+    # The tests of aix's LiteLLM target start their own proxy with it.
+    export AIX_TOOL_LITELLM="$LITELLM_VENV/bin/litellm"
 }
 
 _litellm_free_port() {

@@ -56,6 +56,9 @@ pub fn map(input: &Input<'_>, out: &mut Out) {
             out.warn(p, format!("aichat reads this client's key from {wanted}, not {var}; set {wanted} too (e.g. `export {wanted}=\"${var}\"`)"));
         }
     }
+    if wire == Wire::Responses {
+        out.warn(p, "aichat has no Responses API client; written as `openai-compatible`, which sends POST /chat/completions (it works only if the server answers that too)");
+    }
     if super::key_header(p).is_some() && wire != Wire::Messages {
         out.warn(p, format!("aichat's openai-compatible client sends the key as `Authorization: Bearer`, not in the {} header", super::key_header(p).unwrap_or_default()));
     }

@@ -51,7 +51,16 @@ pub fn map(input: &Input<'_>, out: &mut Out) {
     for m in models {
         let provider = match m.wire {
             Wire::Messages => "anthropic",
-            _ => "openai",
+            Wire::Responses if p.base_url.trim_end_matches('/') == "https://api.openai.com/v1" => {
+                "openai"
+            }
+            Wire::Responses => {
+                // Continue's openai provider uses the Responses API only
+                // for api.openai.com itself.
+                out.warn(p, format!("model {}: Continue speaks the Responses API only to api.openai.com; written as `provider: openai`, which sends POST /chat/completions (it works only if the server answers that too)", m.key));
+                "openai"
+            }
+            Wire::Chat => "openai",
         };
         let mut e = Map::new();
         let name = format!("{}/{}", p.name, m.key);

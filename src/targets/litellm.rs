@@ -1,6 +1,7 @@
 //! LiteLLM's proxy (`model_list` in its config.yaml): one entry per model,
-//! named `PROVIDER/MODEL`, routed with the `openai/` (or `anthropic/`)
-//! provider to the provider's base URL.
+//! named `PROVIDER/MODEL`, routed with the `openai/` (`openai/responses/`
+//! for the Responses API, `anthropic/` for Messages) provider to the
+//! provider's base URL.
 
 use serde_json::{Map, Value, json};
 
@@ -63,7 +64,10 @@ pub fn map(input: &Input<'_>, out: &mut Out) {
                     .unwrap_or(&p.base_url)
                     .to_string(),
             ),
-            _ => ("openai", p.base_url.clone()),
+            // `openai/responses/ID` makes LiteLLM speak the Responses
+            // API to the server, whichever endpoint it was asked on.
+            Wire::Responses => ("openai/responses", p.base_url.clone()),
+            Wire::Chat => ("openai", p.base_url.clone()),
         };
         params.insert("model".into(), json!(format!("{route}/{}", m.id)));
         params.insert("api_base".into(), json!(base));

@@ -16,6 +16,7 @@ mod models_sync;
 mod network;
 mod peer;
 mod peer_litellm;
+mod peer_tools;
 mod prompts;
 mod provider;
 mod readable;

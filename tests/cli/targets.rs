@@ -650,3 +650,47 @@ fn a_target_may_not_name_aixs_own_files() {
         assert_eq!(read(&m), before);
     }
 }
+
+/// A provider of the Responses API: each tool that can speak it is told
+/// to (LiteLLM through `openai/responses/`, as the real proxy needs to
+/// send POST /responses), and the two that cannot say so.
+#[test]
+fn a_responses_provider_is_written_as_each_tool_speaks_it() {
+    let sb = Sandbox::new();
+    let mut m = "[providers.resp]\nbase_url = \"http://127.0.0.1:8000/v1\"\napi_key_env = \"RESP_KEY\"\nwire = \"responses\"\ndefault_model = \"r1\"\n".to_string();
+    for (tool, _) in TOOLS {
+        m.push_str(&format!("\n[targets.{tool}]\n"));
+        if tool == "litellm" {
+            m.push_str("path = \"~/litellm/config.yaml\"\n");
+        }
+    }
+    let m = write(&sb.root, "providers.toml", &m);
+    let plan = stdout(&run(&sb, "plan", &m, &[]).success());
+    assert!(
+        plan.contains("providers.resp: aichat has no Responses API client"),
+        "{plan}"
+    );
+    assert!(
+        plan.contains("model r1: Continue speaks the Responses API only to api.openai.com"),
+        "{plan}"
+    );
+    assert!(
+        !plan.contains("Codex speaks only the Responses API"),
+        "{plan}"
+    );
+    run(&sb, "apply", &m, &[]).success();
+    let want = [
+        ("llm", "responses: true"),
+        ("aichat", "type: openai-compatible"),
+        ("litellm", "model: openai/responses/r1"),
+        ("codex", "env_key = \"RESP_KEY\""),
+        ("opencode", "\"npm\": \"@ai-sdk/openai\""),
+        ("crush", "\"type\": \"openai\""),
+        ("continue", "provider: openai"),
+    ];
+    for ((tool, path), (t2, line)) in TOOLS.iter().zip(want) {
+        assert_eq!(*tool, t2);
+        let text = read(&sb.root.join(path));
+        assert!(text.contains(line), "{tool}: {text}");
+    }
+}
