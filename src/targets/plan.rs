@@ -686,15 +686,44 @@ pub fn render(plans: &[TargetPlan], show: bool) -> String {
             }
         }
         for n in &p.notes {
-            out.push_str(&format!("\n  note: {}\n", crate::output::clean(n)));
+            out.push_str(&format!(
+                "\n  note: {}\n",
+                wrap(&crate::output::clean(n), 8, 80)
+            ));
         }
         if !p.warnings.is_empty() {
             out.push('\n');
         }
         for w in &p.warnings {
             let y = AnsiColor::Yellow.on_default();
-            out.push_str(&format!("  {y}warning:{y:#} {}\n", crate::output::clean(w)));
+            out.push_str(&format!(
+                "  {y}warning:{y:#} {}\n",
+                wrap(&crate::output::clean(w), 11, 80)
+            ));
         }
+    }
+    out
+}
+
+/// `text` broken at spaces into lines of at most `width` columns, the
+/// first starting at column `indent` (after its label) and the others
+/// indented to it. A word longer than a line stays whole.
+fn wrap(text: &str, indent: usize, width: usize) -> String {
+    let room = width.saturating_sub(indent).max(20);
+    let mut out = String::new();
+    let mut line = 0;
+    for word in text.split(' ') {
+        let w = word.chars().count();
+        if line > 0 && line + 1 + w > room {
+            out.push('\n');
+            out.push_str(&" ".repeat(indent));
+            line = 0;
+        } else if line > 0 {
+            out.push(' ');
+            line += 1;
+        }
+        out.push_str(word);
+        line += w;
     }
     out
 }

@@ -156,3 +156,9 @@ pub fn tty_bytes(seen: &str) -> Vec<u8> {
 pub fn tty_text(seen: &str) -> String {
     String::from_utf8_lossy(&tty_bytes(seen)).into_owned()
 }
+
+/// `text` with every run of whitespace as one space: prose that a plan
+/// wraps at 80 columns, for `contains` checks (negative ones included).
+pub fn flat(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}

@@ -248,7 +248,8 @@ impl Case {
         assert!(!out.contains(&self.canary) && !err.contains(&self.canary));
         let config = String::from_utf8(self.sb.config_bytes().unwrap()).unwrap();
         assert!(!config.contains(&self.canary), "{config}");
-        out
+        // The plan's prose is wrapped: checks read it as one line.
+        flat(&out)
     }
 
     /// `path` was written by aix, names `var` (the key is a reference) and

@@ -169,7 +169,7 @@ fn only_what_aix_wrote_is_touched_and_the_first_version_is_kept() {
     common_mode(&file, 0o640);
     let m = write(&sb.root, "providers.toml", &litellm_manifest(""));
     let a = run(&sb, "plan", &m, &[]).success();
-    let out = stdout(&a);
+    let out = flat(&stdout(&a));
     assert!(out.contains("Target litellm: ~/proxy.yaml"), "{out}");
     assert!(!out.contains("comments are not kept"), "{out}");
     run(&sb, "apply", &m, &[]).success();
@@ -202,7 +202,7 @@ fn only_what_aix_wrote_is_touched_and_the_first_version_is_kept() {
         "providers.toml",
         &litellm_manifest("[providers.b]\nbase_url = \"http://b/v1\"\ndefault_model = \"x\"\n"),
     );
-    let out = stdout(&run(&sb, "plan", &m2, &[]).success());
+    let out = flat(&stdout(&run(&sb, "plan", &m2, &[]).success()));
     assert!(
         !out.contains("sk-user-own-literal") && !out.contains("mine"),
         "{out}"
@@ -216,7 +216,7 @@ fn only_what_aix_wrote_is_touched_and_the_first_version_is_kept() {
         "providers.toml",
         "[providers.ollama]\npreset = \"ollama\"\n",
     );
-    let out = stdout(&run(&sb, "plan", &m3, &[]).success());
+    let out = flat(&stdout(&run(&sb, "plan", &m3, &[]).success()));
     assert!(out.contains("(no longer in the manifest)"), "{out}");
     assert!(out.contains("- model_list/ollama/llama3.2"), "{out}");
     run(&sb, "apply", &m3, &["--yes"]).success();
@@ -238,7 +238,7 @@ fn yaml_laid_out_another_way_is_rewritten_whole_and_the_plan_says_so() {
     let own = "# flow style\nmodel_list: [{model_name: mine, litellm_params: {model: openai/x}}]\n";
     let file = write(&sb.root, "proxy.yaml", own);
     let m = write(&sb.root, "providers.toml", &litellm_manifest(""));
-    let out = stdout(&run(&sb, "plan", &m, &[]).success());
+    let out = flat(&stdout(&run(&sb, "plan", &m, &[]).success()));
     assert!(out.contains("its comments are not kept"), "{out}");
     assert!(out.contains("~/proxy.yaml.aix-backup"), "{out}");
     run(&sb, "apply", &m, &[]).success();
@@ -262,7 +262,7 @@ fn drift_and_conflicts_need_force() {
         "proxy.yaml",
         "model_list:\n- model_name: ollama/llama3.2\n  litellm_params:\n    model: openai/other\n",
     );
-    let out = stdout(&run(&sb, "plan", &m, &[]).success());
+    let out = flat(&stdout(&run(&sb, "plan", &m, &[]).success()));
     assert!(
         out.contains("not written by aix, and differs; --force takes it over"),
         "{out}"
@@ -283,7 +283,9 @@ fn drift_and_conflicts_need_force() {
     // Edited by hand since: drift.
     let edited = read(&file).replace("openai/llama3.2", "openai/hand-edit");
     std::fs::write(&file, &edited).unwrap();
-    let out = stdout(&run(&sb, "plan", &m, &["--detailed-exitcode"]).code(2));
+    let out = flat(&stdout(
+        &run(&sb, "plan", &m, &["--detailed-exitcode"]).code(2),
+    ));
     assert!(
         out.contains("edited outside aix since the last apply"),
         "{out}"
@@ -298,7 +300,7 @@ fn drift_and_conflicts_need_force() {
     run(&sb, "plan", &m, &["--detailed-exitcode"]).code(0);
     // Deleted by hand: written again.
     std::fs::write(&file, "model_list: []\n").unwrap();
-    let out = stdout(&run(&sb, "plan", &m, &[]).success());
+    let out = flat(&stdout(&run(&sb, "plan", &m, &[]).success()));
     assert!(
         out.contains("deleted outside aix; will be written again"),
         "{out}"
@@ -317,7 +319,7 @@ fn an_equal_entry_is_adopted() {
         "model_list:\n- model_name: ollama/llama3.2\n  litellm_params:\n    model: openai/llama3.2\n    api_base: http://localhost:11434/v1\n    api_key: none\n",
     );
     let before = read(&file);
-    let out = stdout(&run(&sb, "plan", &m, &[]).success());
+    let out = flat(&stdout(&run(&sb, "plan", &m, &[]).success()));
     assert!(out.contains("= model_list/ollama/llama3.2"), "{out}");
     run(&sb, "apply", &m, &[]).success();
     assert_eq!(read(&file), before, "adopting writes nothing");
@@ -333,7 +335,7 @@ fn an_equal_entry_is_adopted() {
         "providers.toml",
         "[providers.x]\nbase_url = \"http://x/v1\"\n[targets.litellm]\npath = \"proxy.yaml\"\n",
     );
-    let out = stdout(&run(&sb, "plan", &m2, &[]).success());
+    let out = flat(&stdout(&run(&sb, "plan", &m2, &[]).success()));
     assert!(out.contains("- model_list/ollama/llama3.2"), "{out}");
 }
 
@@ -368,7 +370,7 @@ fn codex_keeps_comments_and_the_users_tables() {
         "providers.toml",
         "[providers.local]\nbase_url = \"http://127.0.0.1:9000/v1\"\napi_key_env = \"LOCAL_KEY\"\ndefault_model = \"qwen\"\n\n[targets.codex]\n",
     );
-    let out = stdout(&run(&sb, "plan", &m, &[]).success());
+    let out = flat(&stdout(&run(&sb, "plan", &m, &[]).success()));
     assert!(out.contains("~ model_providers/local"), "{out}");
     assert!(
         out.contains("base_url: http://127.0.0.1:8000/v1 -> http://127.0.0.1:9000/v1"),
@@ -518,7 +520,7 @@ fn a_symlinked_file_is_written_through_its_link() {
     let link = sb.root.join("proxy.yaml");
     std::os::unix::fs::symlink(&real, &link).unwrap();
     let m = write(&sb.root, "providers.toml", &litellm_manifest(""));
-    let out = stdout(&run(&sb, "apply", &m, &[]).success());
+    let out = flat(&stdout(&run(&sb, "apply", &m, &[]).success()));
     assert!(
         out.contains("(a symlink: ~/dotfiles/proxy.yaml is written)"),
         "{out}"
@@ -590,7 +592,9 @@ fn ownership_works_alike_in_every_format() {
         // Someone edits aix's entry by hand: drift, shown and refused.
         let edited = read(&file).replace("http://one.example/v1", "http://by-hand.example/v1");
         std::fs::write(&file, &edited).unwrap();
-        let out = stdout(&run(&sb, "plan", &m, &["--detailed-exitcode"]).code(2));
+        let out = flat(&stdout(
+            &run(&sb, "plan", &m, &["--detailed-exitcode"]).code(2),
+        ));
         assert!(out.contains(&format!("~ {id}")), "{tool}: {out}");
         assert!(out.contains("edited outside aix"), "{tool}: {out}");
         let err = stderr(&run(&sb, "apply", &m, &[]).failure());
@@ -600,7 +604,7 @@ fn ownership_works_alike_in_every_format() {
         assert!(read(&file).contains("http://one.example/v1"), "{tool}");
         // The manifest changes: a plain update, no --force needed.
         let m = write(&sb.root, "providers.toml", &text("http://two.example/v1"));
-        let out = stdout(&run(&sb, "plan", &m, &[]).success());
+        let out = flat(&stdout(&run(&sb, "plan", &m, &[]).success()));
         assert!(
             out.contains(&format!("~ {id}")) && !out.contains("edited outside"),
             "{tool}: {out}"
@@ -614,7 +618,7 @@ fn ownership_works_alike_in_every_format() {
             "providers.toml",
             &format!("[providers.other]\nbase_url = \"http://o/v1\"\n\n[targets.{tool}]\n"),
         );
-        let out = stdout(&run(&sb, "plan", &m, &[]).success());
+        let out = flat(&stdout(&run(&sb, "plan", &m, &[]).success()));
         assert!(out.contains(&format!("- {id}")), "{tool}: {out}");
         run(&sb, "apply", &m, &[]).failure();
         run(&sb, "apply", &m, &["--yes"]).success();
@@ -665,7 +669,7 @@ fn a_responses_provider_is_written_as_each_tool_speaks_it() {
         }
     }
     let m = write(&sb.root, "providers.toml", &m);
-    let plan = stdout(&run(&sb, "plan", &m, &[]).success());
+    let plan = flat(&stdout(&run(&sb, "plan", &m, &[]).success()));
     assert!(
         plan.contains("providers.resp: aichat has no Responses API client"),
         "{plan}"
