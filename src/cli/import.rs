@@ -77,8 +77,14 @@ pub fn run(args: Args) -> Result<()> {
     let shown = shown_path(&path);
     let text = String::from_utf8(bytes)
         .map_err(|_| Error::new(format!("{}: not UTF-8 text", path.display())))?;
-    let imported = crate::targets::import::import(tool, &shown, &text)
-        .map_err(|m| Error::new(format!("{}: {m}", path.display())))?;
+    let imported = crate::targets::import::import(tool, &shown, &text).map_err(|m| {
+        let sep = if m.starts_with(|c: char| c.is_ascii_digit()) {
+            ":"
+        } else {
+            ": "
+        };
+        Error::new(format!("{}{sep}{m}", path.display()))
+    })?;
     if imported.providers.is_empty() {
         for w in &imported.warnings {
             output::warn(w);

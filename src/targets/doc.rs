@@ -18,6 +18,58 @@ pub enum Format {
     Toml,
 }
 
+/// A YAML file read with its merge keys (`<<: *anchor`) applied, as the
+/// tools that read it see it (for importing; aix never writes merged
+/// entries back).
+pub fn parse_merged(text: &str, skeleton: Value) -> Result<Doc, ParseError> {
+    if text.trim().is_empty() {
+        return Ok(Doc::Tree(Format::Yaml, skeleton));
+    }
+    let err = |e: serde_norway::Error| ParseError {
+        at: e.location().map(|l| (l.line(), l.column())),
+        message: format!("not YAML aix can read: {}", without_place(&e.to_string())),
+    };
+    let mut y: serde_norway::Value = serde_norway::from_str(text).map_err(err)?;
+    y.apply_merge().map_err(err)?;
+    let v: Value = serde_json::to_value(&y).map_err(|e| ParseError {
+        at: None,
+        message: format!("not YAML aix can read: {e}"),
+    })?;
+    Ok(Doc::Tree(
+        Format::Yaml,
+        if v.is_null() { skeleton } else { v },
+    ))
+}
+
+/// A target file that does not parse.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ParseError {
+    pub at: Option<(usize, usize)>,
+    pub message: String,
+}
+
+/// A parser's message without its trailing ` at line L column C` (the
+/// place is given in front, as `FILE:LINE:COL`).
+fn without_place(m: &str) -> String {
+    match m.find(" at line ") {
+        Some(i) => {
+            let rest = &m[i..];
+            // `, while parsing ...` may follow the place.
+            let after = rest.find(',').map_or("", |j| &rest[j..]);
+            format!("{}{after}", &m[..i])
+        }
+        None => m.to_string(),
+    }
+}
+
+/// The 1-based line and column of byte `offset` in `text`.
+fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let before = &text[..offset.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    (line, col)
+}
+
 /// Where a tool keeps its entries in its file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Place {
@@ -58,7 +110,9 @@ pub enum Doc {
 
 impl Doc {
     /// Parses `text` (a missing or blank file is `skeleton`).
-    pub fn parse(format: Format, text: &str, skeleton: Value) -> Result<Doc, String> {
+    /// A syntax error is its message and, when known, its 1-based line and
+    /// column; the message never quotes the file (it may hold a key).
+    pub fn parse(format: Format, text: &str, skeleton: Value) -> Result<Doc, ParseError> {
         if text.trim().is_empty() {
             return Ok(match format {
                 Format::Toml => Doc::Toml(toml_edit::DocumentMut::new()),
@@ -68,22 +122,26 @@ impl Doc {
         match format {
             Format::Json => serde_json::from_str(text)
                 .map(|v| Doc::Tree(format, v))
-                .map_err(|e| {
-                    format!("not valid JSON: {e} (aix edits plain JSON, without comments)")
+                .map_err(|e| ParseError {
+                    at: Some((e.line(), e.column())),
+                    message: format!(
+                        "not valid JSON: {} (aix edits plain JSON, without comments)",
+                        without_place(&e.to_string())
+                    ),
                 }),
             Format::Yaml => {
-                let v: Value = serde_norway::from_str(text)
-                    .map_err(|e| format!("not YAML aix can edit: {e}"))?;
+                let v: Value = serde_norway::from_str(text).map_err(|e| ParseError {
+                    at: e.location().map(|l| (l.line(), l.column())),
+                    message: format!("not YAML aix can edit: {}", without_place(&e.to_string())),
+                })?;
                 Ok(Doc::Tree(format, if v.is_null() { skeleton } else { v }))
             }
             Format::Toml => text
                 .parse::<toml_edit::DocumentMut>()
                 .map(Doc::Toml)
-                .map_err(|e| {
-                    format!(
-                        "not valid TOML: {}",
-                        e.to_string().trim().replace('\n', " ")
-                    )
+                .map_err(|e| ParseError {
+                    at: e.span().map(|s| line_col(text, s.start)),
+                    message: format!("not valid TOML: {}", e.message().trim().replace('\n', " ")),
                 }),
         }
     }
@@ -794,5 +852,23 @@ mod tests {
             "model_providers is integer, not a table"
         );
         assert!(Doc::parse(Format::Json, "{\"a\": 1,}", json!({})).is_err());
+    }
+
+    #[test]
+    fn syntax_errors_give_a_place_and_never_the_text() {
+        let toml = "a = 1\ntoken = \"sk-CANARY\" oops\n";
+        let e = Doc::parse(Format::Toml, toml, Value::Null).unwrap_err();
+        assert_eq!(e.at, Some((2, 21)));
+        assert!(
+            !e.message.contains("CANARY") && !e.message.contains('\n'),
+            "{e:?}"
+        );
+        let yaml = "a:\n  - b\n c: \"sk-CANARY\n";
+        let e = Doc::parse(Format::Yaml, yaml, json!({})).unwrap_err();
+        assert!(e.at.is_some() && !e.message.contains("CANARY"), "{e:?}");
+        assert!(!e.message.contains(" at line "), "{e:?}");
+        let e = Doc::parse(Format::Json, "{\"k\": \"sk-CANARY\" x}", json!({})).unwrap_err();
+        assert_eq!(e.at, Some((1, 19)));
+        assert!(!e.message.contains("CANARY"), "{e:?}");
     }
 }

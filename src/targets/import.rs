@@ -33,7 +33,13 @@ pub fn import(tool: Tool, file: &str, text: &str) -> Result<Imported, String> {
         Tool::Litellm => super::litellm::PLACE,
         other => return Err(format!("aix cannot import from {}", other.name())),
     };
-    let d = Doc::parse(tool.format(), text, tool.skeleton())?;
+    // `path:LINE:COL: message` for a syntax error (the caller puts the
+    // path in front). YAML merge keys (`<<: *common`) are applied: an
+    // entry may take its api_base from an anchor.
+    let d = super::doc::parse_merged(text, tool.skeleton()).map_err(|e| match e.at {
+        Some((line, col)) => format!("{line}:{col}: {}", e.message),
+        None => e.message,
+    })?;
     if let Some(m) = d.misshapen(place) {
         return Err(format!("{m}, so aix finds no entries in it"));
     }

@@ -278,7 +278,16 @@ fn plan_file(
             .to_string(),
         None => String::new(),
     };
-    let doc = Doc::parse(format, &text, tool.skeleton()).map_err(place_err)?;
+    let doc = Doc::parse(format, &text, tool.skeleton()).map_err(|e| {
+        let mut err = Error::new(match e.at {
+            Some((line, col)) => format!("{}:{line}:{col}: {}", decl.path.display(), e.message),
+            None => format!("{}: {}", decl.path.display(), e.message),
+        });
+        if !decl.at.file.as_os_str().is_empty() {
+            err = err.hint(format!("the file of target `{}` ({})", decl.name, decl.at));
+        }
+        err
+    })?;
     for &place in tool.places() {
         if let Some(m) = doc.misshapen(place) {
             return Err(place_err(format!(
