@@ -11,6 +11,7 @@ use crate::provider::Wire;
 pub const PLACE: Place = Place::List {
     path: &["clients"],
     key: "name",
+    or: Some("type"),
 };
 
 pub const MAPS: &[&str] = &[

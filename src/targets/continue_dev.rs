@@ -10,6 +10,7 @@ use crate::provider::Wire;
 pub const PLACE: Place = Place::List {
     path: &["models"],
     key: "name",
+    or: None,
 };
 
 pub const MAPS: &[&str] = &[

@@ -78,12 +78,26 @@ pub enum Place {
     List {
         path: &'static [&'static str],
         key: &'static str,
+        /// The member that names an entry without `key` (aichat calls an
+        /// unnamed client by its `type`).
+        or: Option<&'static str>,
     },
     /// The members of the object at `path`.
     Map { path: &'static [&'static str] },
 }
 
 impl Place {
+    /// The name of list entry `e`.
+    pub fn name_of(self, e: &Value) -> Option<&str> {
+        let Place::List { key, or, .. } = self else {
+            return None;
+        };
+        match e.get(key) {
+            Some(v) => v.as_str(),
+            None => or.and_then(|o| e.get(o)).and_then(Value::as_str),
+        }
+    }
+
     fn path(self) -> &'static [&'static str] {
         match self {
             Place::List { path, .. } | Place::Map { path } => path,
@@ -225,10 +239,10 @@ impl Doc {
             Doc::Tree(_, root) => {
                 let container = walk(root, place.path())?;
                 match place {
-                    Place::List { key: field, .. } => container
+                    Place::List { .. } => container
                         .as_array()?
                         .iter()
-                        .find(|e| e.get(field).and_then(Value::as_str) == Some(key))
+                        .find(|e| place.name_of(e) == Some(key))
                         .cloned(),
                     Place::Map { .. } => container.get(key).cloned(),
                 }
@@ -248,9 +262,9 @@ impl Doc {
     pub fn keys(&self, place: Place) -> Vec<String> {
         match self {
             Doc::Tree(_, root) => match (place, walk(root, place.path())) {
-                (Place::List { key, .. }, Some(Value::Array(a))) => a
+                (Place::List { .. }, Some(Value::Array(a))) => a
                     .iter()
-                    .filter_map(|e| e.get(key).and_then(Value::as_str).map(String::from))
+                    .filter_map(|e| place.name_of(e).map(String::from))
                     .collect(),
                 (Place::Map { .. }, Some(Value::Object(m))) => m.keys().cloned().collect(),
                 _ => Vec::new(),
@@ -277,15 +291,12 @@ impl Doc {
             Doc::Tree(_, root) => {
                 let container = walk_mut(root, place.path(), place);
                 match place {
-                    Place::List { key: field, .. } => {
+                    Place::List { .. } => {
                         if !container.is_array() {
                             *container = Value::Array(Vec::new());
                         }
                         let list = container.as_array_mut().expect("just made a list");
-                        match list
-                            .iter_mut()
-                            .find(|e| e.get(field).and_then(Value::as_str) == Some(key))
-                        {
+                        match list.iter_mut().find(|e| place.name_of(e) == Some(key)) {
                             Some(slot) => *slot = value.clone(),
                             None => list.push(value.clone()),
                         }
@@ -361,8 +372,8 @@ impl Doc {
                     return;
                 };
                 match (place, container) {
-                    (Place::List { key: field, .. }, Value::Array(list)) => {
-                        list.retain(|e| e.get(field).and_then(Value::as_str) != Some(key));
+                    (Place::List { .. }, Value::Array(list)) => {
+                        list.retain(|e| place.name_of(e) != Some(key));
                     }
                     (Place::Map { .. }, Value::Object(m)) => {
                         m.shift_remove(key);
@@ -393,7 +404,7 @@ impl Doc {
 /// list, a key that is not at the top) or the result would not read back
 /// as `next`: the caller then writes the whole file from `next`.
 pub fn splice_yaml(text: &str, before: &Value, next: &Value, place: Place) -> Option<String> {
-    let Place::List { path, key } = place else {
+    let Place::List { path, .. } = place else {
         return None;
     };
     let lines: Vec<&str> = text.split_inclusive('\n').collect();
@@ -466,7 +477,7 @@ pub fn splice_yaml(text: &str, before: &Value, next: &Value, place: Place) -> Op
     if old.len() != spans.len() {
         return None;
     }
-    let name = |v: &Value| v.get(key).and_then(Value::as_str).map(String::from);
+    let name = |v: &Value| place.name_of(v).map(String::from);
     let render_item = |v: &Value| -> String {
         let one = serde_norway::to_string(&yaml_value(&Value::Array(vec![v.clone()])))
             .unwrap_or_default();
@@ -699,6 +710,7 @@ mod tests {
     const LIST: Place = Place::List {
         path: &["model_list"],
         key: "model_name",
+        or: None,
     };
     const MAP: Place = Place::Map {
         path: &["model_providers"],
@@ -762,6 +774,7 @@ mod tests {
         let root = Place::List {
             path: &[],
             key: "model_id",
+            or: None,
         };
         let t = "# mine\n- model_id: x\n  model_name: y # note\n";
         let b: Value = serde_norway::from_str(t).unwrap();
@@ -826,6 +839,7 @@ mod tests {
         let root = Place::List {
             path: &[],
             key: "model_id",
+            or: None,
         };
         let mut d = Doc::parse(Format::Yaml, "", json!([])).unwrap();
         d.set(root, "a", &json!({"model_id": "a", "api_base": "http://x"}));

@@ -12,6 +12,7 @@ use crate::provider::Wire;
 pub const PLACE: Place = Place::List {
     path: &["model_list"],
     key: "model_name",
+    or: None,
 };
 
 pub const MAPS: &[&str] = &[

@@ -11,6 +11,7 @@ use crate::provider::Wire;
 pub const PLACE: Place = Place::List {
     path: &[],
     key: "model_id",
+    or: None,
 };
 
 pub const MAPS: &[&str] = &[

@@ -698,3 +698,30 @@ fn a_responses_provider_is_written_as_each_tool_speaks_it() {
         assert!(text.contains(line), "{tool}: {text}");
     }
 }
+
+/// aichat calls a client without a `name` by its `type`: aix's client of
+/// that name is the same entry (a conflict to take over), never a second
+/// one beside it.
+#[test]
+fn an_unnamed_aichat_client_is_known_by_its_type() {
+    let sb = Sandbox::new();
+    let file = write(
+        &sb.root,
+        ".config/aichat/config.yaml",
+        "clients:\n- type: openai\n  api_key: sk-user-literal\n",
+    );
+    let m = write(
+        &sb.root,
+        "providers.toml",
+        "[providers.openai]\nbase_url = \"https://api.openai.com/v1\"\napi_key_env = \"OPENAI_API_KEY\"\ndefault_model = \"gpt-4o\"\n\n[targets.aichat]\n",
+    );
+    let out = flat(&stdout(&run(&sb, "plan", &m, &[]).success()));
+    assert!(out.contains("~ clients/openai"), "{out}");
+    assert!(out.contains("not written by aix"), "{out}");
+    assert!(!out.contains("sk-user-literal"), "{out}");
+    run(&sb, "apply", &m, &["--force"]).success();
+    let doc: serde_json::Value = serde_norway::from_str(&read(&file)).unwrap();
+    let clients = doc["clients"].as_array().unwrap();
+    assert_eq!(clients.len(), 1, "{doc}");
+    assert_eq!(clients[0]["name"], "openai");
+}
