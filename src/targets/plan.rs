@@ -272,11 +272,19 @@ fn plan_file(
         e
     };
     let (read, real) = read_target(&decl.path)?;
-    let text = match &read {
-        Some(b) => std::str::from_utf8(b)
-            .map_err(|_| place_err("not UTF-8 text".into()))?
-            .to_string(),
-        None => String::new(),
+    let raw = match &read {
+        Some(b) => std::str::from_utf8(b).map_err(|_| place_err("not UTF-8 text".into()))?,
+        None => "",
+    };
+    // A byte-order mark and CRLF line ends are taken off to read and edit
+    // the file, and put back on what is written.
+    let bom = raw.starts_with('\u{feff}');
+    let raw = raw.strip_prefix('\u{feff}').unwrap_or(raw);
+    let crlf = raw.find('\n').is_some_and(|i| raw[..i].ends_with('\r'));
+    let text = if crlf {
+        raw.replace("\r\n", "\n")
+    } else {
+        raw.to_string()
     };
     let doc = Doc::parse(format, &text, tool.skeleton()).map_err(|e| {
         let mut err = Error::new(match e.at {
@@ -404,7 +412,14 @@ fn plan_file(
                 shown_path(&plan.real)
             ));
         }
-        plan.text = Some(spliced.unwrap_or_else(|| next.render()));
+        let mut out = spliced.unwrap_or_else(|| next.render());
+        if crlf {
+            out = out.replace('\n', "\r\n");
+        }
+        if bom {
+            out.insert(0, '\u{feff}');
+        }
+        plan.text = Some(out);
     }
     Ok(plan)
 }
@@ -561,9 +576,16 @@ fn masked(path: &str, v: &Value, show: bool) -> String {
         || names_variables && is_var(&text)
         || text == "none";
     let lower = text.to_ascii_lowercase();
+    // What comes from a provider's `query_params` or `extra_body` is shown
+    // as aix shows those fields everywhere (they are sent as written, not
+    // secrets: docs/providers.md), whatever the member's name.
+    let as_aix_shows = segments
+        .iter()
+        .any(|s| *s == "query_params" || *s == "extra_body");
     // Numbers and flags are never keys (`max_input_tokens: 8192`).
-    let looks_secret = v.is_string() && crate::secret::is_sensitive_key(last)
-        || v.is_string() && crate::secret::is_sensitive_header(last)
+    let looks_secret = v.is_string()
+        && !as_aix_shows
+        && (crate::secret::is_sensitive_key(last) || crate::secret::is_sensitive_header(last))
         || lower.starts_with("bearer ")
         || lower.starts_with("basic ");
     if looks_secret && !names_a_place {

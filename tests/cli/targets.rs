@@ -725,3 +725,63 @@ fn an_unnamed_aichat_client_is_known_by_its_type() {
     assert_eq!(clients.len(), 1, "{doc}");
     assert_eq!(clients[0]["name"], "openai");
 }
+
+/// A byte-order mark and CRLF line ends survive, in YAML and TOML, and so
+/// do the comments after them.
+#[test]
+fn byte_order_marks_and_crlf_are_kept() {
+    for (tool, path, own) in [
+        (
+            "litellm",
+            "proxy.yaml",
+            "\u{feff}# c1\r\nmodel_list:\r\n- model_name: mine\r\n  litellm_params: {model: openai/x}\r\n",
+        ),
+        (
+            "codex",
+            ".codex/config.toml",
+            "\u{feff}# c1\r\nmodel = \"o3\"\r\n",
+        ),
+    ] {
+        let sb = Sandbox::new();
+        let file = write(&sb.root, path, own);
+        let target = if tool == "litellm" {
+            "[targets.litellm]\npath = \"proxy.yaml\"\n"
+        } else {
+            "[targets.codex]\n"
+        };
+        let m = write(
+            &sb.root,
+            "providers.toml",
+            &format!(
+                "[providers.w]\nbase_url = \"http://w/v1\"\nwire = \"responses\"\ndefault_model = \"m\"\n\n{target}"
+            ),
+        );
+        let out = flat(&stdout(&run(&sb, "plan", &m, &[]).success()));
+        assert!(!out.contains("comments are not kept"), "{tool}: {out}");
+        run(&sb, "apply", &m, &[]).success();
+        let text = read(&file);
+        assert!(text.starts_with(own), "{tool}: {text:?}");
+        assert!(text.len() > own.len(), "{tool}: {text:?}");
+        assert!(
+            !text.replace("\r\n", "").contains('\n'),
+            "{tool}: every line ends in CRLF: {text:?}"
+        );
+        run(&sb, "plan", &m, &["--detailed-exitcode"]).code(0);
+    }
+}
+
+/// `query_params` and `extra_body` go to the tools as aix sends them, and
+/// the plan shows them as aix shows those fields (they are not secrets).
+#[test]
+fn query_params_and_extra_body_are_shown_as_aix_shows_them() {
+    let sb = Sandbox::new();
+    let m = write(
+        &sb.root,
+        "providers.toml",
+        "[providers.g]\nbase_url = \"http://g/v1\"\nwire = \"responses\"\ndefault_model = \"m\"\nquery_params = { key-id = \"team-7\" }\nextra_body = { token_budget = \"low\" }\n\n[targets.codex]\n[targets.crush]\n",
+    );
+    let out = stdout(&run(&sb, "plan", &m, &[]).success());
+    assert!(out.contains("query_params.key-id: team-7"), "{out}");
+    assert!(out.contains("extra_body.token_budget: low"), "{out}");
+    assert!(out.contains("+ key-id: team-7"), "{out}");
+}
