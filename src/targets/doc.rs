@@ -491,6 +491,13 @@ pub fn splice_yaml(text: &str, before: &Value, next: &Value, place: Place) -> Op
             out.push_str(l);
         }
     };
+    // By name, so a list of thousands is edited in linear time.
+    let by_name: std::collections::HashMap<String, &Value> = new
+        .iter()
+        .rev()
+        .filter_map(|n| Some((name(n)?, n)))
+        .collect();
+    let old_names: std::collections::HashSet<String> = old.iter().filter_map(&name).collect();
     for (item, &(s, e)) in old.iter().zip(&spans) {
         push_lines(&mut out, at, s);
         at = e;
@@ -498,7 +505,7 @@ pub fn splice_yaml(text: &str, before: &Value, next: &Value, place: Place) -> Op
             push_lines(&mut out, s, e);
             continue;
         };
-        match new.iter().find(|n| name(n).as_deref() == Some(k.as_str())) {
+        match by_name.get(&k).copied() {
             None => {}
             Some(n) if same(n, item) => push_lines(&mut out, s, e),
             Some(n) => out.push_str(&render_item(n)),
@@ -506,10 +513,7 @@ pub fn splice_yaml(text: &str, before: &Value, next: &Value, place: Place) -> Op
     }
     let added: Vec<&Value> = new
         .iter()
-        .filter(|n| {
-            let k = name(n);
-            !old.iter().any(|o| name(o) == k)
-        })
+        .filter(|n| name(n).is_none_or(|k| !old_names.contains(&k)))
         .collect();
     // New entries after the last one (or where the list starts).
     let insert_at = spans
