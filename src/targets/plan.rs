@@ -412,6 +412,21 @@ fn plan_file(
                 shown_path(&plan.real)
             ));
         }
+        #[cfg(unix)]
+        if plan.read.is_some()
+            && let Ok(meta) = fs::metadata(&plan.real)
+        {
+            use std::os::unix::fs::PermissionsExt;
+            if meta.permissions().mode() & 0o222 == 0 {
+                return Err(place_err(
+                    "it is read-only, and aix does not write over a file made read-only; nothing was planned".into(),
+                )
+                .hint(format!(
+                    "make it writable (chmod u+w {}) for aix to manage its entries",
+                    plan.real.display()
+                )));
+            }
+        }
         let mut out = spliced.unwrap_or_else(|| next.render());
         if crlf {
             out = out.replace('\n', "\r\n");
@@ -432,10 +447,33 @@ fn has_yaml_comments(text: &str) -> bool {
 /// (inside the store's update, under its lock). A file that changed since
 /// it was read is not written over.
 pub fn apply(plans: &[TargetPlan], state: &mut State) -> Result<()> {
+    // Two steps, so that a file that cannot be written (a read-only
+    // folder, a full disk) leaves every file as it was: first each new
+    // text goes to a temporary file beside its file, then, all of them
+    // written, each replaces its file.
+    let mut ready = Vec::new();
     for p in plans {
         if let Some(text) = &p.text {
-            write_target(p, text)?;
+            ready.push((p, prepare(p, text)?));
         }
+    }
+    for (p, step) in ready {
+        let err = |what: &str, e: io::Error| {
+            Error::new(format!("cannot {what} {}: {e}", p.real.display()))
+        };
+        match step {
+            Step::Remove => fs::remove_file(&p.real).map_err(|e| err("remove", e))?,
+            Step::Replace(tmp) => {
+                tmp.persist(&p.real).map_err(|e| err("write", e.error))?;
+            }
+        }
+        if let Some(dir) = p.real.parent()
+            && let Ok(d) = fs::File::open(dir)
+        {
+            let _ = d.sync_all();
+        }
+    }
+    for p in plans {
         if p.touches_state() {
             record(p, state);
         }
@@ -443,19 +481,29 @@ pub fn apply(plans: &[TargetPlan], state: &mut State) -> Result<()> {
     Ok(())
 }
 
-fn write_target(p: &TargetPlan, text: &str) -> Result<()> {
+/// What replaces a target file once every file is ready.
+enum Step {
+    /// Its new text, written and synced beside it.
+    Replace(tempfile::NamedTempFile),
+    /// aix made it and nothing is left in it.
+    Remove,
+}
+
+/// Checks that the file is as it was planned from, keeps its first
+/// version, and writes its new text to a temporary file beside it.
+fn prepare(p: &TargetPlan, text: &str) -> Result<Step> {
     let err =
         |what: &str, e: io::Error| Error::new(format!("cannot {what} {}: {e}", p.real.display()));
     let (now, _) = read_target(&p.path)?;
     if now != p.read {
         return Err(Error::new(format!(
-            "{} changed while aix was applying; nothing more was written",
+            "{} changed while aix was applying; no target file was written",
             p.path.display()
         ))
         .hint("run `aix plan` again to see the changes"));
     }
     if p.made_by_aix && p.read.is_some() && text.trim().is_empty() {
-        return fs::remove_file(&p.real).map_err(|e| err("remove", e));
+        return Ok(Step::Remove);
     }
     let dir = p.real.parent().unwrap_or(Path::new("."));
     fs::create_dir_all(dir).map_err(|e| err("create the folder of", e))?;
@@ -488,11 +536,7 @@ fn write_target(p: &TargetPlan, text: &str) -> Result<()> {
             .map_err(|e| err("write", e))?;
     }
     tmp.as_file().sync_all().map_err(|e| err("write", e))?;
-    tmp.persist(&p.real).map_err(|e| err("write", e.error))?;
-    if let Ok(d) = fs::File::open(dir) {
-        let _ = d.sync_all();
-    }
-    Ok(())
+    Ok(Step::Replace(tmp))
 }
 
 /// `FILE.aix-backup` beside `FILE`.

@@ -785,3 +785,48 @@ fn query_params_and_extra_body_are_shown_as_aix_shows_them() {
     assert!(out.contains("extra_body.token_budget: low"), "{out}");
     assert!(out.contains("+ key-id: team-7"), "{out}");
 }
+
+/// A file that cannot be written stops the apply before any target file
+/// is replaced; a read-only file is not written over.
+#[test]
+fn one_unwritable_file_leaves_every_file_as_it_was() {
+    let sb = Sandbox::new();
+    let a = write(&sb.root, "a.yaml", "model_list: []\n");
+    write(&sb.root, "blocker", "a file, not a folder\n");
+    let m = write(
+        &sb.root,
+        "providers.toml",
+        "[providers.w]\nbase_url = \"http://w/v1\"\ndefault_model = \"m\"\n\n[targets.a]\ntool = \"litellm\"\npath = \"a.yaml\"\n\n[targets.z]\ntool = \"litellm\"\npath = \"blocker/sub/z.yaml\"\n",
+    );
+    let err = stderr(&run(&sb, "apply", &m, &[]).failure());
+    assert!(err.contains("blocker"), "{err}");
+    assert_eq!(read(&a), "model_list: []\n", "nothing replaced");
+    assert!(
+        sb.config_bytes()
+            .is_none_or(|b| !String::from_utf8_lossy(&b).contains("\"targets\""))
+    );
+    let leftovers: Vec<_> = std::fs::read_dir(&sb.root)
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".aix-tmp"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+
+    // Read-only: refused at plan time, with the way to allow it.
+    let m = write(
+        &sb.root,
+        "providers.toml",
+        "[providers.w]\nbase_url = \"http://w/v1\"\ndefault_model = \"m\"\n\n[targets.litellm]\npath = \"a.yaml\"\n",
+    );
+    set_mode(&a, 0o444);
+    let err = stderr(&run(&sb, "plan", &m, &[]).failure());
+    assert!(
+        err.contains("read-only") && err.contains("chmod u+w"),
+        "{err}"
+    );
+    run(&sb, "apply", &m, &[]).failure();
+    assert_eq!(read(&a), "model_list: []\n");
+    set_mode(&a, 0o644);
+    run(&sb, "apply", &m, &[]).success();
+    assert!(read(&a).contains("w/m"));
+}
