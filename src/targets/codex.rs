@@ -126,7 +126,22 @@ pub fn map(input: &Input<'_>, out: &mut Out) {
         Some(m) => {
             // One profile per provider: its default model. Other models
             // are chosen with `codex -m ID`.
-            let file = Some(format!("{}.config.toml", p.name));
+            // Codex takes letters, digits, `-` and `_` in a profile's name.
+            let profile: String = p
+                .name
+                .chars()
+                .map(|c| {
+                    if c.is_ascii_alphanumeric() || c == '_' {
+                        c
+                    } else {
+                        '-'
+                    }
+                })
+                .collect();
+            if profile != p.name {
+                out.warn(p, format!("Codex profile names take letters, digits, `-` and `_`: its profile is `{profile}` (codex --profile {profile})"));
+            }
+            let file = Some(format!("{profile}.config.toml"));
             for (key, value) in [("model", json!(m.id)), ("model_provider", json!(id))] {
                 out.items.push(Item {
                     file: file.clone(),

@@ -444,10 +444,10 @@ pub fn literal_credential(name: &str, value: &str) -> bool {
         && crate::secret::display_header_value(name, value, false) == crate::secret::MASK
 }
 
-fn literal_warning(name: &str, tool: Tool) -> String {
+/// The same words for every tool, so a plan shows it once.
+fn literal_warning(name: &str, _tool: Tool) -> String {
     format!(
-        "header {name} holds a literal credential, which aix never writes into {}'s file; left out (use `${{env:VAR}}`)",
-        tool.name()
+        "header {name} holds a literal credential, which aix never writes into a tool's file; left out (use `${{env:VAR}}`)"
     )
 }
 

@@ -678,8 +678,19 @@ fn lines(v: &Option<Value>, show: bool) -> Vec<(String, String)> {
 /// notes), after config.json's.
 pub fn render(plans: &[TargetPlan], show: bool) -> String {
     let mut out = String::new();
+    // A warning that says the same for every tool is shown once.
+    let mut seen: Vec<&String> = Vec::new();
     for p in plans {
-        if !p.has_changes() && p.warnings.is_empty() {
+        if !p.has_changes() {
+            // Nothing to write: its warnings were read when it was.
+            if !p.warnings.is_empty() {
+                let n = p.warnings.len();
+                out.push_str(&format!(
+                    "\nTarget {}: no changes; {n} warning{}, listed by `aix plan --json`\n",
+                    crate::output::clean(&p.name),
+                    if n == 1 { "" } else { "s" },
+                ));
+            }
             continue;
         }
         let bold = Style::new().bold();
@@ -766,10 +777,12 @@ pub fn render(plans: &[TargetPlan], show: bool) -> String {
                 wrap(&crate::output::clean(n), 8, 80)
             ));
         }
-        if !p.warnings.is_empty() {
+        if p.warnings.iter().any(|w| !seen.contains(&w)) {
             out.push('\n');
         }
-        for w in &p.warnings {
+        let fresh: Vec<&String> = p.warnings.iter().filter(|w| !seen.contains(w)).collect();
+        seen.extend(fresh.iter().copied());
+        for w in fresh {
             let y = AnsiColor::Yellow.on_default();
             out.push_str(&format!(
                 "  {y}warning:{y:#} {}\n",

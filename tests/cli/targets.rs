@@ -107,7 +107,18 @@ fn every_tool_gets_its_file_and_no_secret() {
         "{records}"
     );
     // Applied: nothing more to do, and a second apply writes nothing.
-    run(&sb, "plan", &m, &["--detailed-exitcode"]).code(0);
+    let out = flat(&stdout(
+        &run(&sb, "plan", &m, &["--detailed-exitcode"]).code(0),
+    ));
+    assert!(
+        out.starts_with("No changes. config.json and the target files match the manifest."),
+        "{out}"
+    );
+    assert!(
+        out.contains("Target codex: no changes; 8 warnings, listed by `aix plan --json`"),
+        "{out}"
+    );
+    assert!(!out.contains("warning:"), "{out}");
     let before: Vec<String> = TOOLS.iter().map(|(_, p)| read(&sb.root.join(p))).collect();
     run(&sb, "apply", &m, &[]).success();
     let after: Vec<String> = TOOLS.iter().map(|(_, p)| read(&sb.root.join(p))).collect();
@@ -829,4 +840,25 @@ fn one_unwritable_file_leaves_every_file_as_it_was() {
     set_mode(&a, 0o644);
     run(&sb, "apply", &m, &[]).success();
     assert!(read(&a).contains("w/m"));
+}
+
+#[test]
+fn codex_profile_names_take_only_what_codex_allows() {
+    let sb = Sandbox::new();
+    let m = write(
+        &sb.root,
+        "providers.toml",
+        "[providers.\"openrouter.ai\"]\nbase_url = \"https://openrouter.ai/api/v1\"\nwire = \"responses\"\napi_key_env = \"OPENROUTER_API_KEY\"\ndefault_model = \"m\"\n\n[targets.codex]\n",
+    );
+    let out = flat(&stdout(&run(&sb, "plan", &m, &[]).success()));
+    assert!(
+        out.contains("its profile is `openrouter-ai` (codex --profile openrouter-ai)"),
+        "{out}"
+    );
+    run(&sb, "apply", &m, &[]).success();
+    let profile = read(&sb.root.join(".codex/openrouter-ai.config.toml"));
+    assert_eq!(
+        profile,
+        "model = \"m\"\nmodel_provider = \"openrouter.ai\"\n"
+    );
 }
