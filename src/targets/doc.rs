@@ -534,7 +534,23 @@ pub fn splice_yaml(text: &str, before: &Value, next: &Value, place: Place) -> Op
             out.push_str(&render_item(n));
         }
     }
+    if new.is_empty() && !old.is_empty() {
+        // An empty block list reads as null: say `[]`.
+        out.push_str(&match path {
+            [] => "[]\n".to_string(),
+            _ => String::new(),
+        });
+    }
     push_lines(&mut out, insert_at, lines.len());
+    if new.is_empty()
+        && !old.is_empty()
+        && let (Some(i), [k]) = (head, path)
+    {
+        let line = lines[i];
+        let offset: usize = lines[..i].iter().map(|l| l.len()).sum();
+        out.replace_range(offset..offset + k.len() + 1, &format!("{k}: []"));
+        debug_assert!(line.starts_with(k));
+    }
     let back: Value = serde_norway::from_str(&out).ok()?;
     same(&back, next).then_some(out)
 }
@@ -798,6 +814,18 @@ mod tests {
             splice_yaml(t, &b, &n, LIST).unwrap(),
             "general_settings: {}  # keep\nmodel_list:\n  - model_name: a\n"
         );
+        // The last entry removed: the list says `[]`, comments stay.
+        let t = "# top\nmodel_list:  # aix's\n  - model_name: a\n# end\nx: 1\n";
+        let b: Value = serde_norway::from_str(t).unwrap();
+        let mut n = b.clone();
+        n["model_list"] = json!([]);
+        assert_eq!(
+            splice_yaml(t, &b, &n, LIST).unwrap(),
+            "# top\nmodel_list: []  # aix's\n# end\nx: 1\n"
+        );
+        let t = "# mine\n- model_id: a\n";
+        let b: Value = serde_norway::from_str(t).unwrap();
+        assert_eq!(splice_yaml(t, &b, &json!([]), root).unwrap(), "# mine\n[]\n");
         // A flow list is not spliced (the caller writes the whole file).
         let t = "model_list: [{model_name: a}]\n";
         let b: Value = serde_norway::from_str(t).unwrap();
