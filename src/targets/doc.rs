@@ -825,7 +825,10 @@ mod tests {
         );
         let t = "# mine\n- model_id: a\n";
         let b: Value = serde_norway::from_str(t).unwrap();
-        assert_eq!(splice_yaml(t, &b, &json!([]), root).unwrap(), "# mine\n[]\n");
+        assert_eq!(
+            splice_yaml(t, &b, &json!([]), root).unwrap(),
+            "# mine\n[]\n"
+        );
         // A flow list is not spliced (the caller writes the whole file).
         let t = "model_list: [{model_name: a}]\n";
         let b: Value = serde_norway::from_str(t).unwrap();

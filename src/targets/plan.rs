@@ -244,9 +244,34 @@ pub fn plan(manifest: &Manifest, state: &State, config: &Path) -> Result<Vec<Tar
 /// written.
 fn read_target(path: &Path) -> Result<(Option<Vec<u8>>, PathBuf)> {
     let real = match fs::symlink_metadata(path) {
-        Ok(m) if m.file_type().is_symlink() => fs::canonicalize(path).map_err(|e| {
-            Error::new(format!("cannot follow the symlink {}: {e}", path.display()))
-        })?,
+        Ok(m) if m.file_type().is_symlink() => match fs::canonicalize(path) {
+            Ok(real) => real,
+            // A link to a file not made yet (a dotfiles manager links it
+            // first): the file is made where the link points.
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                let to = fs::read_link(path).map_err(|e| {
+                    Error::new(format!("cannot read the symlink {}: {e}", path.display()))
+                })?;
+                let to = match path.parent() {
+                    Some(dir) if to.is_relative() => dir.join(to),
+                    _ => to,
+                };
+                if fs::symlink_metadata(&to).is_ok() {
+                    // Itself a link that leads nowhere: not followed further.
+                    return Err(Error::new(format!(
+                        "cannot follow the symlink {}: it leads to another link that leads nowhere",
+                        path.display()
+                    )));
+                }
+                to
+            }
+            Err(e) => {
+                return Err(Error::new(format!(
+                    "cannot follow the symlink {}: {e}",
+                    path.display()
+                )));
+            }
+        },
         _ => path.to_path_buf(),
     };
     match limits::read_file(&real, limits::CONFIG, Accept::RegularFile) {

@@ -862,3 +862,33 @@ fn codex_profile_names_take_only_what_codex_allows() {
         "model = \"m\"\nmodel_provider = \"openrouter.ai\"\n"
     );
 }
+
+/// A dotfiles manager may link a tool's file before the file exists: the
+/// file is made where the link points, and the link stays.
+#[test]
+fn a_link_to_a_file_not_made_yet_is_followed() {
+    let sb = Sandbox::new();
+    std::fs::create_dir_all(sb.root.join("dotfiles")).unwrap();
+    let link = sb.root.join("proxy.yaml");
+    std::os::unix::fs::symlink("dotfiles/proxy.yaml", &link).unwrap();
+    let m = write(&sb.root, "providers.toml", &litellm_manifest(""));
+    let out = stdout(&run(&sb, "apply", &m, &[]).success());
+    assert!(
+        out.contains("(a symlink: ~/dotfiles/proxy.yaml is written)"),
+        "{out}"
+    );
+    assert!(
+        std::fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+    assert!(read(&sb.root.join("dotfiles/proxy.yaml")).contains("ollama/llama3.2"));
+    run(&sb, "plan", &m, &["--detailed-exitcode"]).code(0);
+    // A loop is refused.
+    let sb = Sandbox::new();
+    std::os::unix::fs::symlink("proxy.yaml", sb.root.join("proxy.yaml")).unwrap();
+    let m = write(&sb.root, "providers.toml", &litellm_manifest(""));
+    let err = stderr(&run(&sb, "plan", &m, &[]).failure());
+    assert!(err.contains("cannot follow the symlink"), "{err}");
+}
