@@ -299,6 +299,26 @@ fn whole(v: Option<&Value>) -> Option<u64> {
 }
 
 /// The settings of a model entry: `id` when it differs from the key.
+/// Says which members of `v` (an entry, at `what`) aix does not import,
+/// so nothing is lost without a word.
+fn unmapped(b: &mut Builder<'_>, what: &str, v: &Value, known: &[&str]) {
+    let Some(obj) = v.as_object() else {
+        return;
+    };
+    let left: Vec<&str> = obj
+        .iter()
+        .filter(|(k, x)| !known.contains(&k.as_str()) && !x.is_null())
+        .map(|(k, _)| k.as_str())
+        .collect();
+    if !left.is_empty() {
+        b.warn(format!(
+            "{}: {what}: {} not imported (aix has no such setting)",
+            b.file,
+            left.join(", ")
+        ));
+    }
+}
+
 fn settings(key: &str, id: &str) -> Map<String, Value> {
     let mut m = Map::new();
     if id != key {
@@ -353,7 +373,28 @@ fn from_llm(b: &mut Builder<'_>, list: &[Value]) {
             p
         });
         let id = str_of(e, "model_name").unwrap_or(&model_id).to_string();
-        b.model(g, &model_id, &key, settings(&key, &id));
+        let mut s = settings(&key, &id);
+        if e.get("responses").and_then(Value::as_bool) == Some(true) {
+            s.insert("wire".into(), json!("responses"));
+        }
+        if e.get("can_stream").and_then(Value::as_bool) == Some(false) {
+            s.insert("stream".into(), json!(false));
+        }
+        unmapped(
+            b,
+            &format!("entry {model_id}"),
+            e,
+            &[
+                "model_id",
+                "model_name",
+                "api_base",
+                "api_key_name",
+                "headers",
+                "can_stream",
+                "responses",
+            ],
+        );
+        b.model(g, &model_id, &key, s);
     }
     if !key_names.is_empty() {
         b.out.notes.push(format!(
@@ -424,7 +465,23 @@ fn from_aichat(b: &mut Builder<'_>, list: &[Value]) {
             // aichat reads the key of a client without one from there.
             p.api_key_env = Some(var);
         }
+        unmapped(
+            b,
+            &format!("client {name}"),
+            c,
+            &[
+                "type", "name", "api_base", "api_key", "models", "extra", "patch",
+            ],
+        );
         let extra = c.get("extra");
+        if let Some(x) = extra {
+            unmapped(
+                b,
+                &format!("client {name}: extra"),
+                x,
+                &["proxy", "connect_timeout"],
+            );
+        }
         if let Some(proxy) = extra.and_then(|x| str_of(x, "proxy")) {
             p.proxy = Some(proxy.to_string());
         }
@@ -489,6 +546,12 @@ fn from_aichat(b: &mut Builder<'_>, list: &[Value]) {
                 ));
                 continue;
             };
+            unmapped(
+                b,
+                &format!("client {name}: model {id}"),
+                m,
+                &["name", "max_input_tokens", "max_output_tokens"],
+            );
             let mut s = Map::new();
             if let Some(n) = whole(m.get("max_input_tokens")) {
                 s.insert("context_window".into(), json!(n));
@@ -597,7 +660,21 @@ fn from_litellm(b: &mut Builder<'_>, list: &[Value]) {
             ));
         }
         let mut s = settings(&k, id);
+        let what = format!("entry {model_name}");
+        unmapped(b, &what, e, &["model_name", "litellm_params", "model_info"]);
+        unmapped(
+            b,
+            &format!("{what}: litellm_params"),
+            params,
+            &["model", "api_base", "api_key", "timeout", "extra_headers"],
+        );
         let info = e.get("model_info").unwrap_or(&Value::Null);
+        unmapped(
+            b,
+            &format!("{what}: model_info"),
+            info,
+            &["max_input_tokens", "max_output_tokens", "description"],
+        );
         if let Some(d) = str_of(info, "description") {
             s.insert("description".into(), json!(d));
         }
@@ -728,6 +805,52 @@ mod tests {
         assert_eq!(got.warnings.len(), 3, "{:#?}", got.warnings);
         assert!(got.warnings[0].contains("openai-default has no api_base"));
         assert!(got.warnings[1].contains("api.example.com/MODEL"));
+    }
+
+    #[test]
+    fn what_aix_cannot_keep_is_named_and_what_it_can_is_kept() {
+        let text = "- model_id: az/gpt\n  model_name: gpt-4o\n  api_base: https://az.example.com/v1\n  api_version: '2024-10-21'\n  supports_tools: true\n  can_stream: false\n  responses: true\n";
+        let got = run(Tool::Llm, text);
+        let all = got.warnings.join("\n");
+        assert!(
+            all.contains("entry az/gpt: api_version, supports_tools not imported"),
+            "{all}"
+        );
+        let m = &got.providers[0].models.as_ref().unwrap()["gpt"];
+        assert_eq!(m["wire"], "responses");
+        assert_eq!(m["stream"], false);
+        // And written back as llm had it.
+        let back = exported(Tool::Llm, &got.providers);
+        assert!(
+            back.contains("can_stream: false") && back.contains("responses: true"),
+            "{back}"
+        );
+        let text = "model_list:\n- model_name: a/m\n  litellm_params:\n    model: openai/m\n    api_base: http://h/v1\n    api_key: none\n    rpm: 10\n  model_info:\n    mode: chat\n  router_settings: {}\n";
+        let got = run(Tool::Litellm, text);
+        let all = got.warnings.join("\n");
+        assert!(
+            all.contains("entry a/m: router_settings not imported"),
+            "{all}"
+        );
+        assert!(
+            all.contains("entry a/m: litellm_params: rpm not imported"),
+            "{all}"
+        );
+        assert!(
+            all.contains("entry a/m: model_info: mode not imported"),
+            "{all}"
+        );
+        let text = "clients:\n- type: openai-compatible\n  name: w\n  api_base: http://h/v1\n  models:\n  - name: m\n    supports_vision: true\n  extra: {proxy: 'http://p:3128', timeout: 3}\n";
+        let got = run(Tool::Aichat, text);
+        let all = got.warnings.join("\n");
+        assert!(
+            all.contains("client w: model m: supports_vision not imported"),
+            "{all}"
+        );
+        assert!(
+            all.contains("client w: extra: timeout not imported"),
+            "{all}"
+        );
     }
 
     #[test]

@@ -82,7 +82,7 @@ pub fn map(input: &Input<'_>, out: &mut Out) {
         if m.wire == Wire::Responses {
             e.insert("responses".into(), json!(true));
         }
-        e.insert("can_stream".into(), json!(true));
+        e.insert("can_stream".into(), json!(!m.no_stream));
         out.push(PLACE, format!("{}/{}", p.name, m.key), Value::Object(e));
     }
 }

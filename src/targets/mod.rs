@@ -306,6 +306,8 @@ pub struct ModelOut {
     pub context_window: Option<u64>,
     pub max_output_tokens: Option<u64>,
     pub wire: Wire,
+    /// `stream = false`: never streamed.
+    pub no_stream: bool,
 }
 
 /// A provider's models: its models table, else its default model.
@@ -321,6 +323,7 @@ pub fn models_of(p: &Provider) -> Vec<ModelOut> {
             context_window: m.context_window,
             max_output_tokens: m.max_output_tokens,
             wire: m.wire.unwrap_or(wire),
+            no_stream: m.stream == Some(false),
         })
         .collect();
     if out.is_empty()
@@ -333,6 +336,7 @@ pub fn models_of(p: &Provider) -> Vec<ModelOut> {
             context_window: None,
             max_output_tokens: None,
             wire,
+            no_stream: false,
         });
     }
     out
