@@ -67,10 +67,9 @@ pub fn map(input: &Input<'_>, out: &mut Out) {
     // reads no variables there.
     let hdrs = super::headers(input, super::EnvIn::Nowhere, Tool::Aichat, out);
     if !hdrs.is_empty() {
-        let h: Map<String, Value> = hdrs.into_iter().map(|(k, v)| (k, json!(v))).collect();
         e.insert(
             "patch".into(),
-            json!({ "chat_completions": { ".*": { "headers": Value::Object(h) } } }),
+            json!({ "chat_completions": { ".*": { "headers": Value::Object(hdrs) } } }),
         );
     }
     let mut extra = Map::new();

@@ -44,11 +44,7 @@ pub fn map(input: &Input<'_>, out: &mut Out) {
         return;
     }
     let key = super::key_var(input, Tool::Continue, out).map(|v| secret(&v));
-    let mut hdrs: Map<String, Value> =
-        super::headers(input, super::EnvIn::Anywhere(secret), Tool::Continue, out)
-            .into_iter()
-            .map(|(k, v)| (k, json!(v)))
-            .collect();
+    let hdrs = super::headers(input, super::EnvIn::Anywhere(secret), Tool::Continue, out);
     for m in models {
         let provider = match m.wire {
             Wire::Messages => "anthropic",
@@ -69,18 +65,19 @@ pub fn map(input: &Input<'_>, out: &mut Out) {
         e.insert("provider".into(), json!(provider));
         e.insert("model".into(), json!(m.id));
         e.insert("apiBase".into(), json!(p.base_url));
-        match (&key, super::key_header(p)) {
-            (Some(k), Some(h)) if m.wire != Wire::Messages => {
-                hdrs.insert(h.into(), json!(k));
-            }
-            (Some(k), _) => {
-                e.insert("apiKey".into(), json!(k));
-            }
-            (None, _) => {}
-        }
+        // Each model its own copy: where the key goes depends on its wire.
+        let mut hdrs = hdrs.clone();
+        super::put_key(
+            p,
+            key.clone(),
+            m.wire == Wire::Messages,
+            &mut hdrs,
+            &mut e,
+            "apiKey",
+        );
         let mut options = Map::new();
         if !hdrs.is_empty() {
-            options.insert("headers".into(), Value::Object(hdrs.clone()));
+            options.insert("headers".into(), Value::Object(hdrs));
         }
         if let Some(t) = p.timeout_secs {
             options.insert("timeout".into(), json!(t));

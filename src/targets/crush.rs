@@ -44,20 +44,8 @@ pub fn map(input: &Input<'_>, out: &mut Out) {
     e.insert("type".into(), json!(kind));
     e.insert("base_url".into(), json!(p.base_url));
     let key = super::key_var(input, Tool::Crush, out).map(|v| env(&v));
-    let mut hdrs: Map<String, Value> =
-        super::headers(input, super::EnvIn::Anywhere(env), Tool::Crush, out)
-            .into_iter()
-            .map(|(k, v)| (k, json!(v)))
-            .collect();
-    match (key, super::key_header(p)) {
-        (Some(k), Some(h)) if wire != Wire::Messages => {
-            hdrs.insert(h.into(), json!(k));
-        }
-        (Some(k), _) => {
-            e.insert("api_key".into(), json!(k));
-        }
-        (None, _) => {}
-    }
+    let mut hdrs = super::headers(input, super::EnvIn::Anywhere(env), Tool::Crush, out);
+    super::put_key(p, key, wire == Wire::Messages, &mut hdrs, &mut e, "api_key");
     if !hdrs.is_empty() {
         e.insert("extra_headers".into(), Value::Object(hdrs));
     }

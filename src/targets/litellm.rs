@@ -82,8 +82,7 @@ pub fn map(input: &Input<'_>, out: &mut Out) {
             params.insert("timeout".into(), json!(t));
         }
         if !extra.is_empty() {
-            let h: Map<String, Value> = extra.iter().map(|(k, v)| (k.clone(), json!(v))).collect();
-            params.insert("extra_headers".into(), Value::Object(h));
+            params.insert("extra_headers".into(), Value::Object(extra.clone()));
         }
         let mut e = Map::new();
         let name = format!("{}/{}", p.name, m.key);

@@ -76,8 +76,7 @@ pub fn map(input: &Input<'_>, out: &mut Out) {
             _ => {}
         }
         if !extra.is_empty() {
-            let h: Map<String, Value> = extra.iter().map(|(k, v)| (k.clone(), json!(v))).collect();
-            e.insert("headers".into(), Value::Object(h));
+            e.insert("headers".into(), Value::Object(extra.clone()));
         }
         if m.wire == Wire::Responses {
             e.insert("responses".into(), json!(true));

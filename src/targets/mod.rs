@@ -26,7 +26,7 @@ mod opencode;
 
 use std::path::{Path, PathBuf};
 
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use crate::plan::manifest::Location;
 use crate::provider::{AuthType, Provider, Wire, fields};
@@ -408,16 +408,16 @@ pub enum EnvIn {
 /// and so is the key's own header when the provider sends it in one
 /// (`auth_type = "api-key"` or `"x-api-key"`) and the tool has no way to
 /// name it. The key header is included when it can be named.
-pub fn headers(input: &Input<'_>, env: EnvIn, tool: Tool, out: &mut Out) -> Vec<(String, String)> {
+pub fn headers(input: &Input<'_>, env: EnvIn, tool: Tool, out: &mut Out) -> Map<String, Value> {
     let p = input.provider;
-    let mut kept = Vec::new();
+    let mut kept = Map::new();
     for (name, value) in &p.headers {
         let syntax = match env {
             EnvIn::Nowhere => None,
             EnvIn::Anywhere(f) => Some(f),
             EnvIn::Whole(f) => match single_reference(value) {
                 Some((Source::Env, var)) => {
-                    kept.push((name.clone(), f(var)));
+                    kept.insert(name.clone(), Value::String(f(var)));
                     continue;
                 }
                 _ if envref::contains_reference(value) => {
@@ -435,7 +435,9 @@ pub fn headers(input: &Input<'_>, env: EnvIn, tool: Tool, out: &mut Out) -> Vec<
         };
         match translate(value, syntax, tool) {
             Ok(_) if literal_credential(name, value) => out.warn(p, literal_warning(name, tool)),
-            Ok(v) => kept.push((name.clone(), v)),
+            Ok(v) => {
+                kept.insert(name.clone(), Value::String(v));
+            }
             Err(why) => out.warn(p, format!("header {name}: {why}; left out")),
         }
     }
@@ -491,6 +493,28 @@ pub fn key_header(p: &Provider) -> Option<&'static str> {
     match p.auth_type {
         AuthType::XApiKey => Some("x-api-key"),
         _ => None,
+    }
+}
+
+/// Puts a key where the tool reads it: in the `x-api-key` header when
+/// the provider sends its key there and the tool speaks OpenAI's protocol
+/// to it (`messages` false), else as `field` of `obj`.
+pub fn put_key(
+    p: &Provider,
+    key: Option<String>,
+    messages: bool,
+    headers: &mut Map<String, Value>,
+    obj: &mut Map<String, Value>,
+    field: &str,
+) {
+    let Some(k) = key else { return };
+    match key_header(p) {
+        Some(h) if !messages => {
+            headers.insert(h.into(), Value::String(k));
+        }
+        _ => {
+            obj.insert(field.into(), Value::String(k));
+        }
     }
 }
 
@@ -604,11 +628,8 @@ mod tests {
             &mut out,
         );
         assert_eq!(
-            h,
-            [
-                ("X-Title".to_string(), "aix".to_string()),
-                ("X-Key".to_string(), "$K".to_string())
-            ]
+            Value::Object(h),
+            serde_json::json!({"X-Title": "aix", "X-Key": "$K"})
         );
         assert_eq!(out.warnings.len(), 2, "{:?}", out.warnings);
         assert!(!out.warnings.concat().contains("sk-literal"));
@@ -630,11 +651,8 @@ mod tests {
             &mut out,
         );
         assert_eq!(
-            h,
-            [
-                ("X-Title".to_string(), "aix".to_string()),
-                ("X-Key".to_string(), "os.environ/K".to_string())
-            ]
+            Value::Object(h),
+            serde_json::json!({"X-Title": "aix", "X-Key": "os.environ/K"})
         );
         assert_eq!(out.warnings.len(), 3, "{:?}", out.warnings);
     }

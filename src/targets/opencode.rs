@@ -47,21 +47,16 @@ pub fn map(input: &Input<'_>, out: &mut Out) {
         Key::File(path) => Some(format!("{{file:{path}}}")),
         _ => None,
     };
-    let mut hdrs: Map<String, Value> =
-        super::headers(input, super::EnvIn::Anywhere(env), Tool::Opencode, out)
-            .into_iter()
-            .map(|(k, v)| (k, json!(v)))
-            .collect();
-    match (key, super::key_header(p)) {
-        // The Anthropic package sends its key as x-api-key itself.
-        (Some(k), Some(h)) if wire != Wire::Messages => {
-            hdrs.insert(h.into(), json!(k));
-        }
-        (Some(k), _) => {
-            options.insert("apiKey".into(), json!(k));
-        }
-        (None, _) => {}
-    }
+    let mut hdrs = super::headers(input, super::EnvIn::Anywhere(env), Tool::Opencode, out);
+    // The Anthropic package sends its key as x-api-key itself.
+    super::put_key(
+        p,
+        key,
+        wire == Wire::Messages,
+        &mut hdrs,
+        &mut options,
+        "apiKey",
+    );
     if !hdrs.is_empty() {
         options.insert("headers".into(), Value::Object(hdrs));
     }
