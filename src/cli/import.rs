@@ -195,11 +195,18 @@ fn write_new(path: &Path, text: &str, force: bool) -> Result<()> {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
     };
+    if !dir.is_dir() {
+        return Err(Error::new(format!(
+            "cannot write {}: its folder {} does not exist",
+            path.display(),
+            dir.display()
+        )));
+    }
     let mut tmp = tempfile::Builder::new()
         .prefix(".providers.")
         .suffix(".aix-tmp")
         .tempfile_in(dir)
-        .map_err(|e| err("write", e))?;
+        .map_err(|e| err("write", crate::targets::plan::without_temp_name(e)))?;
     io::Write::write_all(&mut tmp, text.as_bytes()).map_err(|e| err("write", e))?;
     #[cfg(unix)]
     {

@@ -463,7 +463,12 @@ impl Checker {
             let pointer = ["targets".to_string(), name.clone()];
             let at = doc.locate(doc.span(&pointer).map_or(0, |(k, _)| k.start));
             let decl = match crate::targets::Decl::from_json(name, value, &dir, at.clone()) {
-                Ok(d) => d,
+                Ok(mut d) => {
+                    let mut p = pointer.to_vec();
+                    p.push("providers".into());
+                    d.providers_at = doc.span(&p).map(|(_, v)| doc.locate(v.start));
+                    d
+                }
                 Err(m) => {
                     let field = if m.starts_with("tool:") {
                         "tool"
@@ -530,7 +535,7 @@ impl Checker {
                     self.report.problems.push(Problem {
                         hint: Some(hint),
                         ..error(
-                            t.at.clone(),
+                            t.providers_at.clone().unwrap_or_else(|| t.at.clone()),
                             format!(
                                 "targets.{}: providers: no manifest declares provider '{name}'",
                                 t.name

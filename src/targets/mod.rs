@@ -184,6 +184,8 @@ pub struct Decl {
     /// The providers it gets (None: every provider of the manifest).
     pub providers: Option<Vec<String>>,
     pub at: Location,
+    /// Where its `providers` list is, for errors about a name in it.
+    pub providers_at: Option<Location>,
 }
 
 impl Decl {
@@ -228,6 +230,7 @@ impl Decl {
             path,
             providers,
             at,
+            providers_at: None,
         })
     }
 }

@@ -230,6 +230,7 @@ pub fn plan(manifest: &Manifest, state: &State, config: &Path) -> Result<Vec<Tar
             path: PathBuf::from(&path),
             providers: Some(Vec::new()),
             at: Default::default(),
+            providers_at: None,
         };
         let mut p = plan_file(&decl, state, Vec::new(), Vec::new())?;
         p.declared = false;
@@ -552,7 +553,7 @@ fn prepare(p: &TargetPlan, text: &str) -> Result<Step> {
         .prefix(&format!(".{name}."))
         .suffix(".aix-tmp")
         .tempfile_in(dir)
-        .map_err(|e| err("write", e))?;
+        .map_err(|e| err("write", without_temp_name(e)))?;
     io::Write::write_all(&mut tmp, text.as_bytes()).map_err(|e| err("write", e))?;
     #[cfg(unix)]
     {
@@ -562,6 +563,15 @@ fn prepare(p: &TargetPlan, text: &str) -> Result<Step> {
     }
     tmp.as_file().sync_all().map_err(|e| err("write", e))?;
     Ok(Step::Replace(tmp))
+}
+
+/// The system's error without the temporary file's name, which tempfile
+/// adds and which means nothing to the user (the error names the file).
+pub fn without_temp_name(e: io::Error) -> io::Error {
+    match e.raw_os_error() {
+        Some(code) => io::Error::from_raw_os_error(code),
+        None => e,
+    }
 }
 
 /// `FILE.aix-backup` beside `FILE`.

@@ -457,7 +457,7 @@ fn bad_targets_are_refused_with_their_place() {
         ),
         (
             "[targets.llm]\nproviders = [\"nope\"]\n",
-            "providers.toml:3:10: error: targets.llm: providers: no manifest declares provider 'nope'",
+            "providers.toml:4:13: error: targets.llm: providers: no manifest declares provider 'nope'",
         ),
         (
             "[targets.llm]\npaht = \"x\"\n",
