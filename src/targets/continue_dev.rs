@@ -37,10 +37,7 @@ pub fn map(input: &Input<'_>, out: &mut Out) {
     let p = input.provider;
     let models = models_of(p);
     if models.is_empty() {
-        out.warn(
-            p,
-            "no model to offer (set default_model or a models table); nothing written",
-        );
+        out.no_models(p, "nothing written");
         return;
     }
     let key = super::key_var(input, Tool::Continue, out).map(|v| secret(&v));

@@ -90,10 +90,7 @@ pub fn map(input: &Input<'_>, out: &mut Out) {
         })
         .collect();
     if models.is_empty() {
-        out.warn(
-            p,
-            "no model to offer (set default_model or a models table); Crush lists none for it",
-        );
+        out.no_models(p, "Crush lists none for it");
     }
     e.insert("models".into(), Value::Array(models));
     out.push(PLACE, p.name.clone(), Value::Object(e));

@@ -29,10 +29,7 @@ pub fn map(input: &Input<'_>, out: &mut Out) {
     let p = input.provider;
     let all = models_of(p);
     if all.is_empty() {
-        out.warn(
-            p,
-            "no model to offer (set default_model or a models table); nothing written",
-        );
+        out.no_models(p, "nothing written");
         return;
     }
     let (models, messages): (Vec<_>, Vec<_>) =

@@ -385,6 +385,15 @@ impl Out {
         });
     }
 
+    /// The provider has no model for the tool to list; `then` says what
+    /// the tool gets instead.
+    fn no_models(&mut self, p: &Provider, then: &str) {
+        self.warn(
+            p,
+            format!("no model to offer (set default_model or a models table); {then}"),
+        );
+    }
+
     fn warn(&mut self, p: &Provider, message: impl AsRef<str>) {
         self.warnings
             .push(format!("providers.{}: {}", p.name, message.as_ref()));

@@ -87,10 +87,7 @@ pub fn map(input: &Input<'_>, out: &mut Out) {
         models.insert(m.key.clone(), Value::Object(e));
     }
     if models.is_empty() {
-        out.warn(
-            p,
-            "no model to offer (set default_model or a models table); opencode lists none for it",
-        );
+        out.no_models(p, "opencode lists none for it");
     }
     let entry = json!({
         "npm": npm,
