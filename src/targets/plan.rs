@@ -82,6 +82,9 @@ pub struct TargetPlan {
     /// Whether aix made the file (there was none when it first wrote it):
     /// emptied, it is removed rather than left blank.
     made_by_aix: bool,
+    /// Whether aix has written entries to it before (so its warnings
+    /// were shown then).
+    written_before: bool,
     /// Ownership records to set (id → value as written) and to drop.
     record: Vec<(String, Value)>,
     forget: Vec<String>,
@@ -340,6 +343,7 @@ fn plan_file(
         warnings,
         notes: Vec::new(),
         made_by_aix: records(state, &decl.path).is_some_and(|r| !r.contains_key("backup")),
+        written_before: !owned.is_empty(),
         read,
         text: None,
         record: Vec::new(),
@@ -716,8 +720,8 @@ pub fn render(plans: &[TargetPlan], show: bool) -> String {
     // A warning that says the same for every tool is shown once.
     let mut seen: Vec<&String> = Vec::new();
     for p in plans {
-        if !p.has_changes() {
-            // Nothing to write: its warnings were read when it was.
+        if !p.has_changes() && (p.written_before || p.warnings.is_empty()) {
+            // Nothing to write: its warnings were shown when it was.
             if !p.warnings.is_empty() {
                 let n = p.warnings.len();
                 out.push_str(&format!(

@@ -892,3 +892,25 @@ fn a_link_to_a_file_not_made_yet_is_followed() {
     let err = stderr(&run(&sb, "plan", &m, &[]).failure());
     assert!(err.contains("cannot follow the symlink"), "{err}");
 }
+
+#[test]
+fn a_provider_without_a_model_is_said_not_guessed() {
+    let sb = Sandbox::new();
+    let m = write(
+        &sb.root,
+        "providers.toml",
+        "[providers.bare]\nbase_url = \"http://b/v1\"\n\n[targets.llm]\n[targets.opencode]\n",
+    );
+    let out = flat(&stdout(&run(&sb, "plan", &m, &[]).success()));
+    assert!(out.contains("providers.bare: no model to offer (set default_model or a models table); nothing written"), "{out}");
+    assert!(out.contains("providers.bare: no model to offer (set default_model or a models table); opencode lists none for it"), "{out}");
+    run(&sb, "apply", &m, &[]).success();
+    assert!(
+        !sb.root
+            .join(".config/io.datasette.llm/extra-openai-models.yaml")
+            .exists()
+    );
+    let oc: serde_json::Value =
+        serde_json::from_str(&read(&sb.root.join(".config/opencode/opencode.json"))).unwrap();
+    assert_eq!(oc["provider"]["bare"]["models"], serde_json::json!({}));
+}
