@@ -77,10 +77,7 @@ impl<'a> PlanView<'a> {
         let mut doc = self.plan.to_json(self.show_secrets);
         if !self.targets.is_empty() {
             doc["targets"] = targets::plan::to_json(self.targets, self.show_secrets);
-            let s = summary(self.plan, self.targets);
-            doc["summary"] = serde_json::json!({
-                "add": s.add, "change": s.change, "destroy": s.destroy, "adopt": s.adopt,
-            });
+            doc["summary"] = summary(self.plan, self.targets).to_json();
         }
         doc
     }
@@ -90,7 +87,7 @@ impl<'a> PlanView<'a> {
         if self.targets.is_empty() {
             return self.plan.render(self.show_secrets);
         }
-        let any = !self.plan.is_empty() || self.targets.iter().any(TargetPlan::has_changes);
+        let any = has_changes(self.plan, self.targets);
         let mut out = String::new();
         if !any {
             out.push_str("No changes. config.json and the target files match the manifest.\n");
@@ -104,13 +101,9 @@ impl<'a> PlanView<'a> {
         }
         out.push_str(&targets::plan::render(self.targets, self.show_secrets));
         if any {
-            let counts = summary(self.plan, self.targets).counts([
-                "to add",
-                "to change",
-                "to destroy",
-                "to adopt",
-            ]);
-            out.push_str(&format!("\nPlan: {counts}.\n"));
+            out.push('\n');
+            out.push_str(&summary(self.plan, self.targets).plan_line());
+            out.push('\n');
         }
         out
     }
@@ -125,12 +118,7 @@ pub fn has_changes(plan: &reconcile::Plan, targets: &[TargetPlan]) -> bool {
 pub fn summary(plan: &reconcile::Plan, targets: &[TargetPlan]) -> reconcile::Summary {
     let mut s = plan.summary();
     for c in targets.iter().flat_map(|t| &t.changes) {
-        match c.action {
-            reconcile::Action::Create => s.add += 1,
-            reconcile::Action::Update => s.change += 1,
-            reconcile::Action::Destroy => s.destroy += 1,
-            reconcile::Action::Adopt => s.adopt += 1,
-        }
+        s.count(c.action);
     }
     s
 }

@@ -31,6 +31,28 @@ pub enum Action {
     Adopt,
 }
 
+impl Action {
+    /// Its name in `--json` documents.
+    pub fn name(self) -> &'static str {
+        match self {
+            Action::Create => "create",
+            Action::Update => "update",
+            Action::Destroy => "destroy",
+            Action::Adopt => "adopt",
+        }
+    }
+
+    /// The sigil a text plan puts before a change, and its colour.
+    pub fn sigil(self) -> (char, Style) {
+        match self {
+            Action::Create => ('+', AnsiColor::Green.on_default()),
+            Action::Update => ('~', AnsiColor::Yellow.on_default()),
+            Action::Destroy => ('-', AnsiColor::Red.on_default()),
+            Action::Adopt => ('=', AnsiColor::Cyan.on_default()),
+        }
+    }
+}
+
 /// Why a change is what it is, where that matters to the user.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Reason {
@@ -45,6 +67,20 @@ pub enum Reason {
     Prune,
     /// The entry in config.json does not parse.
     Invalid(String),
+}
+
+impl Reason {
+    /// Its name in `--json` documents (null for a plain change).
+    pub fn json(&self) -> Value {
+        match self {
+            Reason::Plain => Value::Null,
+            Reason::Drift => json!("drift"),
+            Reason::DeletedOutside => json!("deleted_outside"),
+            Reason::Conflict => json!("conflict"),
+            Reason::Prune => json!("prune_unowned"),
+            Reason::Invalid(_) => json!("invalid_state"),
+        }
+    }
 }
 
 /// One change in a plan.
@@ -127,6 +163,27 @@ pub struct Summary {
 }
 
 impl Summary {
+    /// Counts one more change of `action`.
+    pub fn count(&mut self, action: Action) {
+        match action {
+            Action::Create => self.add += 1,
+            Action::Update => self.change += 1,
+            Action::Destroy => self.destroy += 1,
+            Action::Adopt => self.adopt += 1,
+        }
+    }
+
+    /// The `summary` of a `--json` plan.
+    pub fn to_json(self) -> Value {
+        json!({"add": self.add, "change": self.change, "destroy": self.destroy, "adopt": self.adopt})
+    }
+
+    /// The `Plan: ...` line.
+    pub fn plan_line(&self) -> String {
+        let counts = self.counts(["to add", "to change", "to destroy", "to adopt"]);
+        format!("Plan: {counts}.")
+    }
+
     /// `1 added, 0 changed, 2 destroyed` with the words given for adds,
     /// changes, destroys and adoptions; adoptions only when there are any.
     pub fn counts(&self, words: [&str; 4]) -> String {
@@ -388,12 +445,7 @@ impl Plan {
     pub fn summary(&self) -> Summary {
         let mut s = Summary::default();
         for c in &self.changes {
-            match c.action {
-                Action::Create => s.add += 1,
-                Action::Update => s.change += 1,
-                Action::Destroy => s.destroy += 1,
-                Action::Adopt => s.adopt += 1,
-            }
+            s.count(c.action);
         }
         s
     }
@@ -412,10 +464,7 @@ impl Plan {
 
     /// The `Plan: ...` line.
     pub fn summary_line(&self) -> String {
-        let counts = self
-            .summary()
-            .counts(["to add", "to change", "to destroy", "to adopt"]);
-        format!("Plan: {counts}.")
+        self.summary().plan_line()
     }
 
     /// The terraform-style text rendering (styles are dropped by the
@@ -437,12 +486,7 @@ impl Plan {
     pub fn render_changes(&self, show_secrets: bool) -> String {
         let mut out = String::new();
         for c in &self.changes {
-            let (sigil, style) = match c.action {
-                Action::Create => ('+', AnsiColor::Green.on_default()),
-                Action::Update => ('~', AnsiColor::Yellow.on_default()),
-                Action::Destroy => ('-', AnsiColor::Red.on_default()),
-                Action::Adopt => ('=', AnsiColor::Cyan.on_default()),
-            };
+            let (sigil, style) = c.action.sigil();
             let bold = style.bold();
             let what = if c.alias.is_some() { "alias " } else { "" };
             let name = crate::output::clean(&c.name);
@@ -470,20 +514,8 @@ impl Plan {
                 json!({
                     "kind": if c.alias.is_some() { "alias" } else { "provider" },
                     "name": c.name,
-                    "action": match c.action {
-                        Action::Create => "create",
-                        Action::Update => "update",
-                        Action::Destroy => "destroy",
-                        Action::Adopt => "adopt",
-                    },
-                    "reason": match &c.reason {
-                        Reason::Plain => Value::Null,
-                        Reason::Drift => json!("drift"),
-                        Reason::DeletedOutside => json!("deleted_outside"),
-                        Reason::Conflict => json!("conflict"),
-                        Reason::Prune => json!("prune_unowned"),
-                        Reason::Invalid(_) => json!("invalid_state"),
-                    },
+                    "action": c.action.name(),
+                    "reason": c.reason.json(),
                     "needs_force": c.needs_force(),
                     "source": c.source.as_ref().map(ToString::to_string),
                     "before": match &c.alias {
@@ -501,7 +533,7 @@ impl Plan {
         json!({
             "format_version": "1",
             "changes": changes,
-            "summary": {"add": s.add, "change": s.change, "destroy": s.destroy, "adopt": s.adopt},
+            "summary": s.to_json(),
         })
     }
 }

@@ -755,12 +755,7 @@ pub fn render(plans: &[TargetPlan], show: bool) -> String {
             ));
         }
         for c in &p.changes {
-            let (sigil, style) = match c.action {
-                Action::Create => ('+', AnsiColor::Green.on_default()),
-                Action::Update => ('~', AnsiColor::Yellow.on_default()),
-                Action::Destroy => ('-', AnsiColor::Red.on_default()),
-                Action::Adopt => ('=', AnsiColor::Cyan.on_default()),
-            };
+            let (sigil, style) = c.action.sigil();
             let b = style.bold();
             // A single value (a profile's `model`) on the entry's line.
             let scalar = |v: &Option<Value>| {
@@ -875,8 +870,8 @@ pub fn to_json(plans: &[TargetPlan], show: bool) -> Value {
                     "declared": p.declared,
                     "changes": p.changes.iter().map(|c| json!({
                         "id": c.id,
-                        "action": action_name(c.action),
-                        "reason": reason_name(&c.reason),
+                        "action": c.action.name(),
+                        "reason": c.reason.json(),
                         "needs_force": c.needs_force(),
                         "before": shown(&c.before),
                         "after": shown(&c.after),
@@ -910,25 +905,5 @@ fn mask_json(path: &str, v: &Value, show: bool) -> Value {
             }
         }
         other => other.clone(),
-    }
-}
-
-pub fn action_name(a: Action) -> &'static str {
-    match a {
-        Action::Create => "create",
-        Action::Update => "update",
-        Action::Destroy => "destroy",
-        Action::Adopt => "adopt",
-    }
-}
-
-fn reason_name(r: &Reason) -> Value {
-    match r {
-        Reason::Plain => Value::Null,
-        Reason::Drift => json!("drift"),
-        Reason::DeletedOutside => json!("deleted_outside"),
-        Reason::Conflict => json!("conflict"),
-        Reason::Prune => json!("prune_unowned"),
-        Reason::Invalid(_) => json!("invalid_state"),
     }
 }
