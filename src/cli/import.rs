@@ -202,21 +202,8 @@ fn write_new(path: &Path, text: &str, force: bool) -> Result<()> {
             dir.display()
         )));
     }
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".providers.")
-        .suffix(".aix-tmp")
-        .tempfile_in(dir)
-        .map_err(|e| err("write", crate::targets::plan::without_temp_name(e)))?;
-    io::Write::write_all(&mut tmp, text.as_bytes()).map_err(|e| err("write", e))?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(mode))
-            .map_err(|e| err("write", e))?;
-    }
-    #[cfg(not(unix))]
-    let _ = mode;
-    tmp.as_file().sync_all().map_err(|e| err("write", e))?;
+    let tmp = crate::config::store::temp_beside(path, text.as_bytes(), Some(mode))
+        .map_err(|e| err("write", e))?;
     if force {
         tmp.persist(path).map_err(|e| err("write", e.error))?;
     } else {

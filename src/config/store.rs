@@ -418,24 +418,60 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
         path: path.to_path_buf(),
         source,
     };
-    let dir = path.parent().unwrap_or(Path::new("."));
+    // tempfile creates the file 0600 on Unix, so the renamed file is too.
+    let tmp = temp_beside(path, bytes, None).map_err(write_err)?;
+    tmp.persist(path).map_err(|e| write_err(e.error))?;
+    sync_folder_of(path);
+    Ok(())
+}
+
+/// `bytes` in a new temporary file in `path`'s folder (0600, or `mode`),
+/// written and synced, ready to be renamed over `path`. Dropped, it is
+/// removed. Errors are the system's, without the temporary file's name
+/// (which means nothing to the user: the caller names `path`).
+pub fn temp_beside(
+    path: &Path,
+    bytes: &[u8],
+    mode: Option<u32>,
+) -> io::Result<tempfile::NamedTempFile> {
+    let plain = |e: io::Error| match e.raw_os_error() {
+        Some(code) => io::Error::from_raw_os_error(code),
+        None => e,
+    };
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy())
         .unwrap_or_default();
-    // tempfile creates the file 0600 on Unix, so the renamed file is too.
     let mut tmp = tempfile::Builder::new()
         .prefix(&format!(".{name}."))
         .suffix(TEMP_SUFFIX)
         .tempfile_in(dir)
-        .map_err(write_err)?;
-    tmp.write_all(bytes).map_err(write_err)?;
-    tmp.as_file().sync_all().map_err(write_err)?;
-    tmp.persist(path).map_err(|e| write_err(e.error))?;
+        .map_err(plain)?;
+    tmp.write_all(bytes)?;
+    #[cfg(unix)]
+    if let Some(mode) = mode {
+        use std::os::unix::fs::PermissionsExt;
+        fs::set_permissions(tmp.path(), fs::Permissions::from_mode(mode))?;
+    }
+    #[cfg(not(unix))]
+    let _ = mode;
+    tmp.as_file().sync_all()?;
+    Ok(tmp)
+}
+
+/// Syncs the folder of `path`, so a rename in it survives a crash.
+pub fn sync_folder_of(path: &Path) {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
     if let Ok(d) = File::open(dir) {
         let _ = d.sync_all();
     }
-    Ok(())
 }
 
 /// Numbers keep their digits exactly (serde_json's `arbitrary_precision`),

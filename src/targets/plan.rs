@@ -497,11 +497,7 @@ pub fn apply(plans: &[TargetPlan], state: &mut State) -> Result<()> {
                 tmp.persist(&p.real).map_err(|e| err("write", e.error))?;
             }
         }
-        if let Some(dir) = p.real.parent()
-            && let Ok(d) = fs::File::open(dir)
-        {
-            let _ = d.sync_all();
-        }
+        crate::config::store::sync_folder_of(&p.real);
     }
     for p in plans {
         if p.touches_state() {
@@ -548,34 +544,11 @@ fn prepare(p: &TargetPlan, text: &str) -> Result<Step> {
             fs::copy(&p.real, &backup).map_err(|e| err("back up", e))?;
         }
     }
-    let name = p
-        .real
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let mut tmp = tempfile::Builder::new()
-        .prefix(&format!(".{name}."))
-        .suffix(".aix-tmp")
-        .tempfile_in(dir)
-        .map_err(|e| err("write", without_temp_name(e)))?;
-    io::Write::write_all(&mut tmp, text.as_bytes()).map_err(|e| err("write", e))?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        fs::set_permissions(tmp.path(), fs::Permissions::from_mode(mode))
-            .map_err(|e| err("write", e))?;
-    }
-    tmp.as_file().sync_all().map_err(|e| err("write", e))?;
+    #[cfg(not(unix))]
+    let mode = 0o600;
+    let tmp = crate::config::store::temp_beside(&p.real, text.as_bytes(), Some(mode))
+        .map_err(|e| err("write", e))?;
     Ok(Step::Replace(tmp))
-}
-
-/// The system's error without the temporary file's name, which tempfile
-/// adds and which means nothing to the user (the error names the file).
-pub fn without_temp_name(e: io::Error) -> io::Error {
-    match e.raw_os_error() {
-        Some(code) => io::Error::from_raw_os_error(code),
-        None => e,
-    }
 }
 
 /// `FILE.aix-backup` beside `FILE`.

@@ -819,7 +819,10 @@ fn one_unwritable_file_leaves_every_file_as_it_was() {
     let leftovers: Vec<_> = std::fs::read_dir(&sb.root)
         .unwrap()
         .flatten()
-        .filter(|e| e.file_name().to_string_lossy().ends_with(".aix-tmp"))
+        .filter(|e| {
+            let n = e.file_name().to_string_lossy().into_owned();
+            n.starts_with('.') && n.ends_with(".tmp")
+        })
         .collect();
     assert!(leftovers.is_empty(), "{leftovers:?}");
 
