@@ -82,6 +82,18 @@ pub struct State {
     doc: Map<String, Value>,
 }
 
+/// The object at `map[key]`, made (in place of anything else) when it is
+/// not one.
+pub fn object_in<'m>(map: &'m mut Map<String, Value>, key: &str) -> &'m mut Map<String, Value> {
+    let slot = map
+        .entry(key.to_string())
+        .or_insert_with(|| Value::Object(Map::new()));
+    if !slot.is_object() {
+        *slot = Value::Object(Map::new());
+    }
+    slot.as_object_mut().expect("just made an object")
+}
+
 impl State {
     pub fn from_doc(doc: Map<String, Value>) -> Self {
         State { doc }
@@ -101,14 +113,7 @@ impl State {
     }
 
     fn object_mut(&mut self, key: &str) -> &mut Map<String, Value> {
-        let slot = self
-            .doc
-            .entry(key.to_string())
-            .or_insert_with(|| Value::Object(Map::new()));
-        if !slot.is_object() {
-            *slot = Value::Object(Map::new());
-        }
-        slot.as_object_mut().expect("just made an object")
+        object_in(&mut self.doc, key)
     }
 
     /// Every custom provider entry in file order, each parsed on its own
@@ -205,21 +210,13 @@ impl State {
 
     /// Records that the manifest owns `name`, as applied.
     pub fn set_owned(&mut self, name: &str, owned: &Owned) {
-        let record = self.object_mut(OWNERSHIP);
-        let slot = record
-            .entry("providers")
-            .or_insert_with(|| Value::Object(Map::new()));
-        if !slot.is_object() {
-            *slot = Value::Object(Map::new());
-        }
+        let slot = object_in(self.object_mut(OWNERSHIP), "providers");
         let mut entry = Map::new();
         entry.insert("fingerprint".into(), Value::from(owned.fingerprint.clone()));
         if let Some(src) = &owned.source {
             entry.insert("source".into(), Value::from(src.clone()));
         }
-        slot.as_object_mut()
-            .expect("just made an object")
-            .insert(name.to_string(), Value::Object(entry));
+        slot.insert(name.to_string(), Value::Object(entry));
     }
 
     /// Forgets that the manifest owns `name`.
@@ -271,21 +268,13 @@ impl State {
 
     /// Records that the manifest owns alias `name`, as applied.
     pub fn set_owned_alias(&mut self, name: &str, value: &Value, source: Option<&str>) {
-        let record = self.object_mut(OWNERSHIP);
-        let slot = record
-            .entry("aliases")
-            .or_insert_with(|| Value::Object(Map::new()));
-        if !slot.is_object() {
-            *slot = Value::Object(Map::new());
-        }
+        let slot = object_in(self.object_mut(OWNERSHIP), "aliases");
         let mut entry = Map::new();
         entry.insert("value".into(), value.clone());
         if let Some(src) = source {
             entry.insert("source".into(), Value::from(src));
         }
-        slot.as_object_mut()
-            .expect("just made an object")
-            .insert(name.to_string(), Value::Object(entry));
+        slot.insert(name.to_string(), Value::Object(entry));
     }
 
     pub fn remove_owned_alias(&mut self, name: &str) {

@@ -18,7 +18,7 @@ use serde_json::{Map, Value, json};
 
 use super::doc::{self, Doc, Place};
 use super::{Decl, Key, Tool, shown_path};
-use crate::config::state::{OWNERSHIP, Origin, State};
+use crate::config::state::{OWNERSHIP, Origin, State, object_in};
 use crate::error::{Error, Result};
 use crate::limits::{self, Accept, ReadError};
 use crate::plan::manifest::Manifest;
@@ -560,27 +560,8 @@ pub fn backup_path(file: &Path) -> PathBuf {
 
 fn record(p: &TargetPlan, state: &mut State) {
     let key = p.path.to_string_lossy().into_owned();
-    let doc = state.doc_mut();
-    let own = doc
-        .entry(OWNERSHIP.to_string())
-        .or_insert_with(|| json!({}));
-    if !own.is_object() {
-        *own = json!({});
-    }
-    let targets = own
-        .as_object_mut()
-        .expect("an object")
-        .entry("targets".to_string())
-        .or_insert_with(|| json!({}));
-    if !targets.is_object() {
-        *targets = json!({});
-    }
-    let targets = targets.as_object_mut().expect("an object");
-    let rec = targets.entry(key.clone()).or_insert_with(|| json!({}));
-    if !rec.is_object() {
-        *rec = json!({});
-    }
-    let rec = rec.as_object_mut().expect("an object");
+    let targets = object_in(object_in(state.doc_mut(), OWNERSHIP), "targets");
+    let rec = object_in(targets, &key);
     rec.insert("tool".into(), json!(p.tool.name()));
     rec.insert("target".into(), json!(p.name));
     if p.read.is_some() && p.text.is_some() && !rec.contains_key("backup") {
@@ -589,13 +570,7 @@ fn record(p: &TargetPlan, state: &mut State) {
             json!(backup_path(&p.real).to_string_lossy()),
         );
     }
-    let entries = rec
-        .entry("entries".to_string())
-        .or_insert_with(|| json!({}));
-    if !entries.is_object() {
-        *entries = json!({});
-    }
-    let entries = entries.as_object_mut().expect("an object");
+    let entries = object_in(rec, "entries");
     for id in &p.forget {
         entries.shift_remove(id);
     }
