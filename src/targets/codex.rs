@@ -9,7 +9,7 @@
 use serde_json::{Map, Value, json};
 
 use super::doc::Place;
-use super::{Input, Item, Key, Out, Tool, default_model, models_of};
+use super::{Input, Item, Out, Tool, default_model, models_of};
 use crate::provider::Wire;
 
 pub const PROVIDERS: Place = Place::Map {
@@ -72,14 +72,7 @@ pub fn map(input: &Input<'_>, out: &mut Out) {
     let mut e = Map::new();
     e.insert("name".into(), json!(p.name));
     e.insert("base_url".into(), json!(p.base_url));
-    let var = match &input.key {
-        Key::Env(v) => Some(v.clone()),
-        Key::File(path) => {
-            out.warn(p, format!("its key is read from the file {path}, which Codex cannot read; no key written (use `api_key = \"${{env:VAR}}\"`)"));
-            None
-        }
-        _ => None,
-    };
+    let var = super::key_var(input, Tool::Codex, out);
     let mut env_headers = Map::new();
     match (&var, super::key_header(p)) {
         (Some(v), None) => {

@@ -6,7 +6,7 @@
 use serde_json::{Map, Value, json};
 
 use super::doc::Place;
-use super::{Input, Key, Out, Tool, models_of};
+use super::{Input, Out, Tool, models_of};
 use crate::provider::Wire;
 
 pub const PLACE: Place = Place::List {
@@ -34,14 +34,7 @@ pub fn map(input: &Input<'_>, out: &mut Out) {
         out.no_models(p, "nothing written");
         return;
     }
-    let key = match &input.key {
-        Key::Env(var) => Some(format!("os.environ/{var}")),
-        Key::File(path) => {
-            out.warn(p, format!("its key is read from the file {path}, which LiteLLM cannot read; no key written (use `api_key = \"${{env:VAR}}\"`)"));
-            None
-        }
-        _ => None,
-    };
+    let key = super::key_var(input, Tool::Litellm, out).map(|var| format!("os.environ/{var}"));
     let extra = super::headers(
         input,
         super::EnvIn::Whole(|v| format!("os.environ/{v}")),
