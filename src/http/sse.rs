@@ -176,6 +176,9 @@ pub struct Parser {
     skip_lf: bool,
     /// Nothing has been seen yet (a BOM may still come).
     at_start: bool,
+    /// The name of the last event taken whole from the input: the next
+    /// one is nearly always the same, and then needs no UTF-8 check.
+    last_name: String,
 }
 
 impl fmt::Debug for Parser {
@@ -210,6 +213,7 @@ impl Parser {
             retry_ms: None,
             skip_lf: false,
             at_start: true,
+            last_name: String::new(),
         }
     }
 
@@ -393,9 +397,14 @@ impl Parser {
             None => ("message", input, end, 0),
             Some(value) => {
                 let value = value.strip_prefix(b" ").unwrap_or(value);
-                let Ok(name) = std::str::from_utf8(value) else {
-                    return Ok(None);
-                };
+                if self.last_name.as_bytes() != value {
+                    let Ok(name) = std::str::from_utf8(value) else {
+                        return Ok(None);
+                    };
+                    self.last_name.clear();
+                    self.last_name.push_str(name);
+                }
+                let name = self.last_name.as_str();
                 let after = match &input[end..] {
                     [b'\n', b'd', ..] => end + 1,
                     [b'\r', b'\n', b'd', ..] => end + 2,
