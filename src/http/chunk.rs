@@ -270,7 +270,7 @@ impl Field {
 
 /// What fills a gap between two literal pieces of a template.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Gap {
+pub(crate) enum Gap {
     /// The text the template exists for: parsed, it fills the field.
     Hole,
     /// A value under a key aix never reads (`id`, `obfuscation`,
@@ -286,18 +286,93 @@ struct Seg {
     gap: Option<Gap>,
 }
 
-/// A learned chunk shape: literal pieces with gaps between them, one gap
-/// being the hole. The general form has a slot for every unread value; the
-/// fast form keeps as literal bytes each slot whose value has not changed
-/// since learning, so the common case is one comparison per varying field.
+/// A document cut into literal pieces with gaps between them, one gap
+/// being the hole (a text) and the others free slots (values that are
+/// only checked). The general form has a gap for every slot; the fast form
+/// keeps as literal bytes each slot whose value has not changed since
+/// learning, so the common case is one comparison per varying field.
 #[derive(Debug)]
-struct Template {
+pub(crate) struct Pieces {
     general: Vec<Seg>,
     /// The learned value of each gap of `general` (the hole's is unused).
     values: Vec<Vec<u8>>,
     /// Whether each gap of `general` has varied (the hole always has).
     varied: Vec<bool>,
     fast: Vec<Seg>,
+    /// The value last seen in each gap of `fast` that is a slot (empty
+    /// until one is seen, and for the hole): a slot that varies seldom
+    /// (llama.cpp's `created` ticks once a second) is then one comparison,
+    /// not a check of its value.
+    last: Vec<Vec<u8>>,
+}
+
+/// How a slot's value is checked: the end of the valid value at an index.
+pub(crate) trait Check: Fn(&[u8], usize) -> Option<usize> + Copy {}
+impl<F: Fn(&[u8], usize) -> Option<usize> + Copy> Check for F {}
+
+impl Pieces {
+    /// `data` cut around `spans` (sorted, apart).
+    pub(crate) fn new(data: &[u8], spans: &[(usize, usize, Gap)]) -> Pieces {
+        let general = segments(data, spans);
+        let values: Vec<Vec<u8>> = spans.iter().map(|&(s, e, _)| data[s..e].to_vec()).collect();
+        let varied: Vec<bool> = spans.iter().map(|s| s.2 == Gap::Hole).collect();
+        let fast = compile(&general, &values, &varied);
+        Pieces {
+            last: vec![Vec::new(); fast.len()],
+            fast,
+            general,
+            values,
+            varied,
+        }
+    }
+
+    /// The hole's text, if `data` has this shape, each slot's value
+    /// checked by `check`.
+    #[inline]
+    pub(crate) fn matches<'a>(
+        &mut self,
+        data: &'a [u8],
+        check: impl Check,
+    ) -> Option<Option<Cow<'a, str>>> {
+        let last = &mut self.last;
+        if let Some(hole) = run(&self.fast, data, |k, pos| {
+            remembered(&mut last[k], data, pos, check)
+        }) {
+            return Some(hole);
+        }
+        // Some slot kept as literal may have a new value: match the general
+        // form, and let each slot that differs vary from now on.
+        let mut spans = Vec::new();
+        let hole = run(&self.general, data, |k, pos| {
+            let end = check(data, pos)?;
+            spans.push((k, pos, end));
+            Some(end)
+        })?;
+        let mut changed = false;
+        for (k, s, e) in spans {
+            if !self.varied[k] && data[s..e] != self.values[k][..] {
+                self.varied[k] = true;
+                changed = true;
+            }
+        }
+        if changed {
+            self.fast = compile(&self.general, &self.values, &self.varied);
+            self.last = vec![Vec::new(); self.fast.len()];
+        }
+        Some(hole)
+    }
+
+    /// [`Pieces::matches`] without learning which slots vary.
+    fn check<'a>(&self, data: &'a [u8], check: impl Check) -> Option<Option<Cow<'a, str>>> {
+        run(&self.general, data, |_, pos| check(data, pos))
+    }
+}
+
+/// A learned chunk shape: its [`Pieces`], and what the chunk means besides
+/// the hole's text.
+#[derive(Debug)]
+struct Template {
+    pieces: Pieces,
     hole: Field,
     /// Everything else the chunk means, the same for every match.
     base: Delta<'static>,
@@ -311,6 +386,9 @@ const PROBES: [&str; 2] = ["aix-template-probe", "aix-second-probe"];
 const SLOT_PROBES: [&[u8]; 2] = [b"0", b"\"aix-slot-probe\""];
 /// Hole candidates tried per learning attempt.
 const MAX_CANDIDATES: usize = 4;
+/// The longest slot value remembered for comparison (longer ones, like a
+/// chunk's logprobs, differ every time: copying them would only cost).
+const MEMO_MAX: usize = 64;
 
 /// A stateful decoder for one stream: [`decode`] with the template fast
 /// path described in the module docs. Always returns what [`decode`] would.
@@ -395,29 +473,12 @@ impl Template {
     /// The hole's text, if `data` has this template's shape.
     #[inline]
     fn matches<'a>(&mut self, data: &'a [u8]) -> Option<Option<Cow<'a, str>>> {
-        if let Some(hole) = run(&self.fast, data, None) {
-            return Some(hole);
-        }
-        // Some slot kept as literal may have a new value: match the general
-        // form, and let each slot that differs vary from now on.
-        let mut spans = Vec::new();
-        let hole = run(&self.general, data, Some(&mut spans))?;
-        let mut changed = false;
-        for (k, s, e) in spans {
-            if !self.varied[k] && data[s..e] != self.values[k][..] {
-                self.varied[k] = true;
-                changed = true;
-            }
-        }
-        if changed {
-            self.fast = compile(&self.general, &self.values, &self.varied);
-        }
-        Some(hole)
+        self.pieces.matches(data, skip_value)
     }
 
     /// `apply` without learning which slots vary (for the probes).
     fn check<'a>(&self, data: &'a [u8]) -> Option<Item<'a>> {
-        Some(self.item(run(&self.general, data, None)?))
+        Some(self.item(self.pieces.check(data, skip_value)?))
     }
 
     /// The chunk this template means with `hole` in its hole.
@@ -495,21 +556,8 @@ impl Template {
             slots.iter().map(|&(s, e)| (s, e, Gap::Slot)).collect();
         spans.push((hole.0, hole.1, Gap::Hole));
         spans.sort_unstable_by_key(|s| s.0);
-        let mut general = Vec::with_capacity(spans.len() + 1);
-        let mut values = Vec::with_capacity(spans.len());
-        let mut at = 0;
-        for &(s, e, gap) in &spans {
-            general.push(Seg {
-                lit: data[at..s].to_vec(),
-                gap: Some(gap),
-            });
-            values.push(data[s..e].to_vec());
-            at = e;
-        }
-        general.push(Seg {
-            lit: data[at..].to_vec(),
-            gap: None,
-        });
+        let pieces = Pieces::new(data, &spans);
+        let general = &pieces.general;
         // A slot must end where a delimiter follows, so that the value
         // found at match time is the whole value.
         if general.windows(2).any(|w| {
@@ -523,7 +571,7 @@ impl Template {
         }
         let render = |hole_text: &str, slot: &[u8]| {
             let mut out = Vec::new();
-            for seg in &general {
+            for seg in general {
                 out.extend_from_slice(&seg.lit);
                 match seg.gap {
                     Some(Gap::Hole) => out.extend_from_slice(format!("\"{hole_text}\"").as_bytes()),
@@ -544,13 +592,9 @@ impl Template {
             return None;
         }
         *field = None;
-        let varied: Vec<bool> = spans.iter().map(|s| s.2 == Gap::Hole).collect();
         let template = Template {
             plain: base == Delta::default(),
-            fast: compile(&general, &values, &varied),
-            general,
-            values,
-            varied,
+            pieces,
             hole: hole.2,
             base,
         };
@@ -586,12 +630,55 @@ fn compile(general: &[Seg], values: &[Vec<u8>], varied: &[bool]) -> Vec<Seg> {
     out
 }
 
-/// Matches `data` against `segs`; the hole's text if it matches. `spans`
-/// collects each slot's (gap index, start, end).
+/// `data` cut into literal pieces around `spans` (in order, apart): the
+/// gaps of a template.
+fn segments(data: &[u8], spans: &[(usize, usize, Gap)]) -> Vec<Seg> {
+    let mut segs = Vec::with_capacity(spans.len() + 1);
+    let mut at = 0;
+    for &(s, e, gap) in spans {
+        segs.push(Seg {
+            lit: data[at..s].to_vec(),
+            gap: Some(gap),
+        });
+        at = e;
+    }
+    segs.push(Seg {
+        lit: data[at..].to_vec(),
+        gap: None,
+    });
+    segs
+}
+
+/// The end of the slot value at `pos`, checked by `check` (such as
+/// [`skip_value`]) unless it is `seen`, the slot's value last time (then
+/// kept in `seen` if short).
+fn remembered(seen: &mut Vec<u8>, data: &[u8], pos: usize, check: impl Check) -> Option<usize> {
+    // A valid JSON value followed by a delimiter is the whole value
+    // there, so the same bytes again need no check.
+    if !seen.is_empty()
+        && data[pos..].starts_with(seen)
+        && matches!(
+            data.get(pos + seen.len()),
+            Some(b',' | b'}' | b']' | b' ' | b'\t' | b'\n' | b'\r')
+        )
+    {
+        return Some(pos + seen.len());
+    }
+    let end = check(data, pos)?;
+    if end - pos <= MEMO_MAX {
+        seen.clear();
+        seen.extend_from_slice(&data[pos..end]);
+    }
+    Some(end)
+}
+
+/// Matches `data` against `segs`; the hole's text if it matches. `slot`
+/// is given each slot's gap index and start, and returns the end of its
+/// value once checked.
 fn run<'a>(
     segs: &[Seg],
     data: &'a [u8],
-    mut spans: Option<&mut Vec<(usize, usize, usize)>>,
+    mut slot: impl FnMut(usize, usize) -> Option<usize>,
 ) -> Option<Option<Cow<'a, str>>> {
     let mut pos = 0;
     let mut hole = None;
@@ -607,13 +694,7 @@ fn run<'a>(
                 hole = Some(text);
                 pos = end;
             }
-            Some(Gap::Slot) => {
-                let end = skip_value(data, pos)?;
-                if let Some(spans) = spans.as_deref_mut() {
-                    spans.push((k, pos, end));
-                }
-                pos = end;
-            }
+            Some(Gap::Slot) => pos = slot(k, pos)?,
         }
     }
     (pos == data.len()).then_some(hole)
@@ -639,9 +720,47 @@ pub(crate) fn hole_text(data: &[u8], start: usize) -> Option<(Cow<'_, str>, usiz
         let text = std::str::from_utf8(&body[..stop]).ok()?;
         return Some((Cow::Borrowed(text), start + stop + 2));
     }
+    // Escapes: the plain ones (as in a slot) are undone here, anything
+    // else (surrogate pairs, invalid escapes) is left to serde.
+    if let Some(end) = plain_string(data, start) {
+        return Some((Cow::Owned(unescape_plain(&data[start + 1..end - 1])?), end));
+    }
     let end = string_end(data, start)?;
     let Text(text) = serde_json::from_slice::<Text<'_>>(&data[start..end]).ok()?;
     Some((text, end))
+}
+
+/// The text of a string's body that [`plain_string`] accepted: its simple
+/// escapes and `\u` escapes (never surrogates there) undone.
+fn unescape_plain(body: &[u8]) -> Option<String> {
+    let mut out = Vec::with_capacity(body.len());
+    let mut at = 0;
+    while let Some(k) = memchr::memchr(b'\\', &body[at..]) {
+        let esc = at + k;
+        out.extend_from_slice(&body[at..esc]);
+        at = esc + 2;
+        let byte = match *body.get(esc + 1)? {
+            b'"' => b'"',
+            b'\\' => b'\\',
+            b'/' => b'/',
+            b'b' => 0x08,
+            b'f' => 0x0c,
+            b'n' => b'\n',
+            b'r' => b'\r',
+            b't' => b'\t',
+            b'u' => {
+                let hex = std::str::from_utf8(body.get(esc + 2..esc + 6)?).ok()?;
+                let c = char::from_u32(u32::from_str_radix(hex, 16).ok()?)?;
+                out.extend_from_slice(c.encode_utf8(&mut [0; 4]).as_bytes());
+                at = esc + 6;
+                continue;
+            }
+            _ => return None,
+        };
+        out.push(byte);
+    }
+    out.extend_from_slice(&body[at..]);
+    String::from_utf8(out).ok()
 }
 
 /// What the value under a key is to the decoder.
@@ -1390,9 +1509,13 @@ mod tests {
             let doc =
                 format!(r#"{{"choices":[{{"index":0,"delta":{{"content":"x"}}}}],"k{pad}":1}}"#);
             let lits = |d: &Decoder| {
-                d.template
-                    .as_ref()
-                    .map(|t| t.general.iter().map(|s| s.lit.clone()).collect::<Vec<_>>())
+                d.template.as_ref().map(|t| {
+                    t.pieces
+                        .general
+                        .iter()
+                        .map(|s| s.lit.clone())
+                        .collect::<Vec<_>>()
+                })
             };
             let before = lits(&d);
             assert_eq!(
@@ -1425,6 +1548,38 @@ mod tests {
             // (Shape 6 switches tool call every ~11 chunks: one miss each.)
             assert!(d.fast_hits >= 900, "shape {shape}: {} hits", d.fast_hits);
         }
+    }
+
+    #[test]
+    fn a_remembered_slot_value_is_only_taken_whole() {
+        // `created` varies, then repeats, grows past its old value, turns
+        // into other JSON and into invalid bytes: every chunk must decode as
+        // the full parse says, the invalid ones included.
+        let created = [
+            "1700000000",
+            "1700000001",
+            "1700000001",
+            "17000000010",
+            "1700000001",
+            "17000000010 ",
+            "\"1700000001\"",
+            "[1700000001]",
+            "1700000001x",
+            "1700000001",
+            "17000000011e",
+            "1700000001",
+            "-",
+            "1700000001",
+        ];
+        let mut d = Decoder::new();
+        for (i, c) in created.iter().cycle().take(200).enumerate() {
+            let doc = format!(
+                r#"{{"choices":[{{"index":0,"delta":{{"content":"t{i}"}}}}],"created":{c},"id":"x"}}"#
+            );
+            let (fast, full) = (d.decode(doc.as_bytes()), decode(doc.as_bytes()));
+            assert!(same(&fast, &full), "{doc}\nfast {fast:?}\nfull {full:?}");
+        }
+        assert!(d.fast_hits >= 100, "{} hits", d.fast_hits);
     }
 
     #[test]
@@ -1477,6 +1632,44 @@ mod tests {
                     "{:?}", String::from_utf8_lossy(&data[..end])
                 );
             }
+        }
+
+        /// A hole's text is what serde reads from the string, escapes and
+        /// all, and a string serde refuses is no text.
+        #[test]
+        fn hole_text_reads_strings_as_serde_does(body in proptest::collection::vec(proptest::sample::select(b"ab \"\\/bfnrtu0123456789aAdDeEfF\x01\x1f\x7f\xc3\xa9\xff\xed\xa0\xf0\x9f\x98\x80".to_vec()), 0..32)) {
+            let mut data = b"\"".to_vec();
+            data.extend_from_slice(&body);
+            data.extend_from_slice(b"\",");
+            let mut strings = serde_json::Deserializer::from_slice(&data).into_iter::<String>();
+            let serde = strings.next().and_then(Result::ok).map(|t| (t, strings.byte_offset()));
+            let ours = hole_text(&data, 0);
+            match (&serde, &ours) {
+                (Some((text, at)), Some((mine, end))) => {
+                    proptest::prop_assert_eq!(text.as_str(), mine.as_ref());
+                    proptest::prop_assert_eq!(at, end);
+                }
+                (None, None) => {}
+                (Some(text), None) => proptest::prop_assert!(false, "serde read {text:?}"),
+                (None, Some(mine)) => proptest::prop_assert!(false, "only aix read {mine:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn escaped_hole_texts_are_undone() {
+        for (json, text) in [
+            (r#""a\"b""#, "a\"b"),
+            (r#""\n\t\r\b\f\/\\""#, "\n\t\r\u{8}\u{c}/\\"),
+            (r#""caf\u00e9 \u20AC""#, "café €"),
+            (r#""\ud83d\ude00!""#, "😀!"),
+            ("\"\u{e9}\\n\"", "\u{e9}\n"),
+        ] {
+            let (got, end) = hole_text(json.as_bytes(), 0).expect(json);
+            assert_eq!((got.as_ref(), end), (text, json.len()), "{json}");
+        }
+        for bad in [r#""\ud83d""#, r#""\x""#, r#""\u12""#, "\"a\u{1}\""] {
+            assert_eq!(hole_text(bad.as_bytes(), 0), None, "{bad}");
         }
     }
 
