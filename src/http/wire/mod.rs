@@ -11,7 +11,7 @@ use std::borrow::Cow;
 
 use serde_json::Value;
 
-use super::chunk::{self, Completion, Usage};
+use super::chunk::{self, Completion, Gap, Pieces, Usage};
 use super::{ClientError, Sink, StreamSummary, one_line};
 use crate::provider::Wire;
 
@@ -80,6 +80,19 @@ pub fn end_event(wire: Wire) -> &'static str {
 pub struct Decoder {
     wire: Wire,
     usage: Option<Usage>,
+    /// The shape of the last delta event the walk read.
+    shape: Option<Shape>,
+    /// Events read through `shape` (for tests and benchmarks).
+    pub shape_hits: u64,
+}
+
+/// A delta event's bytes cut around its text (the hole) and the values
+/// the walk only checks (free slots), as the chat decoder's templates
+/// are: an event that matches it is the same kind of delta with this
+/// text, since the walk would read it exactly so.
+struct Shape {
+    pieces: Pieces,
+    reasoning: bool,
 }
 
 /// What one event meant for the stream as a whole.
@@ -92,7 +105,12 @@ pub enum Step {
 
 impl Decoder {
     pub fn new(wire: Wire) -> Self {
-        Decoder { wire, usage: None }
+        Decoder {
+            wire,
+            usage: None,
+            shape: None,
+            shape_hits: 0,
+        }
     }
 
     /// One event: `name` is its `event:` field (`message` when none),
@@ -112,7 +130,7 @@ impl Decoder {
         }
         // Nearly every event is a text delta: read those without building
         // a tree (anything else, and any error, takes the full path).
-        if let Some(delta) = fast_delta(self.wire, name, data) {
+        if let Some(delta) = self.fast_delta(data) {
             sink.raw(data).map_err(ClientError::Output)?;
             let mut out = Out { sink, summary };
             match delta {
@@ -138,72 +156,39 @@ impl Decoder {
     }
 }
 
-/// A text delta read by [`fast_delta`].
+impl Decoder {
+    /// A delta event matching the last one's shape, else [`walked_delta`]
+    /// (learning the event's shape); `None` for any other event or anything
+    /// unusual (a value in a free member the plain check leaves to serde,
+    /// such as a surrogate pair), which the full path then reads.
+    fn fast_delta<'a>(&mut self, data: &'a [u8]) -> Option<Delta<'a>> {
+        if let Some(shape) = &mut self.shape
+            && let Some(Some(text)) = shape.pieces.matches(data, chunk::plain_value)
+        {
+            self.shape_hits += 1;
+            return Some(if shape.reasoning {
+                Delta::Reasoning(text)
+            } else {
+                Delta::Content(text)
+            });
+        }
+        let mut spans = Vec::new();
+        if let Some(delta) = walked_delta(self.wire, data, &mut spans) {
+            spans.sort_unstable_by_key(|s| s.0);
+            self.shape = Some(Shape {
+                pieces: Pieces::new(data, &spans),
+                reasoning: matches!(delta, Delta::Reasoning(_)),
+            });
+            return Some(delta);
+        }
+        None
+    }
+}
+
+/// A text delta read by [`Decoder::fast_delta`].
 enum Delta<'a> {
     Content(std::borrow::Cow<'a, str>),
     Reasoning(std::borrow::Cow<'a, str>),
-}
-
-#[derive(serde::Deserialize)]
-struct ResponsesDelta<'a> {
-    #[serde(rename = "type", borrow)]
-    kind: std::borrow::Cow<'a, str>,
-    #[serde(borrow)]
-    delta: std::borrow::Cow<'a, str>,
-}
-
-#[derive(serde::Deserialize)]
-struct MessagesDelta<'a> {
-    #[serde(rename = "type", borrow)]
-    kind: std::borrow::Cow<'a, str>,
-    #[serde(borrow)]
-    delta: MessagesInner<'a>,
-}
-
-#[derive(serde::Deserialize)]
-struct MessagesInner<'a> {
-    #[serde(rename = "type", borrow)]
-    kind: std::borrow::Cow<'a, str>,
-    #[serde(borrow, default)]
-    text: Option<std::borrow::Cow<'a, str>>,
-    #[serde(borrow, default)]
-    thinking: Option<std::borrow::Cow<'a, str>>,
-}
-
-/// The text of a plain delta event (`response.output_text.delta`,
-/// a reasoning delta, `content_block_delta` with `text_delta` or
-/// `thinking_delta`), read straight into borrowed strings; `None` for any
-/// other event or anything unusual, which the full path then reads. The
-/// whole data is still parsed (unknown members skipped), so invalid JSON
-/// never gets through here.
-fn fast_delta<'a>(wire: Wire, name: &str, data: &'a [u8]) -> Option<Delta<'a>> {
-    if let Some(d) = walked_delta(wire, data) {
-        return Some(d);
-    }
-    match wire {
-        Wire::Responses if name.ends_with(".delta") => {
-            let d: ResponsesDelta<'a> = serde_json::from_slice(data).ok()?;
-            match d.kind.as_ref() {
-                "response.output_text.delta" => Some(Delta::Content(d.delta)),
-                "response.reasoning_summary_text.delta" | "response.reasoning_text.delta" => {
-                    Some(Delta::Reasoning(d.delta))
-                }
-                _ => None,
-            }
-        }
-        Wire::Messages if name == "content_block_delta" => {
-            let d: MessagesDelta<'a> = serde_json::from_slice(data).ok()?;
-            if d.kind != "content_block_delta" {
-                return None;
-            }
-            match (d.delta.kind.as_ref(), d.delta.text, d.delta.thinking) {
-                ("text_delta", Some(t), _) => Some(Delta::Content(t)),
-                ("thinking_delta", _, Some(t)) => Some(Delta::Reasoning(t)),
-                _ => None,
-            }
-        }
-        _ => None,
-    }
 }
 
 /// Calls `value(key, at)` for each member of the object at `i`, which
@@ -248,13 +233,17 @@ fn walk_object<'a>(
 }
 
 /// A string member read once: a second one of the same name is left to
-/// serde (which keeps the last), by giving up.
-fn once<'a>(slot: &mut Option<Cow<'a, str>>, data: &'a [u8], at: usize) -> Option<usize> {
+/// serde (which keeps the last), by giving up. `span` is where it lies.
+fn once<'a>(
+    slot: &mut Option<(Cow<'a, str>, (usize, usize))>,
+    data: &'a [u8],
+    at: usize,
+) -> Option<usize> {
     if slot.is_some() {
         return None;
     }
     let (text, end) = chunk::hole_text(data, at)?;
-    *slot = Some(text);
+    *slot = Some((text, (at, end)));
     Some(end)
 }
 
@@ -276,16 +265,26 @@ fn once_name<'a>(slot: &mut Option<&'a [u8]>, data: &'a [u8], at: usize) -> Opti
     Some(at + len + 2)
 }
 
-/// [`fast_delta`] without serde: a walk over the event's object that
-/// reads `type` and the delta's text with the chat decoder's string
-/// reader and checks every other value with its plain-JSON check (which
-/// only accepts what serde accepts), so the result is what a full parse
-/// gives or `None`.
-fn walked_delta(wire: Wire, data: &[u8]) -> Option<Delta<'_>> {
+/// The delta of a plain delta event without serde: a walk over the
+/// event's object that reads `type` and the delta's text with the chat
+/// decoder's string reader and checks every other value with its
+/// plain-JSON check (which only accepts what serde accepts), so the result
+/// is what a full parse gives or `None`. `spans` gets where the values
+/// only checked lie (slots) and where the text lies (the hole).
+fn walked_delta<'a>(
+    wire: Wire,
+    data: &'a [u8],
+    spans: &mut Vec<(usize, usize, Gap)>,
+) -> Option<Delta<'a>> {
     let (mut kind, mut inner_kind): (Option<&[u8]>, Option<&[u8]>) = (None, None);
-    let (mut text, mut thinking): (Option<Cow<'_, str>>, Option<Cow<'_, str>>) = (None, None);
+    let (mut text, mut thinking) = (None, None);
     let mut seen_delta = false;
     let start = chunk::ws(data, 0);
+    let mut slot = |at: usize| {
+        let end = chunk::plain_value(data, at)?;
+        spans.push((at, end, Gap::Slot));
+        Some(end)
+    };
     let end = walk_object(data, start, |key, at| match (wire, key) {
         (_, b"type") => once_name(&mut kind, data, at),
         (Wire::Responses, b"delta") => once(&mut text, data, at),
@@ -297,27 +296,41 @@ fn walked_delta(wire: Wire, data: &[u8]) -> Option<Delta<'_>> {
                 b"type" => once_name(&mut inner_kind, data, a),
                 b"text" => once(&mut text, data, a),
                 b"thinking" => once(&mut thinking, data, a),
-                _ => chunk::plain_value(data, a),
+                _ => slot(a),
             })
         }
-        _ => chunk::plain_value(data, at),
+        _ => slot(at),
     })?;
     if chunk::ws(data, end) != data.len() {
         return None;
     }
-    match (wire, kind?) {
-        (Wire::Responses, b"response.output_text.delta") => Some(Delta::Content(text?)),
+    let (delta, (from, to)) = match (wire, kind?) {
+        (Wire::Responses, b"response.output_text.delta") => {
+            let (t, span) = text?;
+            (Delta::Content(t), span)
+        }
         (
             Wire::Responses,
             b"response.reasoning_summary_text.delta" | b"response.reasoning_text.delta",
-        ) => Some(Delta::Reasoning(text?)),
+        ) => {
+            let (t, span) = text?;
+            (Delta::Reasoning(t), span)
+        }
         (Wire::Messages, b"content_block_delta") => match inner_kind? {
-            b"text_delta" => Some(Delta::Content(text?)),
-            b"thinking_delta" => Some(Delta::Reasoning(thinking?)),
-            _ => None,
+            b"text_delta" => {
+                let (t, span) = text?;
+                (Delta::Content(t), span)
+            }
+            b"thinking_delta" => {
+                let (t, span) = thinking?;
+                (Delta::Reasoning(t), span)
+            }
+            _ => return None,
         },
-        _ => None,
-    }
+        _ => return None,
+    };
+    spans.push((from, to, Gap::Hole));
+    Some(delta)
 }
 
 /// Where an event's parts go.
@@ -387,6 +400,11 @@ mod tests {
             ),
             (
                 Wire::Responses,
+                "response.output_text.delta",
+                r#"{"type":"response.output_text.delta","sequence_number":7,"item_id":"msg_1","output_index":0,"content_index":0,"delta":"Hi","logprobs":[],"obfuscation":"9e3779"}"#,
+            ),
+            (
+                Wire::Responses,
                 "response.reasoning_text.delta",
                 r#"{"type":"response.reasoning_text.delta","delta":"why"}"#,
             ),
@@ -435,9 +453,9 @@ mod tests {
             seed
         };
         let alphabet = b"{}[]\",:\\ u0e9tx1-.";
-        let mut all: Vec<(Wire, &str, Vec<u8>)> = Vec::new();
+        let mut all: Vec<(Wire, &str, Vec<u8>, &str)> = Vec::new();
         for (wire, name, data) in cases {
-            all.push((*wire, name, data.as_bytes().to_vec()));
+            all.push((*wire, name, data.as_bytes().to_vec(), data));
             for _ in 0..400 {
                 let mut d = data.as_bytes().to_vec();
                 for _ in 0..1 + next() % 3 {
@@ -452,44 +470,159 @@ mod tests {
                         _ => {}
                     }
                 }
-                all.push((*wire, name, d));
+                all.push((*wire, name, d, data));
             }
         }
-        for (wire, name, data) in &all {
+        #[derive(Clone, Copy)]
+        enum Path {
+            /// A new decoder: the walk.
+            Walk,
+            /// A decoder that read the unmutated event first: its shape.
+            Shape,
+            Full,
+        }
+        let hits = std::cell::Cell::new(0);
+        for (wire, name, data, seed) in &all {
             let data = data.as_slice();
-            let full = |fast: bool| {
+            let full = |path: Path| {
                 let mut c = Collect::default();
                 let mut summary = StreamSummary::default();
                 let mut d = Decoder::new(*wire);
-                let r = if fast {
-                    d.event(name, data, &mut c, &mut summary, "b")
-                } else {
-                    if data.iter().all(u8::is_ascii_whitespace) {
-                        return (c.text, c.reasoning, c.refusal, false);
-                    }
-                    // The full path alone.
-                    let v: Value = match serde_json::from_slice(data) {
-                        Ok(v) => v,
-                        Err(_) => return (c.text, c.reasoning, c.refusal, true),
-                    };
-                    let kind = v
-                        .get("type")
-                        .and_then(Value::as_str)
-                        .unwrap_or(name)
-                        .to_string();
-                    let mut out = Out {
-                        sink: &mut c,
-                        summary: &mut summary,
-                    };
-                    match wire {
-                        Wire::Responses => responses::event(&kind, &v, &mut out),
-                        _ => messages::event(&kind, &v, &mut out, &mut None),
-                    }
-                };
+                if let Path::Shape = path {
+                    let _ = d.event(name, seed.as_bytes(), &mut c, &mut summary, "b");
+                    c = Collect::default();
+                    summary = StreamSummary::default();
+                }
+                if let Path::Full = path {
+                    return full_path(*wire, name, data);
+                }
+                let r = d.event(name, data, &mut c, &mut summary, "b");
                 let failed = r.is_err();
+                hits.set(hits.get() + d.shape_hits);
                 (c.text, c.reasoning, c.refusal, failed)
             };
-            assert_eq!(full(true), full(false), "{}", String::from_utf8_lossy(data));
+            let want = full(Path::Full);
+            let data = String::from_utf8_lossy(data);
+            assert_eq!(full(Path::Walk), want, "{data}");
+            assert_eq!(full(Path::Shape), want, "after {seed}: {data}");
+        }
+        // (The few mutations that keep the shape: in a text, or a slot's
+        // value; the next test makes more.)
+        assert!(hits.get() > 40, "{} events read by shape", hits.get());
+    }
+
+    /// What the full path alone (a `Value`, then the protocol's reader)
+    /// makes of an event: texts, and whether it failed.
+    fn full_path(wire: Wire, name: &str, data: &[u8]) -> (String, String, String, bool) {
+        let mut c = Collect::default();
+        let mut summary = StreamSummary::default();
+        if data.iter().all(u8::is_ascii_whitespace) {
+            return (c.text, c.reasoning, c.refusal, false);
+        }
+        let v: Value = match serde_json::from_slice(data) {
+            Ok(v) => v,
+            Err(_) => return (c.text, c.reasoning, c.refusal, true),
+        };
+        let kind = v
+            .get("type")
+            .and_then(Value::as_str)
+            .unwrap_or(name)
+            .to_string();
+        let mut out = Out {
+            sink: &mut c,
+            summary: &mut summary,
+        };
+        let r = match wire {
+            Wire::Responses => responses::event(&kind, &v, &mut out),
+            _ => messages::event(&kind, &v, &mut out, &mut None),
+        };
+        (c.text, c.reasoning, c.refusal, r.is_err())
+    }
+
+    /// One decoder over a stream of delta events whose texts and free
+    /// values vary (valid or not, escapes, longer and shorter than
+    /// before), as servers send them: each event reads as the full path
+    /// reads it, and most through the learned shape.
+    #[test]
+    fn a_learned_shape_reads_what_the_walk_reads() {
+        let mut seed: u64 = 0x2545_F491_4F6C_DD1D;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        let texts = [
+            "Hi",
+            "",
+            "a\\\"b",
+            "\\u00e9\\n",
+            "\\ud83d\\ude00",
+            "\\ud83d",
+            "\\x",
+            "é€",
+            "\u{1}",
+            "\"",
+            "tab\\t",
+        ];
+        let values = [
+            "7",
+            "70",
+            "-1",
+            "1e5",
+            "01",
+            "\"x\"",
+            "\"9e37\"",
+            "[]",
+            "[1,{\"a\":null}]",
+            "{",
+            "tru",
+            "true",
+            "\"\\ud800\"",
+            "null",
+        ];
+        let shapes: [(Wire, &str, &str); 3] = [
+            (
+                Wire::Responses,
+                "response.output_text.delta",
+                r#"{"type":"response.output_text.delta","sequence_number":SLOT,"item_id":"msg_1","output_index":0,"content_index":0,"delta":"TEXT","logprobs":SLOT,"obfuscation":SLOT}"#,
+            ),
+            (
+                Wire::Messages,
+                "content_block_delta",
+                r#"{"type":"content_block_delta","index":SLOT,"delta":{"type":"text_delta","text":"TEXT"}}"#,
+            ),
+            (
+                Wire::Messages,
+                "content_block_delta",
+                r#"{"type":"content_block_delta","index":0,"delta":{"type":"thinking_delta","thinking":"TEXT","x":SLOT}}"#,
+            ),
+        ];
+        for (wire, name, shape) in shapes {
+            let mut d = Decoder::new(wire);
+            for _ in 0..3000 {
+                let mut event = shape.replace("TEXT", texts[next() as usize % texts.len()]);
+                // Mostly the same free values, now and then others.
+                while let Some(at) = event.find("SLOT") {
+                    let k = next() as usize;
+                    let v = if k.is_multiple_of(4) {
+                        values[k / 4 % values.len()]
+                    } else {
+                        "0"
+                    };
+                    event.replace_range(at..at + 4, v);
+                }
+                let mut c = Collect::default();
+                let mut summary = StreamSummary::default();
+                let r = d.event(name, event.as_bytes(), &mut c, &mut summary, "b");
+                let got = (c.text, c.reasoning, c.refusal, r.is_err());
+                assert_eq!(got, full_path(wire, name, event.as_bytes()), "{event}");
+            }
+            assert!(
+                d.shape_hits > 1500,
+                "{name}: {} read by shape",
+                d.shape_hits
+            );
         }
     }
 
