@@ -7,9 +7,10 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use crate::http::chunk::{self, Decoder};
-use crate::http::sse;
+use crate::http::{ClientError, Sink, StreamSummary, sse, wire};
 use crate::plan::manifest;
 use crate::provider;
+use crate::provider::Wire;
 use crate::run::prompt;
 
 /// SSE: any split of the input gives the same events as the whole, within
@@ -76,6 +77,63 @@ pub fn decode(data: &[u8]) {
                 String::from_utf8_lossy(line)
             ),
         }
+    }
+}
+
+/// Responses and Messages events: each line of the input after the first
+/// byte (which picks the protocol) is one event's data, read in order by
+/// one [`wire::Decoder`] (so the shape learned from a delta meets the
+/// lines after it), then all again; each must give what the full path
+/// alone gives: the same texts, the same end, the same error.
+pub fn wire(data: &[u8]) {
+    let Some((&first, rest)) = data.split_first() else {
+        return;
+    };
+    let protocol = if first % 2 == 0 {
+        Wire::Responses
+    } else {
+        Wire::Messages
+    };
+    let (mut fast, mut full) = (wire::Decoder::new(protocol), wire::Decoder::new(protocol));
+    let lines: Vec<&[u8]> = rest.split(|&b| b == b'\n').collect();
+    for line in lines.iter().chain(lines.iter()) {
+        let (mut a, mut b) = (Texts::default(), Texts::default());
+        let (mut sa, mut sb) = (StreamSummary::default(), StreamSummary::default());
+        let ra = fast.event("message", line, &mut a, &mut sa, "b");
+        let rb = full.full("message", line, &mut b, &mut sb, "b");
+        let shown = |r: Result<wire::Step, ClientError>| r.map_err(|e| e.to_string());
+        assert_eq!(
+            (shown(ra), a, sa.answered),
+            (shown(rb), b, sb.answered),
+            "on {:?}",
+            String::from_utf8_lossy(line)
+        );
+    }
+}
+
+/// The texts a stream gave, each kind apart.
+#[derive(Debug, Default, PartialEq)]
+struct Texts {
+    content: String,
+    reasoning: String,
+    refusal: String,
+}
+
+impl Sink for Texts {
+    fn content(&mut self, t: &str) -> std::io::Result<()> {
+        self.content.push_str(t);
+        Ok(())
+    }
+    fn reasoning(&mut self, t: &str) -> std::io::Result<()> {
+        self.reasoning.push_str(t);
+        Ok(())
+    }
+    fn refusal(&mut self, t: &str) -> std::io::Result<()> {
+        self.refusal.push_str(t);
+        Ok(())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
     }
 }
 
@@ -166,6 +224,7 @@ mod tests {
         replay("template", template);
         replay("manifest", manifest);
         replay("header", header);
+        replay("wire", wire);
     }
 
     fn mutate(seed: &[u8], edits: &[(usize, u8, u8)]) -> Vec<u8> {
@@ -212,6 +271,24 @@ mod tests {
             template(&data);
             manifest(&data);
             header(&data);
+            wire(&data);
+        }
+
+        /// Responses and Messages events, mutated where the shape and
+        /// the walk look, after their unmutated seed.
+        #[test]
+        fn mutated_events(which in 0usize..64, edits in prop::collection::vec((any::<usize>(), prop::sample::select(b"{}[]\":,\\ 0123456789.eE+-ntfu\t\x01\x7f\xc3\xa9\xffd8".to_vec()), any::<u8>()), 1..6)) {
+            let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus/wire");
+            let mut seeds: Vec<Vec<u8>> = std::fs::read_dir(&dir)
+                .unwrap()
+                .map(|e| std::fs::read(e.unwrap().path()).unwrap())
+                .collect();
+            seeds.sort();
+            let seed = &seeds[which % seeds.len()];
+            let mut data = seed.clone();
+            data.push(b'\n');
+            data.extend_from_slice(&mutate(&seed[1..], &edits));
+            wire(&data);
         }
 
         /// Real chunk shapes, mutated where the fast path looks: in
