@@ -1,7 +1,9 @@
 //! In-process cost of each stage of relaying a stream, per chunk and per
 //! server shape: the SSE parser alone, parser + full chunk decoding,
-//! parser + the template decoder, and the whole relay into a byte sink.
-//! No network, so this isolates aix's own work. Prints a markdown table.
+//! parser + the template decoder, and the whole relay into a byte sink;
+//! then the same for the Responses and Messages protocols' events (full
+//! path: a `Value` per event; fast path: the walk and learned shapes).
+//! No network, so this isolates aix's own work. Prints markdown tables.
 //!
 //!     cargo bench --features internals --bench relay [-- CHUNKS]
 
@@ -10,8 +12,8 @@ use std::io::{self, Read};
 use std::time::Instant;
 
 use aix::http::chunk::{self, Item};
-use aix::http::sse;
-use aix::http::{self, Sink};
+use aix::http::{self, Sink, StreamSummary};
+use aix::http::{Wire, sse, wire};
 use serde_json::{Value, json};
 
 const WORDS: [&str; 10] = [
@@ -146,13 +148,133 @@ fn per_chunk(chunks: usize, mut f: impl FnMut()) -> f64 {
 }
 
 fn feed(data: &[u8], mut on: impl FnMut(&[u8])) {
+    feed_named(data, |_, d| on(d));
+}
+
+fn feed_named(data: &[u8], mut on: impl FnMut(&str, &[u8])) {
     let mut p = sse::Parser::default();
     for piece in data.chunks(64 * 1024) {
         p.feed(piece, &mut |mut e: sse::Event<'_>| -> Result<(), ()> {
-            on(&e.data.bytes().unwrap());
+            on(e.event, &e.data.bytes().unwrap());
             Ok(())
         })
         .unwrap();
+    }
+}
+
+/// A Responses or Messages stream of `events` text deltas, as
+/// bench/stream_bench.py builds it.
+fn wire_stream(wire: Wire, events: usize) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut event = |name: &str, data: Value| {
+        out.extend_from_slice(format!("event: {name}\ndata: {data}\n\n").as_bytes());
+    };
+    if wire == Wire::Responses {
+        event(
+            "response.created",
+            json!({"type": "response.created", "sequence_number": 0,
+            "response": {"id": "resp_1", "status": "in_progress"}}),
+        );
+        for i in 0..events {
+            event(
+                "response.output_text.delta",
+                json!({"type": "response.output_text.delta",
+                "sequence_number": i + 1, "item_id": "msg_1", "output_index": 0,
+                "content_index": 0, "delta": WORDS[i % WORDS.len()], "logprobs": [],
+                "obfuscation": obfuscation(i)}),
+            );
+        }
+        event(
+            "response.completed",
+            json!({"type": "response.completed", "response": {
+            "id": "resp_1", "status": "completed",
+            "usage": {"input_tokens": 9, "output_tokens": events, "total_tokens": events + 9}}}),
+        );
+        return out;
+    }
+    event(
+        "message_start",
+        json!({"type": "message_start", "message": {"id": "msg_1",
+        "type": "message", "role": "assistant", "model": "claude-bench", "content": [],
+        "usage": {"input_tokens": 9, "output_tokens": 1}}}),
+    );
+    event(
+        "content_block_start",
+        json!({"type": "content_block_start", "index": 0,
+        "content_block": {"type": "text", "text": ""}}),
+    );
+    for i in 0..events {
+        if i % 5000 == 0 {
+            event("ping", json!({"type": "ping"}));
+        }
+        event(
+            "content_block_delta",
+            json!({"type": "content_block_delta", "index": 0,
+            "delta": {"type": "text_delta", "text": WORDS[i % WORDS.len()]}}),
+        );
+    }
+    event(
+        "content_block_stop",
+        json!({"type": "content_block_stop", "index": 0}),
+    );
+    event(
+        "message_delta",
+        json!({"type": "message_delta", "delta": {"stop_reason": "end_turn"},
+        "usage": {"output_tokens": events}}),
+    );
+    event("message_stop", json!({"type": "message_stop"}));
+    out
+}
+
+/// The wire protocols' table.
+fn wire_table(events: usize) {
+    println!();
+    println!(
+        "| protocol | bytes/event | SSE only | SSE + full path | SSE + fast path | fast-path share | whole relay |"
+    );
+    println!("|---|---|---|---|---|---|---|");
+    for (label, wire) in [("responses", Wire::Responses), ("messages", Wire::Messages)] {
+        let data = wire_stream(wire, events);
+        let sse_only = per_chunk(events, || {
+            let mut n = 0usize;
+            feed_named(&data, |e, d| n += e.len() + d.len());
+            black_box(n);
+        });
+        let decode = |fast: bool| {
+            let mut dec = wire::Decoder::new(wire);
+            let mut sink = Bytes(Vec::new());
+            let mut summary = StreamSummary::default();
+            feed_named(&data, |e, d| {
+                let _ = if fast {
+                    dec.event(e, d, &mut sink, &mut summary, "http://bench")
+                } else {
+                    dec.full(e, d, &mut sink, &mut summary, "http://bench")
+                };
+            });
+            black_box(sink.0.len());
+            dec.shape_hits
+        };
+        let full = per_chunk(events, || {
+            decode(false);
+        });
+        let mut hits = 0;
+        let fast = per_chunk(events, || hits = decode(true));
+        let relay = per_chunk(events, || {
+            let mut sink = Bytes(Vec::new());
+            http::relay_wire(
+                &mut Reads(&data),
+                &mut sink,
+                "http://bench",
+                std::time::Duration::from_secs(5),
+                wire,
+            )
+            .unwrap();
+        });
+        println!(
+            "| {label} | {} | {sse_only:.0} | {full:.0} | {fast:.0} | {:.1}% | {relay:.0} |",
+            data.len() / events,
+            hits as f64 * 100.0 / events as f64
+        );
     }
 }
 
@@ -211,4 +333,5 @@ fn main() {
             hits as f64 * 100.0 / chunks as f64
         );
     }
+    wire_table(chunks);
 }
