@@ -110,6 +110,43 @@ pub enum Item<'a> {
     Delta(Delta<'a>),
 }
 
+/// What [`Decoder::read`] makes of an event: the usual chunk, whose whole
+/// meaning is one text (none when it is empty), without building a
+/// [`Delta`]; anything else as an [`Item`].
+#[derive(Debug, PartialEq)]
+pub enum Decoded<'a> {
+    Text(TextKind, Option<Cow<'a, str>>),
+    Item(Item<'a>),
+}
+
+/// Which text a [`Decoded::Text`] chunk carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TextKind {
+    Content,
+    Reasoning,
+    Refusal,
+}
+
+impl TextKind {
+    /// The delta of a chunk that carries only `text`.
+    fn delta(self, text: Option<Cow<'_, str>>) -> Delta<'_> {
+        match self {
+            TextKind::Content => Delta {
+                content: text,
+                ..Delta::default()
+            },
+            TextKind::Reasoning => Delta {
+                reasoning: text,
+                ..Delta::default()
+            },
+            TextKind::Refusal => Delta {
+                refusal: text,
+                ..Delta::default()
+            },
+        }
+    }
+}
+
 /// A JSON string borrowed from the input when it has no escapes.
 /// (serde borrows a bare `Cow<str>` but not one inside an `Option`.)
 struct Text<'a>(Cow<'a, str>);
@@ -258,6 +295,16 @@ enum Field {
 }
 
 impl Field {
+    /// The text kind of a field outside tool calls.
+    fn text_kind(self) -> Option<TextKind> {
+        match self {
+            Field::Content => Some(TextKind::Content),
+            Field::Reasoning => Some(TextKind::Reasoning),
+            Field::Refusal => Some(TextKind::Refusal),
+            Field::Arguments(_) => None,
+        }
+    }
+
     fn get<'d, 'a>(self, d: &'d mut Delta<'a>) -> Option<&'d mut Option<Cow<'a, str>>> {
         Some(match self {
             Field::Content => &mut d.content,
@@ -426,17 +473,38 @@ impl Decoder {
         Decoder::default()
     }
 
-    #[inline]
+    /// What [`decode`] makes of `data`, through the template when it matches.
+    #[cfg(any(test, feature = "internals"))]
     pub fn decode<'a>(&mut self, data: &'a [u8]) -> Result<Item<'a>, serde_json::Error> {
+        Ok(match self.read(data)? {
+            Decoded::Text(kind, text) => Item::Delta(kind.delta(text)),
+            Decoded::Item(item) => item,
+        })
+    }
+
+    /// [`Decoder::decode`], with the usual chunk read as its one text.
+    #[inline]
+    pub fn read<'a>(&mut self, data: &'a [u8]) -> Result<Decoded<'a>, serde_json::Error> {
         if let Some(t) = &mut self.template
             && let Some(hole) = t.matches(data)
         {
             self.fast_hits += 1;
             self.template_hits += 1;
             self.misses = 0;
+            let text = hole.filter(|t| !t.is_empty());
+            if t.plain
+                && let Some(kind) = t.hole.text_kind()
+            {
+                return Ok(Decoded::Text(kind, text));
+            }
             // Built straight into the return value: no move of a Delta.
-            return Ok(t.item(hole));
+            return Ok(Decoded::Item(t.item(text)));
         }
+        self.full(data).map(Decoded::Item)
+    }
+
+    /// The full parse of `data`, and what it teaches the template.
+    fn full<'a>(&mut self, data: &'a [u8]) -> Result<Item<'a>, serde_json::Error> {
         let item = decode(data)?;
         self.misses += 1;
         if self.misses >= self.learn_gap {
@@ -478,36 +546,18 @@ impl Template {
 
     /// `apply` without learning which slots vary (for the probes).
     fn check<'a>(&self, data: &'a [u8]) -> Option<Item<'a>> {
-        Some(self.item(self.pieces.check(data, skip_value)?))
+        let hole = self.pieces.check(data, skip_value)?;
+        Some(self.item(hole.filter(|t| !t.is_empty())))
     }
 
-    /// The chunk this template means with `hole` in its hole.
+    /// The chunk this template means with `text` (empty as `None`) in
+    /// its hole.
     #[inline]
-    fn item<'a>(&self, hole: Option<Cow<'a, str>>) -> Item<'a> {
-        let text = hole.filter(|t| !t.is_empty());
-        if self.plain {
-            // Built in place (no move of a whole Delta).
-            match self.hole {
-                Field::Content => {
-                    return Item::Delta(Delta {
-                        content: text,
-                        ..Delta::default()
-                    });
-                }
-                Field::Reasoning => {
-                    return Item::Delta(Delta {
-                        reasoning: text,
-                        ..Delta::default()
-                    });
-                }
-                Field::Refusal => {
-                    return Item::Delta(Delta {
-                        refusal: text,
-                        ..Delta::default()
-                    });
-                }
-                Field::Arguments(_) => {}
-            }
+    fn item<'a>(&self, text: Option<Cow<'a, str>>) -> Item<'a> {
+        if self.plain
+            && let Some(kind) = self.hole.text_kind()
+        {
+            return Item::Delta(kind.delta(text));
         }
         let mut d: Delta<'a> = self.base.clone();
         // (Learning checked that the base has this field.)

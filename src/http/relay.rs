@@ -8,7 +8,7 @@ use std::time::Duration;
 use serde_json::Value;
 
 use super::*;
-use crate::http::chunk::{self, Item, Usage};
+use crate::http::chunk::{self, Decoded, Item, TextKind, Usage};
 use crate::http::{sse, wire};
 use crate::provider::Wire;
 
@@ -276,13 +276,28 @@ impl Relay<'_> {
         }
         // Matched in place, not moved out: a Delta is large enough that a
         // move per chunk shows in the relay's profile.
-        let decoded = self.decoder.decode(data);
+        let decoded = self.decoder.read(data);
         let delta = match &decoded {
-            Ok(Item::Done) => {
+            // The usual chunk: one text, and nothing else to record.
+            Ok(Decoded::Text(kind, text)) => {
+                self.sink.raw(data).map_err(ClientError::Output)?;
+                let Some(text) = text else {
+                    return Ok(());
+                };
+                match kind {
+                    TextKind::Reasoning => self.sink.reasoning(text),
+                    TextKind::Content => self.sink.content(text),
+                    TextKind::Refusal => self.sink.refusal(text),
+                }
+                .map_err(ClientError::Output)?;
+                self.summary.answered |= *kind != TextKind::Reasoning;
+                return Ok(());
+            }
+            Ok(Decoded::Item(Item::Done)) => {
                 self.done = true;
                 return Ok(());
             }
-            Ok(Item::Delta(d)) => d,
+            Ok(Decoded::Item(Item::Delta(d))) => d,
             Err(e) => {
                 return Err(ClientError::Protocol {
                     base_url: self.base_url.to_string(),
