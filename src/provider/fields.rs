@@ -952,14 +952,13 @@ impl Field {
 pub fn check_entry(entry: &Map<String, Value>) -> Vec<Problem> {
     let mut problems = Vec::new();
     let preset = super::presets::of_entry(entry);
-    for f in FIELDS {
-        match entry.get(f.name) {
-            None | Some(Value::Null)
-                if f.required && preset.is_none_or(|p| p.value(f).is_none()) =>
-            {
+    // One pass over the entry (null read as unset), not a lookup per field.
+    for (f, value) in FIELDS.iter().zip(values_of(entry)) {
+        match value {
+            None if f.required && preset.is_none_or(|p| p.value(f).is_none()) => {
                 problems.push(missing(f, preset));
             }
-            None | Some(Value::Null) => {}
+            None => {}
             Some(v) => {
                 if let Err(p) = f.check(v) {
                     problems.extend(p);

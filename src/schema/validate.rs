@@ -795,8 +795,8 @@ fn provider_problems(
     if !in_manifest {
         return;
     }
-    for f in fields::FIELDS.iter().filter(|f| f.is_map()) {
-        let Some(Value::Object(entries)) = obj.get(f.name) else {
+    for (f, value) in fields::FIELDS.iter().zip(fields::values_of(obj)) {
+        let Some(Value::Object(entries)) = value.filter(|_| f.is_map()) else {
             continue;
         };
         for (k, v) in entries {
