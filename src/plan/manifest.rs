@@ -177,10 +177,13 @@ impl<'a> Document<'a> {
 /// Whether any string of `v` holds a `${file:` reference that is not
 /// absolute or from `~/`.
 fn has_relative_file_ref(v: &Value) -> bool {
+    // Most strings hold no `$` at all: a byte search rules them out before
+    // a substring search is set up.
     let relative = |s: &str| {
-        s.split("${file:")
-            .skip(1)
-            .any(|rest| !rest.starts_with(['/', '~']))
+        memchr::memchr(b'$', s.as_bytes()).is_some()
+            && s.split("${file:")
+                .skip(1)
+                .any(|rest| !rest.starts_with(['/', '~']))
     };
     crate::provider::shaping::each_string(v, &mut Vec::new(), &mut |_, s| {
         if relative(s) { Err(()) } else { Ok(()) }

@@ -332,6 +332,21 @@ impl std::fmt::Debug for Shown<'_> {
     }
 }
 
+/// `s.split_once("://")`, by a byte search for `:` (a substring search is
+/// set up anew on every call, and this runs for every provider read).
+fn split_scheme(s: &str) -> Option<(&str, &str)> {
+    let b = s.as_bytes();
+    let mut from = 0;
+    while let Some(i) = memchr::memchr(b':', &b[from..]) {
+        let at = from + i;
+        if b[at + 1..].starts_with(b"//") {
+            return Some((&s[..at], &s[at + 3..]));
+        }
+        from = at + 1;
+    }
+    None
+}
+
 /// [`normalize_base_url`] without allocating when `input` is already in
 /// normal form (the common case when reading config.json or a manifest).
 fn normalized_base_url(input: &str) -> Result<std::borrow::Cow<'_, str>, String> {
@@ -355,7 +370,7 @@ fn normalized_base_url(input: &str) -> Result<std::borrow::Cow<'_, str>, String>
             "base URL {shown:?}... contains spaces or control characters (not repeated here)"
         ));
     }
-    let Some((scheme, rest)) = s.split_once("://") else {
+    let Some((scheme, rest)) = split_scheme(s) else {
         return Err(format!(
             "base URL {shown:?} is not absolute; write it as http://HOST[:PORT]/PATH or https://..."
         ));
@@ -444,10 +459,7 @@ pub fn validate_header_name(name: &str) -> Result<(), String> {
     if name.is_empty() {
         return Err("header name is empty".into());
     }
-    if let Some(bad) = name
-        .chars()
-        .find(|c| !(c.is_ascii_alphanumeric() || "!#$%&'*+-.^_`|~".contains(*c)))
-    {
+    if let Some(bad) = name.chars().find(|&c| !is_token_char(c)) {
         return Err(format!(
             "header name {:?} has {bad:?}; names are letters, digits and !#$%&'*+-.^_`|~",
             crate::output::clip(name, 80)
@@ -514,7 +526,24 @@ pub fn parse_header_arg(arg: &str) -> Result<(String, String), String> {
 }
 
 fn is_token_char(c: char) -> bool {
-    c.is_ascii_alphanumeric() || "!#$%&'*+-.^_`|~".contains(c)
+    c.is_ascii_alphanumeric()
+        || matches!(
+            c,
+            '!' | '#'
+                | '$'
+                | '%'
+                | '&'
+                | '\''
+                | '*'
+                | '+'
+                | '-'
+                | '.'
+                | '^'
+                | '_'
+                | '`'
+                | '|'
+                | '~'
+        )
 }
 
 fn describe_char(c: char) -> String {
@@ -837,6 +866,34 @@ mod tests {
             assert!(validate_name(bad).is_err(), "{bad:?}");
         }
         assert!(validate_name("custom:x").unwrap_err().contains("bare name"));
+    }
+
+    #[test]
+    fn split_scheme_is_split_once() {
+        for s in [
+            "",
+            ":",
+            "://",
+            "a://b",
+            "a:b://c",
+            "a:/b://c",
+            "http:",
+            "http:/",
+            "x:y:z",
+            "é://ü",
+            "::///",
+            "a://b://c",
+        ] {
+            assert_eq!(split_scheme(s), s.split_once("://"), "{s:?}");
+        }
+    }
+
+    #[test]
+    fn token_chars_are_the_listed_ones() {
+        for c in (0u8..=255).map(char::from).chain(['é', '\u{2028}']) {
+            let listed = c.is_ascii_alphanumeric() || "!#$%&'*+-.^_`|~".contains(c);
+            assert_eq!(is_token_char(c), listed, "{c:?}");
+        }
     }
 
     #[test]
