@@ -82,6 +82,34 @@ pub struct State {
     doc: Map<String, Value>,
 }
 
+/// `a == b` for JSON values, without hashing where it can: objects whose
+/// keys are the same and in the same order (an entry as it was read back
+/// and as it is about to be written, usually) are compared member by
+/// member; anything else falls back to `==`, whose object comparison
+/// looks every key up in the other object (order aside).
+pub fn json_eq(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::Object(x), Value::Object(y)) => map_eq(x, y),
+        (Value::Array(x), Value::Array(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(v, w)| json_eq(v, w))
+        }
+        _ => a == b,
+    }
+}
+
+/// [`json_eq`] for two objects.
+pub fn map_eq(x: &Map<String, Value>, y: &Map<String, Value>) -> bool {
+    if x.len() != y.len() {
+        return false;
+    }
+    if x.keys().zip(y.keys()).all(|(k, l)| k == l) {
+        // The same keys in the same order: (keys being unique) each
+        // member's counterpart is the one at the same place.
+        return x.values().zip(y.values()).all(|(v, w)| json_eq(v, w));
+    }
+    x == y
+}
+
 /// The object at `map[key]`, made (in place of anything else) when it is
 /// not one.
 pub fn object_in<'m>(map: &'m mut Map<String, Value>, key: &str) -> &'m mut Map<String, Value> {
@@ -488,7 +516,7 @@ impl State {
     /// removed.
     pub fn check_changes(&self, before: &State) -> Result<(), Error> {
         for (key, value) in &self.doc {
-            if before.doc.get(key) == Some(value) {
+            if before.doc.get(key).is_some_and(|b| json_eq(b, value)) {
                 continue;
             }
             if depth(value) > MAX_DEPTH {
@@ -766,7 +794,7 @@ fn check_providers(value: &Value, old: Option<&Value>) -> Result<(), Error> {
     let old = old.and_then(Value::as_object);
     for (name, entry) in entries {
         let before = old.and_then(|o| o.get(name));
-        if before != Some(entry) {
+        if !before.is_some_and(|b| json_eq(b, entry)) {
             entry_problem(name, entry)
                 .map_err(|(at, message)| Error::new(format!("refused: {at}: {message}")))?;
             check_new_fields(name, entry, before)?;
@@ -815,7 +843,10 @@ fn check_api_keys(value: &Value, old: Option<&Value>) -> Result<(), Error> {
     };
     let old = old.and_then(Value::as_object);
     for (name, key) in keys {
-        if old.and_then(|o| o.get(name)) == Some(key) {
+        if old
+            .and_then(|o| o.get(name))
+            .is_some_and(|b| json_eq(b, key))
+        {
             continue;
         }
         match key {
@@ -891,6 +922,49 @@ mod tests {
 
     fn path(s: &str) -> KeyPath {
         KeyPath::parse(s).unwrap()
+    }
+
+    #[test]
+    fn json_eq_is_eq() {
+        let values = [
+            json!(null),
+            json!(1),
+            json!(1.0),
+            json!(-0),
+            json!(1e2),
+            json!(100),
+            json!("1"),
+            json!(true),
+            json!([]),
+            json!([1, 2]),
+            json!([2, 1]),
+            json!([1, [2, {"a": 1}]]),
+            json!([1, [2, {"a": 1.0}]]),
+            json!({}),
+            json!({"a": 1, "b": 2}),
+            json!({"b": 2, "a": 1}),
+            json!({"a": 1, "b": 2, "c": 3}),
+            json!({"a": 1, "c": 2}),
+            json!({"a": 1.0, "b": 2}),
+            json!({"a": {"x": [1, {"y": null}], "z": "s"}, "b": [{"k": 1, "l": 2}]}),
+            json!({"b": [{"l": 2, "k": 1}], "a": {"z": "s", "x": [1, {"y": null}]}}),
+            json!({"a": {"x": [1, {"y": false}], "z": "s"}, "b": [{"k": 1, "l": 2}]}),
+            json!({"a": {"x": [1, {"y": null}], "z": "s"}, "b": [{"l": 2, "k": 1}]}),
+            json!({"a": {"x": [1, {"y": null}], "z": "s"}, "b": [{"k": 1, "m": 2}]}),
+        ];
+        // Numbers as the file spells them (arbitrary precision).
+        let parsed: Vec<Value> = ["1", "1.0", "1e2", "1E2", "100", "-0", "0"]
+            .iter()
+            .map(|t| serde_json::from_str(t).unwrap())
+            .collect();
+        for a in values.iter().chain(&parsed) {
+            for b in values.iter().chain(&parsed) {
+                assert_eq!(json_eq(a, b), a == b, "{a} vs {b}");
+                if let (Value::Object(x), Value::Object(y)) = (a, b) {
+                    assert_eq!(map_eq(x, y), x == y, "{a} vs {b}");
+                }
+            }
+        }
     }
 
     #[test]

@@ -213,7 +213,7 @@ impl Store {
         let mut after = before.clone();
         let value = change(&mut after)?;
         after.check_changes(&before)?;
-        if after != before {
+        if !crate::config::state::map_eq(after.doc(), before.doc()) {
             self.write(&after, &exponent_spellings(&bytes))?;
         }
         Ok(value)
