@@ -6,6 +6,7 @@
 //! plain functions so that clap can use them as value parsers and report bad
 //! arguments as usage errors.
 
+use std::borrow::Cow;
 use std::fmt;
 
 use serde_json::{Map, Value};
@@ -625,8 +626,10 @@ impl Provider {
             match f.check(&value) {
                 Err(problems) => return Err(Invalid::from(&problems[0])),
                 // Values are kept in normal form; one that is not was not
-                // checked by the path that built this provider.
-                Ok(normal) if *normal != value => {
+                // checked by the path that built this provider. (A value
+                // check borrows is the value itself: only one it made
+                // can differ.)
+                Ok(Cow::Owned(normal)) if normal != value => {
                     return Err(Invalid::new(
                         f.name,
                         format!("must be written as {}", f.text(&normal, true)),
@@ -650,7 +653,7 @@ impl Provider {
                 };
                 match f.check(value) {
                     Err(problems) => return Err(Invalid::from(&problems[0])),
-                    Ok(normal) if *normal != *value => {
+                    Ok(Cow::Owned(normal)) if normal != *value => {
                         return Err(Invalid::new(
                             f.name,
                             format!("must be written as {}", f.text(&normal, true)),
