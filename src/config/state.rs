@@ -711,8 +711,14 @@ fn entry_problem(name: &str, entry: &Value) -> Result<Provider, (String, String)
     };
     provider::validate_name(name).map_err(|m| (at(""), m))?;
     // A hand-edited base_url that normalisation can fix (a trailing '/',
-    // an upper-case scheme) is used as normalised.
-    if let Some(Value::String(url)) = entry.get("base_url")
+    // an upper-case scheme) is used as normalised. Read as it is first:
+    // the base_url passes its check only when it is in normal form, so
+    // only a problem there can be one that normalising fixes (the other
+    // fields read the same either way).
+    let read = Provider::from_json(name, entry);
+    if let Err(e) = &read
+        && e.field == "base_url"
+        && let Some(Value::String(url)) = entry.get("base_url")
         && let Ok(normal) = provider::normalize_base_url(url)
         && normal != *url
     {
@@ -720,7 +726,7 @@ fn entry_problem(name: &str, entry: &Value) -> Result<Provider, (String, String)
         fixed["base_url"] = Value::String(normal);
         return Provider::from_json(name, &fixed).map_err(|e| (at(&e.field), e.message));
     }
-    Provider::from_json(name, entry).map_err(|e| (at(&e.field), e.message))
+    read.map_err(|e| (at(&e.field), e.message))
 }
 
 /// A custom provider entry that cannot be used, as listings show it: with
