@@ -386,7 +386,9 @@ fn normalized_base_url(input: &str) -> Result<std::borrow::Cow<'_, str>, String>
             scheme.to_ascii_lowercase()
         ));
     };
-    let split = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    // (Byte searches: every character sought is ASCII, so they find what a
+    // search by characters would.)
+    let split = memchr::memchr3(b'/', b'?', b'#', rest.as_bytes()).unwrap_or(rest.len());
     let (authority, path) = rest.split_at(split);
     if authority.contains('@') {
         return Err(format!(
@@ -423,18 +425,18 @@ fn normalized_base_url(input: &str) -> Result<std::borrow::Cow<'_, str>, String>
     }
     if !authority.starts_with('[')
         && !host
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_'))
+            .bytes()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'.' | b'_'))
     {
         return Err(format!("base URL {shown:?} has an invalid host {host:?}"));
     }
     if let Some(port) = port {
         match port.parse::<u16>() {
-            Ok(p) if p > 0 && port.chars().all(|c| c.is_ascii_digit()) => {}
+            Ok(p) if p > 0 && port.bytes().all(|c| c.is_ascii_digit()) => {}
             _ => return Err(format!("base URL {shown:?} has an invalid port {port:?}")),
         }
     }
-    if let Some(at) = path.find(['?', '#']) {
+    if let Some(at) = memchr::memchr2(b'?', b'#', path.as_bytes()) {
         // The query may hold a key (`?key=...`): show only what precedes it.
         return Err(format!(
             "base URL {:?} has a query or fragment; aix appends /chat/completions to it, so give only the path (query parameters go in query_params: --query KEY=VALUE)",
