@@ -214,7 +214,7 @@ impl Store {
         let value = change(&mut after)?;
         after.check_changes(&before)?;
         if !crate::config::state::map_eq(after.doc(), before.doc()) {
-            self.write(&after, &exponent_spellings(&bytes))?;
+            self.write(&after, &exponent_spellings(&bytes), bytes.len())?;
         }
         Ok(value)
     }
@@ -333,7 +333,14 @@ impl Store {
         }
     }
 
-    fn write(&self, state: &State, spellings: &HashMap<String, String>) -> Result<(), StoreError> {
+    /// Writes `state`; `size` (the length of the file it was read from)
+    /// sizes the buffer, so a large file is not copied as it grows.
+    fn write(
+        &self,
+        state: &State,
+        spellings: &HashMap<String, String>,
+        size: usize,
+    ) -> Result<(), StoreError> {
         let path = self.config_path();
         let write_err = |source| StoreError::Write {
             path: path.clone(),
@@ -357,8 +364,10 @@ impl Store {
             }
             _ => {}
         }
-        let mut text = serde_json::to_string_pretty(state.doc())
+        let mut buf = Vec::with_capacity(size + size / 8 + 4096);
+        serde_json::to_writer_pretty(&mut buf, state.doc())
             .map_err(|e| write_err(io::Error::other(e)))?;
+        let mut text = String::from_utf8(buf).map_err(|e| write_err(io::Error::other(e)))?;
         if !spellings.is_empty() {
             text = respell_exponents(&text, spellings);
         }
