@@ -177,18 +177,19 @@ impl<'a> Document<'a> {
 /// Whether any string of `v` holds a `${file:` reference that is not
 /// absolute or from `~/`.
 fn has_relative_file_ref(v: &Value) -> bool {
-    // Most strings hold no `$` at all: a byte search rules them out before
-    // a substring search is set up.
-    let relative = |s: &str| {
-        memchr::memchr(b'$', s.as_bytes()).is_some()
-            && s.split("${file:")
-                .skip(1)
-                .any(|rest| !rest.starts_with(['/', '~']))
-    };
-    crate::provider::shaping::each_string(v, &mut Vec::new(), &mut |_, s| {
-        if relative(s) { Err(()) } else { Ok(()) }
-    })
-    .is_err()
+    match v {
+        // Most strings hold no `$` at all: a byte search rules them out
+        // before a substring search is set up.
+        Value::String(s) => {
+            memchr::memchr(b'$', s.as_bytes()).is_some()
+                && s.split("${file:")
+                    .skip(1)
+                    .any(|rest| !rest.starts_with(['/', '~']))
+        }
+        Value::Array(items) => items.iter().any(has_relative_file_ref),
+        Value::Object(m) => m.values().any(has_relative_file_ref),
+        _ => false,
+    }
 }
 
 fn absolute_file_refs(v: &mut Value, dir: &Path) {

@@ -955,9 +955,10 @@ impl Field {
 /// manifest's schema refuses them).
 pub fn check_entry(entry: &Map<String, Value>) -> Vec<Problem> {
     let mut problems = Vec::new();
-    let preset = super::presets::of_entry(entry);
     // One pass over the entry (null read as unset), not a lookup per field.
-    for (f, value) in FIELDS.iter().zip(values_of(entry)) {
+    let values = values_of(entry);
+    let preset = super::presets::of_values(&values);
+    for (f, value) in FIELDS.iter().zip(values) {
         match value {
             None if f.required && preset.is_none_or(|p| p.value(f).is_none()) => {
                 problems.push(missing(f, preset));

@@ -679,8 +679,8 @@ impl Provider {
             ));
         };
         let mut p = Provider::new(name, "");
-        let preset = presets::of_entry(obj);
         let values = fields::values_of(obj);
+        let preset = presets::of_values(&values);
         for (f, &value) in fields::FIELDS.iter().zip(&values) {
             match value {
                 None if f.required && preset.is_none_or(|p| p.value(f).is_none()) => {
