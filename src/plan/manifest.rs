@@ -178,13 +178,13 @@ impl<'a> Document<'a> {
 /// absolute or from `~/`.
 fn has_relative_file_ref(v: &Value) -> bool {
     match v {
-        // Most strings hold no `$` at all: a byte search rules them out
-        // before a substring search is set up.
+        // Each `${file:` (found from the `$`s, by bytes: most strings have
+        // none) and what follows it.
         Value::String(s) => {
-            memchr::memchr(b'$', s.as_bytes()).is_some()
-                && s.split("${file:")
-                    .skip(1)
-                    .any(|rest| !rest.starts_with(['/', '~']))
+            let b = s.as_bytes();
+            memchr::memchr_iter(b'$', b).any(|at| {
+                b[at..].starts_with(b"${file:") && !matches!(b.get(at + 7), Some(b'/' | b'~'))
+            })
         }
         Value::Array(items) => items.iter().any(has_relative_file_ref),
         Value::Object(m) => m.values().any(has_relative_file_ref),
@@ -545,6 +545,37 @@ mod tests {
 
     fn parse_str(text: &str) -> Result<Vec<Entry>, Error> {
         parse(Path::new("p.toml"), text)
+    }
+
+    #[test]
+    fn relative_file_refs_are_found_as_split_finds_them() {
+        let by_split = |s: &str| {
+            s.split("${file:")
+                .skip(1)
+                .any(|rest| !rest.starts_with(['/', '~']))
+        };
+        for s in [
+            "",
+            "$",
+            "${file:",
+            "${file:/a",
+            "${file:~/a",
+            "${file:a}",
+            "x ${file:/a} ${file:b}",
+            "${file:${file:/x}",
+            "${file:/a}${file:",
+            "$${file:~}",
+            "${env:A} ${file:/k}",
+            "é${file:ü}",
+            "${fil:a}",
+        ] {
+            assert_eq!(has_relative_file_ref(&Value::from(s)), by_split(s), "{s:?}");
+        }
+        let nested = serde_json::json!({"a": [1, {"b": "${file:/x}"}, "${file:k}"]});
+        assert!(has_relative_file_ref(&nested));
+        assert!(!has_relative_file_ref(
+            &serde_json::json!({"a": ["${file:/x}", 2]})
+        ));
     }
 
     #[test]
