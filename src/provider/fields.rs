@@ -1044,7 +1044,11 @@ pub fn fingerprint(p: &Provider) -> String {
             (_, Some(v)) => h.feed(f.name, &f.text(&v, false)),
         }
     }
-    format!("{:016x}", h.0)
+    // `format!("{:016x}")`, without the formatting machinery.
+    (0..16)
+        .rev()
+        .map(|i| char::from(b"0123456789abcdef"[(h.0 >> (i * 4)) as usize & 0xf]))
+        .collect()
 }
 
 /// JSON text with every object's keys sorted, so that the order a
