@@ -238,13 +238,25 @@ impl State {
 
     /// Records that the manifest owns `name`, as applied.
     pub fn set_owned(&mut self, name: &str, owned: &Owned) {
-        let slot = object_in(self.object_mut(OWNERSHIP), "providers");
-        let mut entry = Map::new();
-        entry.insert("fingerprint".into(), Value::from(owned.fingerprint.clone()));
-        if let Some(src) = &owned.source {
-            entry.insert("source".into(), Value::from(src.clone()));
+        self.set_owned_all([(name, owned)]);
+    }
+
+    /// [`State::set_owned`] for each of `records`, finding where the
+    /// records go once (nothing is made when there are none).
+    pub fn set_owned_all<'r>(&mut self, records: impl IntoIterator<Item = (&'r str, &'r Owned)>) {
+        let mut records = records.into_iter().peekable();
+        if records.peek().is_none() {
+            return;
         }
-        slot.insert(name.to_string(), Value::Object(entry));
+        let slot = object_in(self.object_mut(OWNERSHIP), "providers");
+        for (name, owned) in records {
+            let mut entry = Map::new();
+            entry.insert("fingerprint".into(), Value::from(owned.fingerprint.clone()));
+            if let Some(src) = &owned.source {
+                entry.insert("source".into(), Value::from(src.clone()));
+            }
+            slot.insert(name.to_string(), Value::Object(entry));
+        }
     }
 
     /// Forgets that the manifest owns `name`.
