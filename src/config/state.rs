@@ -110,6 +110,24 @@ pub fn map_eq(x: &Map<String, Value>, y: &Map<String, Value>) -> bool {
     x == y
 }
 
+/// Each member of `new` with the value `old` has under its key: the
+/// member at the same place when its key is the same (as it is in an
+/// object and the copy it was changed from, but for the changes), else
+/// looked up by key.
+fn with_counterparts<'m>(
+    new: &'m Map<String, Value>,
+    old: Option<&'m Map<String, Value>>,
+) -> impl Iterator<Item = (&'m String, &'m Value, Option<&'m Value>)> {
+    let mut place = old.map(|o| o.iter());
+    new.iter().map(move |(k, v)| {
+        let before = match place.as_mut().and_then(Iterator::next) {
+            Some((there, w)) if there == k => Some(w),
+            _ => old.and_then(|o| o.get(k)),
+        };
+        (k, v, before)
+    })
+}
+
 /// The object at `map[key]`, made (in place of anything else) when it is
 /// not one.
 pub fn object_in<'m>(map: &'m mut Map<String, Value>, key: &str) -> &'m mut Map<String, Value> {
@@ -809,9 +827,7 @@ fn check_providers(value: &Value, old: Option<&Value>) -> Result<(), Error> {
             provider::type_name(value)
         )));
     };
-    let old = old.and_then(Value::as_object);
-    for (name, entry) in entries {
-        let before = old.and_then(|o| o.get(name));
+    for (name, entry, before) in with_counterparts(entries, old.and_then(Value::as_object)) {
         if !before.is_some_and(|b| json_eq(b, entry)) {
             entry_problem(name, entry)
                 .map_err(|(at, message)| Error::new(format!("refused: {at}: {message}")))?;
@@ -859,12 +875,8 @@ fn check_api_keys(value: &Value, old: Option<&Value>) -> Result<(), Error> {
             provider::type_name(value)
         )));
     };
-    let old = old.and_then(Value::as_object);
-    for (name, key) in keys {
-        if old
-            .and_then(|o| o.get(name))
-            .is_some_and(|b| json_eq(b, key))
-        {
+    for (name, key, before) in with_counterparts(keys, old.and_then(Value::as_object)) {
+        if before.is_some_and(|b| json_eq(b, key)) {
             continue;
         }
         match key {
@@ -982,6 +994,28 @@ mod tests {
                     assert_eq!(map_eq(x, y), x == y, "{a} vs {b}");
                 }
             }
+        }
+    }
+
+    #[test]
+    fn counterparts_are_found_by_key() {
+        let old = json!({"a": 1, "b": 2, "c": 3});
+        let old = old.as_object().unwrap();
+        for new in [
+            json!({"a": 1, "b": 2, "c": 3}),
+            json!({"a": 1, "x": 2, "c": 3}),
+            json!({"c": 1, "b": 2, "a": 3}),
+            json!({"a": 1}),
+            json!({"z": 0, "a": 1, "b": 2, "c": 3, "d": 4}),
+            json!({}),
+        ] {
+            let new = new.as_object().unwrap();
+            let got: Vec<_> = with_counterparts(new, Some(old)).collect();
+            let want: Vec<_> = new.iter().map(|(k, v)| (k, v, old.get(k))).collect();
+            assert_eq!(got, want);
+            let got: Vec<_> = with_counterparts(new, None).collect();
+            let want: Vec<_> = new.iter().map(|(k, v)| (k, v, None)).collect();
+            assert_eq!(got, want);
         }
     }
 
