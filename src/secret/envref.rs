@@ -156,10 +156,17 @@ pub enum Piece<'a> {
 /// Splits `value` into literal text and references, checking syntax.
 pub fn pieces(value: &str) -> Result<Vec<Piece<'_>>, RefError> {
     let mut out = Vec::new();
+    each_piece(value, |p| out.push(p))?;
+    Ok(out)
+}
+
+/// [`pieces`] handed to `f` one by one, in order, without collecting them
+/// (on an error, those before it have been handed over).
+fn each_piece<'a>(value: &'a str, mut f: impl FnMut(Piece<'a>)) -> Result<(), RefError> {
     let mut rest = value;
     while let Some((start, source, open)) = next_open(rest) {
         if start > 0 {
-            out.push(Piece::Text(&rest[..start]));
+            f(Piece::Text(&rest[..start]));
         }
         let after = &rest[start + open..];
         let end = arg_end(source, after).ok_or(RefError::Unclosed(source))?;
@@ -178,13 +185,13 @@ pub fn pieces(value: &str) -> Result<Vec<Piece<'_>>, RefError> {
             }
             _ => {}
         }
-        out.push(Piece::Ref(Ref { source, arg }));
+        f(Piece::Ref(Ref { source, arg }));
         rest = &after[end + 1..];
     }
     if !rest.is_empty() {
-        out.push(Piece::Text(rest));
+        f(Piece::Text(rest));
     }
-    Ok(out)
+    Ok(())
 }
 
 /// Checks the syntax of every reference in `value` (cheap when there is
@@ -193,20 +200,20 @@ pub fn check(value: &str) -> Result<(), RefError> {
     if dollar_brace(value, 0).is_none() {
         return Ok(());
     }
-    pieces(value).map(drop)
+    each_piece(value, drop)
 }
 
 /// The value with references removed (for deciding what is displayable).
 /// Malformed references are kept as text.
 pub fn strip_references(value: &str) -> String {
-    match pieces(value) {
-        Ok(ps) => ps
-            .into_iter()
-            .filter_map(|p| match p {
-                Piece::Text(t) => Some(t),
-                Piece::Ref(_) => None,
-            })
-            .collect(),
+    let mut out = String::new();
+    let texts = each_piece(value, |p| {
+        if let Piece::Text(t) = p {
+            out.push_str(t);
+        }
+    });
+    match texts {
+        Ok(()) => out,
         Err(_) => value.to_string(),
     }
 }
