@@ -139,10 +139,13 @@ impl<'a> Document<'a> {
             // accepts; config.json stores the normal form.
             let normal = match entry.get("base_url") {
                 Some(Value::String(u)) => {
-                    Some(provider::normalize_base_url(u).map_err(|m| {
-                        Error::new(format!("{at}: providers.{name}: base_url: {m}"))
-                    })?)
-                    .filter(|n| n != u)
+                    // (Not copied when it is in normal form already.)
+                    match provider::normalized_base_url(u)
+                        .map_err(|m| Error::new(format!("{at}: providers.{name}: base_url: {m}")))?
+                    {
+                        std::borrow::Cow::Owned(n) if n != *u => Some(n),
+                        _ => None,
+                    }
                 }
                 _ => None,
             };

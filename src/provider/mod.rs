@@ -350,7 +350,7 @@ fn split_scheme(s: &str) -> Option<(&str, &str)> {
 
 /// [`normalize_base_url`] without allocating when `input` is already in
 /// normal form (the common case when reading config.json or a manifest).
-fn normalized_base_url(input: &str) -> Result<std::borrow::Cow<'_, str>, String> {
+pub(crate) fn normalized_base_url(input: &str) -> Result<std::borrow::Cow<'_, str>, String> {
     let s = input.trim();
     // What errors may repeat: never credentials, a query (it may hold a
     // key) or what follows a space or control character. Made only when
