@@ -1025,9 +1025,9 @@ pub fn fingerprint(p: &Provider) -> String {
     }
     let mut h = Fnv(0xcbf2_9ce4_8422_2325);
     for f in display_order() {
-        match (f.kind, f.value(p)) {
-            (_, None) => {}
-            (Kind::Map { entry_tag, .. }, Some(Value::Object(m))) => {
+        let Some(v) = f.value(p) else { continue };
+        match (&f.kind, v) {
+            (Kind::Map { entry_tag, .. }, Value::Object(m)) => {
                 let mut entries: Vec<(&String, &str)> = m
                     .iter()
                     .map(|(k, v)| (k, v.as_str().unwrap_or_default()))
@@ -1038,10 +1038,10 @@ pub fn fingerprint(p: &Provider) -> String {
                     h.feed("value", v);
                 }
             }
-            (Kind::Json { .. }, Some(v)) => h.feed(f.name, &canonical(&v)),
+            (Kind::Json { .. }, v) => h.feed(f.name, &canonical(&v)),
             // `f.text(v, false)`, without copying a string.
-            (_, Some(Value::String(s))) => h.feed(f.name, &s),
-            (_, Some(v)) => h.feed(f.name, &f.text(&v, false)),
+            (_, Value::String(s)) => h.feed(f.name, &s),
+            (_, v) => h.feed(f.name, &f.text(&v, false)),
         }
     }
     // `format!("{:016x}")`, without the formatting machinery.
