@@ -706,7 +706,14 @@ fn parse(path: &Path, bytes: &[u8]) -> Result<State, StoreError> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Ok(State::default());
     }
-    match serde_json::from_slice::<Value>(bytes) {
+    // Read as text when it is UTF-8 (one check of the whole file, instead
+    // of one of every string as bytes are read); as bytes otherwise, so
+    // that the error names the place of the bad byte.
+    let parsed = match std::str::from_utf8(bytes) {
+        Ok(text) => serde_json::from_str::<Value>(text),
+        Err(_) => serde_json::from_slice::<Value>(bytes),
+    };
+    match parsed {
         Ok(Value::Object(doc)) => Ok(State::from_doc(doc)),
         Ok(other) => Err(StoreError::NotObject {
             path: path.to_path_buf(),
@@ -743,6 +750,27 @@ mod tests {
                 .contains("must be a JSON object, not an array")
         );
         assert!(parse(Path::new("c.json"), b" \n").unwrap().doc().is_empty());
+    }
+
+    #[test]
+    fn text_and_bytes_parse_alike() {
+        for bytes in [
+            &b"{\"a\": [1, 2.50, -3e+5, \"\\u00e9\\n\", {\"b\": null}], \"\xc3\xa9\": true}"[..],
+            b"{\"a\": 1,}",
+            b"{\"a\": \"\x01\"}",
+            b"{\"a\": \"\\ud800\"}",
+            b"{\"a\":\n  [1 2]}",
+            b"[1]",
+            b"{\"a\": tru}",
+            b"\n\n  {\"k\": \"v\"} x",
+        ] {
+            let text = std::str::from_utf8(bytes).unwrap();
+            let from_text = serde_json::from_str::<Value>(text).map_err(|e| e.to_string());
+            let from_bytes = serde_json::from_slice::<Value>(bytes).map_err(|e| e.to_string());
+            assert_eq!(from_text, from_bytes, "{text:?}");
+        }
+        let err = parse(Path::new("c.json"), b"{\"a\": \"\xff\"}").unwrap_err();
+        assert!(err.to_string().starts_with("c.json:1:"), "{err}");
     }
 
     #[test]
