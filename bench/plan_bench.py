@@ -3,11 +3,15 @@
 
 For each size N: an N-provider manifest is applied to make the state;
 then a version where a tenth of the providers changed is planned, applied
-(to a fresh copy of that state each run) and validated. Each figure is the
-median wall time of RUNS runs of the whole aix process, next to the time
-Python's `tomllib` needs merely to parse the same manifest (the budget is
-0.6x that), and the growth from one size to the next (linear is the
-size ratio).
+(to a fresh copy of that state each run, restored outside the timing) and
+validated. Every size is prepared first; then come RUNS rounds, each of
+which times, for every size in turn, Python's `tomllib` parsing the
+changed manifest, plan, apply and validate once each, so a change in the
+machine's load touches every figure alike instead of one block of them. Each
+figure is the median over the rounds: the wall time of the whole aix
+process, next to the time `tomllib` needs merely to parse the same
+manifest in-process (the budget is 0.6x that), and the growth from one
+size to the next (linear is the size ratio).
 
     cargo build --release
     python3 bench/plan_bench.py [--sizes 1000,5000,10000,20000] [--runs 7] [--markdown]
@@ -33,13 +37,6 @@ def manifest(n: int, changed: bool) -> str:
             f'headers = {{ X-Team = "team-{i % 13}", X-API-Key = "${{env:KEY_{i % 7}}}" }}\n\n'
         )
     return "".join(out)
-
-
-def median_time(fn, runs: int) -> float:
-    times = []
-    for _ in range(runs):
-        times.append(fn())
-    return statistics.median(times)
 
 
 def timed(cmd, env, before=None) -> float:
@@ -76,22 +73,35 @@ class Setup:
         shutil.rmtree(self.work, ignore_errors=True)
 
 
-def measure(aix: str, n: int, runs: int) -> dict:
-    s = Setup(aix, n)
+COMMANDS = ("tomllib", "plan", "apply", "validate")
+
+
+def measure(aix: str, sizes: list, runs: int) -> list:
+    """The median of each figure per size, over `runs` interleaved rounds."""
+    setups = []
     try:
-        plan = [aix, "plan", "-f", s.second]
-        apply = [aix, "apply", "-f", s.second, "--yes"]
-        validate = [aix, "validate", s.second]
-        subprocess.run(plan, env=s.env, check=True, capture_output=True)  # warm the cache
-        out = {
-            "tomllib": median_time(lambda: _tomllib(s.text), runs),
-            "plan": median_time(lambda: timed(plan, s.env), runs),
-            "apply": median_time(lambda: timed(apply, s.env, s.restore), runs),
-            "validate": median_time(lambda: timed(validate, s.env), runs),
-        }
-        return out
+        for n in sizes:
+            setups.append(Setup(aix, n))
+        cmds = []
+        for s in setups:
+            c = {
+                "plan": [aix, "plan", "-f", s.second],
+                "apply": [aix, "apply", "-f", s.second, "--yes"],
+                "validate": [aix, "validate", s.second],
+            }
+            subprocess.run(c["plan"], env=s.env, check=True, capture_output=True)  # warm the cache
+            cmds.append(c)
+        times = [{k: [] for k in COMMANDS} for _ in sizes]
+        for _ in range(runs):
+            for s, c, t in zip(setups, cmds, times):
+                t["tomllib"].append(_tomllib(s.text))
+                t["plan"].append(timed(c["plan"], s.env))
+                t["apply"].append(timed(c["apply"], s.env, s.restore))
+                t["validate"].append(timed(c["validate"], s.env))
+        return [{k: statistics.median(v) for k, v in t.items()} for t in times]
     finally:
-        s.close()
+        for s in setups:
+            s.close()
 
 
 def _tomllib(text: str) -> float:
@@ -109,21 +119,23 @@ def main() -> None:
     args = ap.parse_args()
     aix = os.path.abspath(args.aix)
     sizes = [int(s) for s in args.sizes.split(",")]
-    rows = []
-    for n in sizes:
-        rows.append((n, measure(aix, n, args.runs)))
+    rows = list(zip(sizes, measure(aix, sizes, args.runs)))
     if args.markdown:
-        print("| providers | tomllib parse | plan | apply | validate | plan / tomllib |")
-        print("|---|---|---|---|---|---|")
+        print("| providers | tomllib parse | plan | apply | validate | plan / tomllib | apply / tomllib | validate / tomllib |")
+        print("|---|---|---|---|---|---|---|---|")
         for n, m in rows:
             print(f"| {n:,} | {m['tomllib'] * 1e3:.1f} ms | {m['plan'] * 1e3:.1f} ms | "
                   f"{m['apply'] * 1e3:.1f} ms | {m['validate'] * 1e3:.1f} ms | "
-                  f"{m['plan'] / m['tomllib']:.2f}x |")
+                  f"{m['plan'] / m['tomllib']:.2f}x | {m['apply'] / m['tomllib']:.2f}x | "
+                  f"{m['validate'] / m['tomllib']:.2f}x |")
     else:
-        print(f"{'providers':>10} {'tomllib':>10} {'plan':>10} {'apply':>10} {'validate':>10} {'plan/tomllib':>13}")
+        print(f"{'providers':>10} {'tomllib':>10} {'plan':>10} {'apply':>10} {'validate':>10} "
+              f"{'plan/tomllib':>13} {'apply/tomllib':>14} {'validate/tomllib':>17}")
         for n, m in rows:
             print(f"{n:>10} {m['tomllib'] * 1e3:>8.1f}ms {m['plan'] * 1e3:>8.1f}ms "
-                  f"{m['apply'] * 1e3:>8.1f}ms {m['validate'] * 1e3:>8.1f}ms {m['plan'] / m['tomllib']:>12.2f}x")
+                  f"{m['apply'] * 1e3:>8.1f}ms {m['validate'] * 1e3:>8.1f}ms "
+                  f"{m['plan'] / m['tomllib']:>12.2f}x {m['apply'] / m['tomllib']:>13.2f}x "
+                  f"{m['validate'] / m['tomllib']:>16.2f}x")
     for (n1, a), (n2, b) in zip(rows, rows[1:]):
         growth = {k: b[k] / a[k] for k in ("plan", "apply", "validate")}
         print(f"growth {n1} -> {n2} (size x{n2 / n1:.1f}): " +

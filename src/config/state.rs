@@ -82,6 +82,52 @@ pub struct State {
     doc: Map<String, Value>,
 }
 
+/// `a == b` for JSON values, without hashing where it can: objects whose
+/// keys are the same and in the same order (an entry as it was read back
+/// and as it is about to be written, usually) are compared member by
+/// member; anything else falls back to `==`, whose object comparison
+/// looks every key up in the other object (order aside).
+pub fn json_eq(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::Object(x), Value::Object(y)) => map_eq(x, y),
+        (Value::Array(x), Value::Array(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(v, w)| json_eq(v, w))
+        }
+        _ => a == b,
+    }
+}
+
+/// [`json_eq`] for two objects.
+pub fn map_eq(x: &Map<String, Value>, y: &Map<String, Value>) -> bool {
+    if x.len() != y.len() {
+        return false;
+    }
+    if x.keys().zip(y.keys()).all(|(k, l)| k == l) {
+        // The same keys in the same order: (keys being unique) each
+        // member's counterpart is the one at the same place.
+        return x.values().zip(y.values()).all(|(v, w)| json_eq(v, w));
+    }
+    x == y
+}
+
+/// Each member of `new` with the value `old` has under its key: the
+/// member at the same place when its key is the same (as it is in an
+/// object and the copy it was changed from, but for the changes), else
+/// looked up by key.
+fn with_counterparts<'m>(
+    new: &'m Map<String, Value>,
+    old: Option<&'m Map<String, Value>>,
+) -> impl Iterator<Item = (&'m String, &'m Value, Option<&'m Value>)> {
+    let mut place = old.map(|o| o.iter());
+    new.iter().map(move |(k, v)| {
+        let before = match place.as_mut().and_then(Iterator::next) {
+            Some((there, w)) if there == k => Some(w),
+            _ => old.and_then(|o| o.get(k)),
+        };
+        (k, v, before)
+    })
+}
+
 /// The object at `map[key]`, made (in place of anything else) when it is
 /// not one.
 pub fn object_in<'m>(map: &'m mut Map<String, Value>, key: &str) -> &'m mut Map<String, Value> {
@@ -210,13 +256,25 @@ impl State {
 
     /// Records that the manifest owns `name`, as applied.
     pub fn set_owned(&mut self, name: &str, owned: &Owned) {
-        let slot = object_in(self.object_mut(OWNERSHIP), "providers");
-        let mut entry = Map::new();
-        entry.insert("fingerprint".into(), Value::from(owned.fingerprint.clone()));
-        if let Some(src) = &owned.source {
-            entry.insert("source".into(), Value::from(src.clone()));
+        self.set_owned_all([(name, owned)]);
+    }
+
+    /// [`State::set_owned`] for each of `records`, finding where the
+    /// records go once (nothing is made when there are none).
+    pub fn set_owned_all<'r>(&mut self, records: impl IntoIterator<Item = (&'r str, &'r Owned)>) {
+        let mut records = records.into_iter().peekable();
+        if records.peek().is_none() {
+            return;
         }
-        slot.insert(name.to_string(), Value::Object(entry));
+        let slot = object_in(self.object_mut(OWNERSHIP), "providers");
+        for (name, owned) in records {
+            let mut entry = Map::new();
+            entry.insert("fingerprint".into(), Value::from(owned.fingerprint.clone()));
+            if let Some(src) = &owned.source {
+                entry.insert("source".into(), Value::from(src.clone()));
+            }
+            slot.insert(name.to_string(), Value::Object(entry));
+        }
     }
 
     /// Forgets that the manifest owns `name`.
@@ -488,7 +546,7 @@ impl State {
     /// removed.
     pub fn check_changes(&self, before: &State) -> Result<(), Error> {
         for (key, value) in &self.doc {
-            if before.doc.get(key) == Some(value) {
+            if before.doc.get(key).is_some_and(|b| json_eq(b, value)) {
                 continue;
             }
             if depth(value) > MAX_DEPTH {
@@ -683,8 +741,14 @@ fn entry_problem(name: &str, entry: &Value) -> Result<Provider, (String, String)
     };
     provider::validate_name(name).map_err(|m| (at(""), m))?;
     // A hand-edited base_url that normalisation can fix (a trailing '/',
-    // an upper-case scheme) is used as normalised.
-    if let Some(Value::String(url)) = entry.get("base_url")
+    // an upper-case scheme) is used as normalised. Read as it is first:
+    // the base_url passes its check only when it is in normal form, so
+    // only a problem there can be one that normalising fixes (the other
+    // fields read the same either way).
+    let read = Provider::from_json(name, entry);
+    if let Err(e) = &read
+        && e.field == "base_url"
+        && let Some(Value::String(url)) = entry.get("base_url")
         && let Ok(normal) = provider::normalize_base_url(url)
         && normal != *url
     {
@@ -692,7 +756,7 @@ fn entry_problem(name: &str, entry: &Value) -> Result<Provider, (String, String)
         fixed["base_url"] = Value::String(normal);
         return Provider::from_json(name, &fixed).map_err(|e| (at(&e.field), e.message));
     }
-    Provider::from_json(name, entry).map_err(|e| (at(&e.field), e.message))
+    read.map_err(|e| (at(&e.field), e.message))
 }
 
 /// A custom provider entry that cannot be used, as listings show it: with
@@ -763,10 +827,8 @@ fn check_providers(value: &Value, old: Option<&Value>) -> Result<(), Error> {
             provider::type_name(value)
         )));
     };
-    let old = old.and_then(Value::as_object);
-    for (name, entry) in entries {
-        let before = old.and_then(|o| o.get(name));
-        if before != Some(entry) {
+    for (name, entry, before) in with_counterparts(entries, old.and_then(Value::as_object)) {
+        if !before.is_some_and(|b| json_eq(b, entry)) {
             entry_problem(name, entry)
                 .map_err(|(at, message)| Error::new(format!("refused: {at}: {message}")))?;
             check_new_fields(name, entry, before)?;
@@ -813,9 +875,8 @@ fn check_api_keys(value: &Value, old: Option<&Value>) -> Result<(), Error> {
             provider::type_name(value)
         )));
     };
-    let old = old.and_then(Value::as_object);
-    for (name, key) in keys {
-        if old.and_then(|o| o.get(name)) == Some(key) {
+    for (name, key, before) in with_counterparts(keys, old.and_then(Value::as_object)) {
+        if before.is_some_and(|b| json_eq(b, key)) {
             continue;
         }
         match key {
@@ -891,6 +952,71 @@ mod tests {
 
     fn path(s: &str) -> KeyPath {
         KeyPath::parse(s).unwrap()
+    }
+
+    #[test]
+    fn json_eq_is_eq() {
+        let values = [
+            json!(null),
+            json!(1),
+            json!(1.0),
+            json!(-0),
+            json!(1e2),
+            json!(100),
+            json!("1"),
+            json!(true),
+            json!([]),
+            json!([1, 2]),
+            json!([2, 1]),
+            json!([1, [2, {"a": 1}]]),
+            json!([1, [2, {"a": 1.0}]]),
+            json!({}),
+            json!({"a": 1, "b": 2}),
+            json!({"b": 2, "a": 1}),
+            json!({"a": 1, "b": 2, "c": 3}),
+            json!({"a": 1, "c": 2}),
+            json!({"a": 1.0, "b": 2}),
+            json!({"a": {"x": [1, {"y": null}], "z": "s"}, "b": [{"k": 1, "l": 2}]}),
+            json!({"b": [{"l": 2, "k": 1}], "a": {"z": "s", "x": [1, {"y": null}]}}),
+            json!({"a": {"x": [1, {"y": false}], "z": "s"}, "b": [{"k": 1, "l": 2}]}),
+            json!({"a": {"x": [1, {"y": null}], "z": "s"}, "b": [{"l": 2, "k": 1}]}),
+            json!({"a": {"x": [1, {"y": null}], "z": "s"}, "b": [{"k": 1, "m": 2}]}),
+        ];
+        // Numbers as the file spells them (arbitrary precision).
+        let parsed: Vec<Value> = ["1", "1.0", "1e2", "1E2", "100", "-0", "0"]
+            .iter()
+            .map(|t| serde_json::from_str(t).unwrap())
+            .collect();
+        for a in values.iter().chain(&parsed) {
+            for b in values.iter().chain(&parsed) {
+                assert_eq!(json_eq(a, b), a == b, "{a} vs {b}");
+                if let (Value::Object(x), Value::Object(y)) = (a, b) {
+                    assert_eq!(map_eq(x, y), x == y, "{a} vs {b}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn counterparts_are_found_by_key() {
+        let old = json!({"a": 1, "b": 2, "c": 3});
+        let old = old.as_object().unwrap();
+        for new in [
+            json!({"a": 1, "b": 2, "c": 3}),
+            json!({"a": 1, "x": 2, "c": 3}),
+            json!({"c": 1, "b": 2, "a": 3}),
+            json!({"a": 1}),
+            json!({"z": 0, "a": 1, "b": 2, "c": 3, "d": 4}),
+            json!({}),
+        ] {
+            let new = new.as_object().unwrap();
+            let got: Vec<_> = with_counterparts(new, Some(old)).collect();
+            let want: Vec<_> = new.iter().map(|(k, v)| (k, v, old.get(k))).collect();
+            assert_eq!(got, want);
+            let got: Vec<_> = with_counterparts(new, None).collect();
+            let want: Vec<_> = new.iter().map(|(k, v)| (k, v, None)).collect();
+            assert_eq!(got, want);
+        }
     }
 
     #[test]

@@ -213,8 +213,8 @@ impl Store {
         let mut after = before.clone();
         let value = change(&mut after)?;
         after.check_changes(&before)?;
-        if after != before {
-            self.write(&after, &exponent_spellings(&bytes))?;
+        if !crate::config::state::map_eq(after.doc(), before.doc()) {
+            self.write(&after, &exponent_spellings(&bytes), bytes.len())?;
         }
         Ok(value)
     }
@@ -333,7 +333,14 @@ impl Store {
         }
     }
 
-    fn write(&self, state: &State, spellings: &HashMap<String, String>) -> Result<(), StoreError> {
+    /// Writes `state`; `size` (the length of the file it was read from)
+    /// sizes the buffer, so a large file is not copied as it grows.
+    fn write(
+        &self,
+        state: &State,
+        spellings: &HashMap<String, String>,
+        size: usize,
+    ) -> Result<(), StoreError> {
         let path = self.config_path();
         let write_err = |source| StoreError::Write {
             path: path.clone(),
@@ -357,8 +364,10 @@ impl Store {
             }
             _ => {}
         }
-        let mut text = serde_json::to_string_pretty(state.doc())
+        let mut buf = Vec::with_capacity(size + size / 8 + 4096);
+        serde_json::to_writer_pretty(&mut buf, state.doc())
             .map_err(|e| write_err(io::Error::other(e)))?;
+        let mut text = String::from_utf8(buf).map_err(|e| write_err(io::Error::other(e)))?;
         if !spellings.is_empty() {
             text = respell_exponents(&text, spellings);
         }
@@ -697,7 +706,14 @@ fn parse(path: &Path, bytes: &[u8]) -> Result<State, StoreError> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Ok(State::default());
     }
-    match serde_json::from_slice::<Value>(bytes) {
+    // Read as text when it is UTF-8 (one check of the whole file, instead
+    // of one of every string as bytes are read); as bytes otherwise, so
+    // that the error names the place of the bad byte.
+    let parsed = match std::str::from_utf8(bytes) {
+        Ok(text) => serde_json::from_str::<Value>(text),
+        Err(_) => serde_json::from_slice::<Value>(bytes),
+    };
+    match parsed {
         Ok(Value::Object(doc)) => Ok(State::from_doc(doc)),
         Ok(other) => Err(StoreError::NotObject {
             path: path.to_path_buf(),
@@ -734,6 +750,27 @@ mod tests {
                 .contains("must be a JSON object, not an array")
         );
         assert!(parse(Path::new("c.json"), b" \n").unwrap().doc().is_empty());
+    }
+
+    #[test]
+    fn text_and_bytes_parse_alike() {
+        for bytes in [
+            &b"{\"a\": [1, 2.50, -3e+5, \"\\u00e9\\n\", {\"b\": null}], \"\xc3\xa9\": true}"[..],
+            b"{\"a\": 1,}",
+            b"{\"a\": \"\x01\"}",
+            b"{\"a\": \"\\ud800\"}",
+            b"{\"a\":\n  [1 2]}",
+            b"[1]",
+            b"{\"a\": tru}",
+            b"\n\n  {\"k\": \"v\"} x",
+        ] {
+            let text = std::str::from_utf8(bytes).unwrap();
+            let from_text = serde_json::from_str::<Value>(text).map_err(|e| e.to_string());
+            let from_bytes = serde_json::from_slice::<Value>(bytes).map_err(|e| e.to_string());
+            assert_eq!(from_text, from_bytes, "{text:?}");
+        }
+        let err = parse(Path::new("c.json"), b"{\"a\": \"\xff\"}").unwrap_err();
+        assert!(err.to_string().starts_with("c.json:1:"), "{err}");
     }
 
     #[test]

@@ -53,7 +53,7 @@ pub struct LineIndex<'a> {
 impl<'a> LineIndex<'a> {
     pub fn new(text: &'a str) -> Self {
         let starts = std::iter::once(0)
-            .chain(text.match_indices('\n').map(|(i, _)| i + 1))
+            .chain(memchr::memchr_iter(b'\n', text.as_bytes()).map(|i| i + 1))
             .collect();
         LineIndex { text, starts }
     }
@@ -139,10 +139,13 @@ impl<'a> Document<'a> {
             // accepts; config.json stores the normal form.
             let normal = match entry.get("base_url") {
                 Some(Value::String(u)) => {
-                    Some(provider::normalize_base_url(u).map_err(|m| {
-                        Error::new(format!("{at}: providers.{name}: base_url: {m}"))
-                    })?)
-                    .filter(|n| n != u)
+                    // (Not copied when it is in normal form already.)
+                    match provider::normalized_base_url(u)
+                        .map_err(|m| Error::new(format!("{at}: providers.{name}: base_url: {m}")))?
+                    {
+                        std::borrow::Cow::Owned(n) if n != *u => Some(n),
+                        _ => None,
+                    }
                 }
                 _ => None,
             };
@@ -177,15 +180,19 @@ impl<'a> Document<'a> {
 /// Whether any string of `v` holds a `${file:` reference that is not
 /// absolute or from `~/`.
 fn has_relative_file_ref(v: &Value) -> bool {
-    let relative = |s: &str| {
-        s.split("${file:")
-            .skip(1)
-            .any(|rest| !rest.starts_with(['/', '~']))
-    };
-    crate::provider::shaping::each_string(v, &mut Vec::new(), &mut |_, s| {
-        if relative(s) { Err(()) } else { Ok(()) }
-    })
-    .is_err()
+    match v {
+        // Each `${file:` (found from the `$`s, by bytes: most strings have
+        // none) and what follows it.
+        Value::String(s) => {
+            let b = s.as_bytes();
+            memchr::memchr_iter(b'$', b).any(|at| {
+                b[at..].starts_with(b"${file:") && !matches!(b.get(at + 7), Some(b'/' | b'~'))
+            })
+        }
+        Value::Array(items) => items.iter().any(has_relative_file_ref),
+        Value::Object(m) => m.values().any(has_relative_file_ref),
+        _ => false,
+    }
 }
 
 fn absolute_file_refs(v: &mut Value, dir: &Path) {
@@ -541,6 +548,37 @@ mod tests {
 
     fn parse_str(text: &str) -> Result<Vec<Entry>, Error> {
         parse(Path::new("p.toml"), text)
+    }
+
+    #[test]
+    fn relative_file_refs_are_found_as_split_finds_them() {
+        let by_split = |s: &str| {
+            s.split("${file:")
+                .skip(1)
+                .any(|rest| !rest.starts_with(['/', '~']))
+        };
+        for s in [
+            "",
+            "$",
+            "${file:",
+            "${file:/a",
+            "${file:~/a",
+            "${file:a}",
+            "x ${file:/a} ${file:b}",
+            "${file:${file:/x}",
+            "${file:/a}${file:",
+            "$${file:~}",
+            "${env:A} ${file:/k}",
+            "é${file:ü}",
+            "${fil:a}",
+        ] {
+            assert_eq!(has_relative_file_ref(&Value::from(s)), by_split(s), "{s:?}");
+        }
+        let nested = serde_json::json!({"a": [1, {"b": "${file:/x}"}, "${file:k}"]});
+        assert!(has_relative_file_ref(&nested));
+        assert!(!has_relative_file_ref(
+            &serde_json::json!({"a": ["${file:/x}", 2]})
+        ));
     }
 
     #[test]

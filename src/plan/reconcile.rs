@@ -707,9 +707,11 @@ pub fn apply(plan: &Plan, state: &mut State) {
     for name in &plan.forget {
         state.remove_owned(name);
     }
-    for (name, owned) in &plan.refresh {
-        state.set_owned(name, owned);
-    }
+    state.set_owned_all(
+        plan.refresh
+            .iter()
+            .map(|(name, owned)| (name.as_str(), owned)),
+    );
     for name in &plan.forget_aliases {
         state.remove_owned_alias(name);
     }

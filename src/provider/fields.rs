@@ -798,26 +798,30 @@ impl Field {
                     ));
                 };
                 let mut problems = Vec::new();
-                let mut seen: Vec<(String, &str)> = Vec::with_capacity(map.len());
+                let mut seen: Vec<&str> = Vec::with_capacity(map.len());
                 for (k, v) in map {
                     let at = |message: String, at_key: bool| Problem {
                         path: vec![name.to_string(), k.clone()],
                         at_key,
                         ..Problem::new(name, message)
                     };
-                    let folded = if fold_case {
-                        k.to_ascii_lowercase()
-                    } else {
-                        k.clone()
+                    // Compared as lower-cased when case folds, without
+                    // lower-casing a copy of each key.
+                    let twin = |first: &str| {
+                        if fold_case {
+                            first.eq_ignore_ascii_case(k)
+                        } else {
+                            first == k
+                        }
                     };
-                    if let Some((_, first)) = seen.iter().find(|(f, _)| *f == folded) {
+                    if let Some(first) = seen.iter().copied().find(|f| twin(f)) {
                         problems.push(Problem {
                             hint: Some(format!("{noun} names ignore case: keep one of them")),
                             ..at(format!("{k:?} is given twice (as {first:?} too)"), true)
                         });
                         continue;
                     }
-                    seen.push((folded, k));
+                    seen.push(k);
                     if let Err(m) = key(k) {
                         problems.push(at(m, true));
                         continue;
@@ -951,15 +955,15 @@ impl Field {
 /// manifest's schema refuses them).
 pub fn check_entry(entry: &Map<String, Value>) -> Vec<Problem> {
     let mut problems = Vec::new();
-    let preset = super::presets::of_entry(entry);
-    for f in FIELDS {
-        match entry.get(f.name) {
-            None | Some(Value::Null)
-                if f.required && preset.is_none_or(|p| p.value(f).is_none()) =>
-            {
+    // One pass over the entry (null read as unset), not a lookup per field.
+    let values = values_of(entry);
+    let preset = super::presets::of_values(&values);
+    for (f, value) in FIELDS.iter().zip(values) {
+        match value {
+            None if f.required && preset.is_none_or(|p| p.value(f).is_none()) => {
                 problems.push(missing(f, preset));
             }
-            None | Some(Value::Null) => {}
+            None => {}
             Some(v) => {
                 if let Err(p) = f.check(v) {
                     problems.extend(p);
@@ -981,7 +985,11 @@ pub fn missing(f: &Field, preset: Option<&super::presets::Preset>) -> Problem {
 
 /// Equal as definitions: every field, map entries in any order.
 pub fn same(a: &Provider, b: &Provider) -> bool {
-    a.name == b.name && FIELDS.iter().all(|f| (f.get)(a) == (f.get)(b))
+    // Member for member equal (the usual case: a provider as applied and
+    // as read back) is equal field for field, since each field is read
+    // off the members; only the rest needs the fields' comparison (which
+    // takes map entries in any order).
+    a == b || (a.name == b.name && FIELDS.iter().all(|f| (f.get)(a) == (f.get)(b)))
 }
 
 /// The names of the fields that differ between two providers.
@@ -1000,18 +1008,26 @@ pub fn changed(a: &Provider, b: &Provider) -> Vec<&'static str> {
 pub fn fingerprint(p: &Provider) -> String {
     struct Fnv(u64);
     impl Fnv {
+        fn byte(&mut self, b: u8) {
+            self.0 ^= u64::from(b);
+            self.0 = self.0.wrapping_mul(0x0100_0000_01b3);
+        }
         fn feed(&mut self, tag: &str, value: &str) {
-            for b in tag.bytes().chain([0]).chain(value.bytes()).chain([0]) {
-                self.0 ^= u64::from(b);
-                self.0 = self.0.wrapping_mul(0x0100_0000_01b3);
+            for &b in tag.as_bytes() {
+                self.byte(b);
             }
+            self.byte(0);
+            for &b in value.as_bytes() {
+                self.byte(b);
+            }
+            self.byte(0);
         }
     }
     let mut h = Fnv(0xcbf2_9ce4_8422_2325);
     for f in display_order() {
-        match (f.kind, f.value(p)) {
-            (_, None) => {}
-            (Kind::Map { entry_tag, .. }, Some(Value::Object(m))) => {
+        let Some(v) = f.value(p) else { continue };
+        match (&f.kind, v) {
+            (Kind::Map { entry_tag, .. }, Value::Object(m)) => {
                 let mut entries: Vec<(&String, &str)> = m
                     .iter()
                     .map(|(k, v)| (k, v.as_str().unwrap_or_default()))
@@ -1022,11 +1038,17 @@ pub fn fingerprint(p: &Provider) -> String {
                     h.feed("value", v);
                 }
             }
-            (Kind::Json { .. }, Some(v)) => h.feed(f.name, &canonical(&v)),
-            (_, Some(v)) => h.feed(f.name, &f.text(&v, false)),
+            (Kind::Json { .. }, v) => h.feed(f.name, &canonical(&v)),
+            // `f.text(v, false)`, without copying a string.
+            (_, Value::String(s)) => h.feed(f.name, &s),
+            (_, v) => h.feed(f.name, &f.text(&v, false)),
         }
     }
-    format!("{:016x}", h.0)
+    // `format!("{:016x}")`, without the formatting machinery.
+    (0..16)
+        .rev()
+        .map(|i| char::from(b"0123456789abcdef"[(h.0 >> (i * 4)) as usize & 0xf]))
+        .collect()
 }
 
 /// JSON text with every object's keys sorted, so that the order a

@@ -6,6 +6,7 @@
 //! plain functions so that clap can use them as value parsers and report bad
 //! arguments as usage errors.
 
+use std::borrow::Cow;
 use std::fmt;
 
 use serde_json::{Map, Value};
@@ -332,9 +333,24 @@ impl std::fmt::Debug for Shown<'_> {
     }
 }
 
+/// `s.split_once("://")`, by a byte search for `:` (a substring search is
+/// set up anew on every call, and this runs for every provider read).
+fn split_scheme(s: &str) -> Option<(&str, &str)> {
+    let b = s.as_bytes();
+    let mut from = 0;
+    while let Some(i) = memchr::memchr(b':', &b[from..]) {
+        let at = from + i;
+        if b[at + 1..].starts_with(b"//") {
+            return Some((&s[..at], &s[at + 3..]));
+        }
+        from = at + 1;
+    }
+    None
+}
+
 /// [`normalize_base_url`] without allocating when `input` is already in
 /// normal form (the common case when reading config.json or a manifest).
-fn normalized_base_url(input: &str) -> Result<std::borrow::Cow<'_, str>, String> {
+pub(crate) fn normalized_base_url(input: &str) -> Result<std::borrow::Cow<'_, str>, String> {
     let s = input.trim();
     // What errors may repeat: never credentials, a query (it may hold a
     // key) or what follows a space or control character. Made only when
@@ -355,7 +371,7 @@ fn normalized_base_url(input: &str) -> Result<std::borrow::Cow<'_, str>, String>
             "base URL {shown:?}... contains spaces or control characters (not repeated here)"
         ));
     }
-    let Some((scheme, rest)) = s.split_once("://") else {
+    let Some((scheme, rest)) = split_scheme(s) else {
         return Err(format!(
             "base URL {shown:?} is not absolute; write it as http://HOST[:PORT]/PATH or https://..."
         ));
@@ -370,7 +386,9 @@ fn normalized_base_url(input: &str) -> Result<std::borrow::Cow<'_, str>, String>
             scheme.to_ascii_lowercase()
         ));
     };
-    let split = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    // (Byte searches: every character sought is ASCII, so they find what a
+    // search by characters would.)
+    let split = memchr::memchr3(b'/', b'?', b'#', rest.as_bytes()).unwrap_or(rest.len());
     let (authority, path) = rest.split_at(split);
     if authority.contains('@') {
         return Err(format!(
@@ -407,18 +425,18 @@ fn normalized_base_url(input: &str) -> Result<std::borrow::Cow<'_, str>, String>
     }
     if !authority.starts_with('[')
         && !host
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_'))
+            .bytes()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'.' | b'_'))
     {
         return Err(format!("base URL {shown:?} has an invalid host {host:?}"));
     }
     if let Some(port) = port {
         match port.parse::<u16>() {
-            Ok(p) if p > 0 && port.chars().all(|c| c.is_ascii_digit()) => {}
+            Ok(p) if p > 0 && port.bytes().all(|c| c.is_ascii_digit()) => {}
             _ => return Err(format!("base URL {shown:?} has an invalid port {port:?}")),
         }
     }
-    if let Some(at) = path.find(['?', '#']) {
+    if let Some(at) = memchr::memchr2(b'?', b'#', path.as_bytes()) {
         // The query may hold a key (`?key=...`): show only what precedes it.
         return Err(format!(
             "base URL {:?} has a query or fragment; aix appends /chat/completions to it, so give only the path (query parameters go in query_params: --query KEY=VALUE)",
@@ -444,10 +462,7 @@ pub fn validate_header_name(name: &str) -> Result<(), String> {
     if name.is_empty() {
         return Err("header name is empty".into());
     }
-    if let Some(bad) = name
-        .chars()
-        .find(|c| !(c.is_ascii_alphanumeric() || "!#$%&'*+-.^_`|~".contains(*c)))
-    {
+    if let Some(bad) = name.chars().find(|&c| !is_token_char(c)) {
         return Err(format!(
             "header name {:?} has {bad:?}; names are letters, digits and !#$%&'*+-.^_`|~",
             crate::output::clip(name, 80)
@@ -514,7 +529,24 @@ pub fn parse_header_arg(arg: &str) -> Result<(String, String), String> {
 }
 
 fn is_token_char(c: char) -> bool {
-    c.is_ascii_alphanumeric() || "!#$%&'*+-.^_`|~".contains(c)
+    c.is_ascii_alphanumeric()
+        || matches!(
+            c,
+            '!' | '#'
+                | '$'
+                | '%'
+                | '&'
+                | '\''
+                | '*'
+                | '+'
+                | '-'
+                | '.'
+                | '^'
+                | '_'
+                | '`'
+                | '|'
+                | '~'
+        )
 }
 
 fn describe_char(c: char) -> String {
@@ -596,8 +628,10 @@ impl Provider {
             match f.check(&value) {
                 Err(problems) => return Err(Invalid::from(&problems[0])),
                 // Values are kept in normal form; one that is not was not
-                // checked by the path that built this provider.
-                Ok(normal) if *normal != value => {
+                // checked by the path that built this provider. (A value
+                // check borrows is the value itself: only one it made
+                // can differ.)
+                Ok(Cow::Owned(normal)) if normal != value => {
                     return Err(Invalid::new(
                         f.name,
                         format!("must be written as {}", f.text(&normal, true)),
@@ -621,7 +655,7 @@ impl Provider {
                 };
                 match f.check(value) {
                     Err(problems) => return Err(Invalid::from(&problems[0])),
-                    Ok(normal) if *normal != *value => {
+                    Ok(Cow::Owned(normal)) if normal != *value => {
                         return Err(Invalid::new(
                             f.name,
                             format!("must be written as {}", f.text(&normal, true)),
@@ -645,8 +679,8 @@ impl Provider {
             ));
         };
         let mut p = Provider::new(name, "");
-        let preset = presets::of_entry(obj);
         let values = fields::values_of(obj);
+        let preset = presets::of_values(&values);
         for (f, &value) in fields::FIELDS.iter().zip(&values) {
             match value {
                 None if f.required && preset.is_none_or(|p| p.value(f).is_none()) => {
@@ -837,6 +871,34 @@ mod tests {
             assert!(validate_name(bad).is_err(), "{bad:?}");
         }
         assert!(validate_name("custom:x").unwrap_err().contains("bare name"));
+    }
+
+    #[test]
+    fn split_scheme_is_split_once() {
+        for s in [
+            "",
+            ":",
+            "://",
+            "a://b",
+            "a:b://c",
+            "a:/b://c",
+            "http:",
+            "http:/",
+            "x:y:z",
+            "é://ü",
+            "::///",
+            "a://b://c",
+        ] {
+            assert_eq!(split_scheme(s), s.split_once("://"), "{s:?}");
+        }
+    }
+
+    #[test]
+    fn token_chars_are_the_listed_ones() {
+        for c in (0u8..=255).map(char::from).chain(['é', '\u{2028}']) {
+            let listed = c.is_ascii_alphanumeric() || "!#$%&'*+-.^_`|~".contains(c);
+            assert_eq!(is_token_char(c), listed, "{c:?}");
+        }
     }
 
     #[test]

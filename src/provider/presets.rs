@@ -107,9 +107,11 @@ pub fn check_name(name: &str) -> Result<std::borrow::Cow<'_, str>, String> {
 }
 
 /// The preset an entry (config.json or manifest form) names, if it names
-/// a known one.
-pub fn of_entry(entry: &Map<String, Value>) -> Option<&'static Preset> {
-    entry.get("preset").and_then(Value::as_str).and_then(get)
+/// a known one, from the entry's [`super::fields::values_of`] (not looked
+/// up again).
+pub fn of_values(values: &[Option<&Value>]) -> Option<&'static Preset> {
+    let at = FIELDS.iter().position(|f| f.name == "preset")?;
+    values[at].and_then(Value::as_str).and_then(get)
 }
 
 /// Fills the fields of `p` that `given` says were not written with the

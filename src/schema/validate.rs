@@ -751,13 +751,14 @@ fn manifest_fields() -> Vec<&'static str> {
 
 /// Semantic checks of one provider object (manifest or config entry):
 /// the rules of [`fields::FIELDS`], the same `provider add` and the store
-/// apply, plus a warning for literal credentials in a manifest.
+/// apply, plus a warning for literal credentials in a manifest (given
+/// `literal`, where its literal credential headers are collected so that
+/// their warnings' variables can be named once all are known).
 fn provider_problems(
     base: &[String],
     name: &str,
     entry: &Value,
-    in_manifest: bool,
-    env_names: &BTreeMap<(String, String), String>,
+    literal: Option<&mut Vec<Literal>>,
     out: &mut Vec<Found>,
 ) {
     let at = |path: &[String]| -> Vec<String> {
@@ -792,34 +793,60 @@ fn provider_problems(
             )
         });
     }
-    if !in_manifest {
+    let Some(literal) = literal else {
         return;
-    }
-    for f in fields::FIELDS.iter().filter(|f| f.is_map()) {
-        let Some(Value::Object(entries)) = obj.get(f.name) else {
+    };
+    for (f, value) in fields::FIELDS.iter().zip(fields::values_of(obj)) {
+        let Some(Value::Object(entries)) = value.filter(|_| f.is_map()) else {
             continue;
         };
         for (k, v) in entries {
             let Value::String(v) = v else { continue };
+            if !f.entry_is_secret(k, v) {
+                continue;
+            }
             let path = vec![f.name.to_string(), k.clone()];
-            if f.entry_is_secret(k, v) && !bad.contains(&path) {
+            let warning = (!bad.contains(&path)).then(|| {
                 out.push(Found {
                     severity: Severity::Warning,
-                    hint: Some(format!(
-                        "manifests usually live in git: write it as \"${{env:VAR}}\" (or \"Bearer ${{env:VAR}}\") and export VAR, e.g. {k} = \"${{env:{}}}\"",
-                        env_names
-                            .get(&(name.to_string(), k.clone()))
-                            .cloned()
-                            .unwrap_or_else(|| manifest::env_var_for(name, k))
-                    )),
                     ..Found::err(
                         at(&path),
                         format!("{here}: {}.{k} holds a literal credential", f.name),
                     )
                 });
+                out.len() - 1
+            });
+            // A header's variable is named once every header is known
+            // (names are unique across the manifest); another field's
+            // from its provider and key alone.
+            if f.name == "headers" {
+                literal.push(Literal {
+                    warning,
+                    provider: name.to_string(),
+                    header: k.clone(),
+                });
+            } else if let Some(i) = warning {
+                out[i].hint = Some(literal_hint(k, &manifest::env_var_for(name, k)));
             }
         }
     }
+}
+
+/// A literal credential header of a manifest: its provider and name, and
+/// the warning about it (its index among the problems found; none when
+/// the header has an error already). Every one counts in the naming of
+/// the variables suggested.
+struct Literal {
+    warning: Option<usize>,
+    provider: String,
+    header: String,
+}
+
+/// The hint of a literal credential's warning: the variable to use.
+fn literal_hint(key: &str, var: &str) -> String {
+    format!(
+        "manifests usually live in git: write it as \"${{env:VAR}}\" (or \"Bearer ${{env:VAR}}\") and export VAR, e.g. {key} = \"${{env:{var}}}\""
+    )
 }
 
 /// The errors (not warnings) of one manifest, in file order.
@@ -833,14 +860,25 @@ pub fn manifest_errors(doc: &Document<'_>) -> Vec<Problem> {
 fn check_manifest(doc: &Document<'_>) -> (Vec<Problem>, Vec<(String, Location)>) {
     let mut semantic = Vec::new();
     let mut declared = Vec::new();
-    let env_names = suggested_env_names(&doc.json);
+    let mut literal = Vec::new();
     if let Some(Value::Object(providers)) = doc.json.get("providers") {
         for (name, entry) in providers {
             let base = vec!["providers".to_string(), name.clone()];
-            provider_problems(&base, name, entry, true, &env_names, &mut semantic);
+            provider_problems(&base, name, entry, Some(&mut literal), &mut semantic);
             if let Some((key, _)) = doc.span(&base) {
                 declared.push((name.clone(), doc.locate(key.start)));
             }
+        }
+    }
+    // The variable suggested for each literal credential header, unique
+    // across the manifest (as `aix provider export` names them).
+    let pairs: Vec<(&str, &str)> = literal
+        .iter()
+        .map(|l| (l.provider.as_str(), l.header.as_str()))
+        .collect();
+    for (l, (var, _)) in literal.iter().zip(manifest::env_var_names(&pairs)) {
+        if let Some(i) = l.warning {
+            semantic[i].hint = Some(literal_hint(&l.header, &var));
         }
     }
     let mut found = schema_problems(Kind::Manifest, &doc.json, &semantic);
@@ -861,31 +899,6 @@ fn check_manifest(doc: &Document<'_>) -> (Vec<Problem>, Vec<(String, Location)>)
         })
         .collect::<Vec<_>>();
     (sorted(problems), declared)
-}
-
-/// The variable suggested for each literal credential header of a
-/// manifest, unique across it (as `aix provider export` names them).
-fn suggested_env_names(instance: &Value) -> BTreeMap<(String, String), String> {
-    let mut pairs: Vec<(&str, &str)> = Vec::new();
-    if let Some(Value::Object(providers)) = instance.get("providers") {
-        for (name, entry) in providers {
-            if let Some(Value::Object(headers)) = entry.get("headers") {
-                for (k, v) in headers {
-                    if let Value::String(v) = v
-                        && secret::display_header_value(k, v, false) == secret::MASK
-                    {
-                        pairs.push((name, k));
-                    }
-                }
-            }
-        }
-    }
-    let names = manifest::env_var_names(&pairs);
-    pairs
-        .iter()
-        .zip(names)
-        .map(|((p, h), (var, _))| ((p.to_string(), h.to_string()), var))
-        .collect()
 }
 
 fn sorted(mut problems: Vec<Problem>) -> Vec<Problem> {
@@ -936,7 +949,7 @@ fn check_config(path: &Path, text: &str) -> Vec<Problem> {
     if let Some(Value::Object(providers)) = instance.get("custom_providers") {
         for (name, entry) in providers {
             let base = vec!["custom_providers".to_string(), name.clone()];
-            provider_problems(&base, name, entry, false, &BTreeMap::new(), &mut semantic);
+            provider_problems(&base, name, entry, None, &mut semantic);
             let Value::Object(o) = entry else { continue };
             // aix uses such a URL as normalised; say so, so the file can
             // be tidied.
@@ -1471,6 +1484,44 @@ mod tests {
         assert_eq!(
             got,
             ["3:24 Error providers.a: headers: \"x-a\" is given twice (as \"X-A\" too)"]
+        );
+    }
+
+    #[test]
+    fn literal_credentials_suggest_variables_unique_across_the_manifest() {
+        let text = r#"
+[providers.a]
+base_url = "http://a/v1"
+headers = { X-API-Key = "lit\u0001", Authorization = "Bearer x", X-Team = "t" }
+
+[providers.a-x]
+base_url = "http://ax"
+headers = { API-Key = "lit", Auth = "${env:OK}" }
+
+[providers.a-x-api]
+base_url = "http://ax"
+headers = { Key = "lit" }
+"#;
+        let doc = Document::parse(Path::new("m.toml"), text).unwrap();
+        let got: Vec<(usize, String)> = check_manifest(&doc)
+            .0
+            .into_iter()
+            .filter(|p| p.severity == Severity::Warning)
+            .map(|p| {
+                let hint = p.hint.unwrap_or_default();
+                let var = hint.rsplit("${env:").next().unwrap_or_default();
+                (p.at.line, var.trim_end_matches("}\"").to_string())
+            })
+            .collect();
+        // The header with an error gets no warning, yet its name is
+        // taken: the next that would have it is numbered.
+        assert_eq!(
+            got,
+            [
+                (4, "AIX_A_AUTHORIZATION".to_string()),
+                (8, "AIX_A_X_API_KEY_2".to_string()),
+                (12, "AIX_A_X_API_KEY_3".to_string()),
+            ]
         );
     }
 

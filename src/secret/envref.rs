@@ -93,8 +93,7 @@ pub fn is_var_name(name: &str) -> bool {
 /// length of `${SOURCE:`.
 fn next_open(s: &str) -> Option<(usize, Source, usize)> {
     let mut from = 0;
-    while let Some(i) = s[from..].find("${") {
-        let at = from + i;
+    while let Some(at) = dollar_brace(s, from) {
         let rest = &s[at + 2..];
         for src in SOURCES {
             let name = src.name();
@@ -107,9 +106,25 @@ fn next_open(s: &str) -> Option<(usize, Source, usize)> {
     None
 }
 
+/// The offset of the first `${` in `s` at or after `from`: a byte search
+/// for `$` (cheaper than a substring search set up on every call, and this
+/// runs for every header of every provider read).
+fn dollar_brace(s: &str, from: usize) -> Option<usize> {
+    let b = s.as_bytes();
+    let mut from = from;
+    while let Some(i) = memchr::memchr(b'$', b.get(from..)?) {
+        let at = from + i;
+        if b.get(at + 1) == Some(&b'{') {
+            return Some(at);
+        }
+        from = at + 1;
+    }
+    None
+}
+
 /// Whether `value` contains at least one reference.
 pub fn contains_reference(value: &str) -> bool {
-    value.contains("${") && next_open(value).is_some()
+    next_open(value).is_some()
 }
 
 /// Where the argument starting at `after` ends: the next `}`, or for a
@@ -141,10 +156,17 @@ pub enum Piece<'a> {
 /// Splits `value` into literal text and references, checking syntax.
 pub fn pieces(value: &str) -> Result<Vec<Piece<'_>>, RefError> {
     let mut out = Vec::new();
+    each_piece(value, |p| out.push(p))?;
+    Ok(out)
+}
+
+/// [`pieces`] handed to `f` one by one, in order, without collecting them
+/// (on an error, those before it have been handed over).
+fn each_piece<'a>(value: &'a str, mut f: impl FnMut(Piece<'a>)) -> Result<(), RefError> {
     let mut rest = value;
     while let Some((start, source, open)) = next_open(rest) {
         if start > 0 {
-            out.push(Piece::Text(&rest[..start]));
+            f(Piece::Text(&rest[..start]));
         }
         let after = &rest[start + open..];
         let end = arg_end(source, after).ok_or(RefError::Unclosed(source))?;
@@ -163,35 +185,35 @@ pub fn pieces(value: &str) -> Result<Vec<Piece<'_>>, RefError> {
             }
             _ => {}
         }
-        out.push(Piece::Ref(Ref { source, arg }));
+        f(Piece::Ref(Ref { source, arg }));
         rest = &after[end + 1..];
     }
     if !rest.is_empty() {
-        out.push(Piece::Text(rest));
+        f(Piece::Text(rest));
     }
-    Ok(out)
+    Ok(())
 }
 
 /// Checks the syntax of every reference in `value` (cheap when there is
 /// none: it runs for every header of every provider read).
 pub fn check(value: &str) -> Result<(), RefError> {
-    if !value.contains("${") {
+    if dollar_brace(value, 0).is_none() {
         return Ok(());
     }
-    pieces(value).map(drop)
+    each_piece(value, drop)
 }
 
 /// The value with references removed (for deciding what is displayable).
 /// Malformed references are kept as text.
 pub fn strip_references(value: &str) -> String {
-    match pieces(value) {
-        Ok(ps) => ps
-            .into_iter()
-            .filter_map(|p| match p {
-                Piece::Text(t) => Some(t),
-                Piece::Ref(_) => None,
-            })
-            .collect(),
+    let mut out = String::new();
+    let texts = each_piece(value, |p| {
+        if let Piece::Text(t) = p {
+            out.push_str(t);
+        }
+    });
+    match texts {
+        Ok(()) => out,
         Err(_) => value.to_string(),
     }
 }
@@ -316,6 +338,40 @@ mod tests {
             absolute_files("${file:keys/w} ${file:~/x} ${file:/y} ${env:Z}", base),
             "${file:/home/u/dots/keys/w} ${file:~/x} ${file:/y} ${env:Z}"
         );
+    }
+
+    #[test]
+    fn dollar_brace_finds_what_find_finds() {
+        for s in [
+            "",
+            "$",
+            "{",
+            "${",
+            "$$",
+            "$${",
+            "a$b${c",
+            "x${env:A}${",
+            "$}${",
+            "é${",
+            "${${",
+            "$ {",
+            "ab$",
+            "$é{",
+        ] {
+            for from in 0..=s.len() {
+                if !s.is_char_boundary(from) {
+                    continue;
+                }
+                assert_eq!(
+                    dollar_brace(s, from),
+                    s[from..].find("${").map(|i| from + i),
+                    "{s:?} from {from}"
+                );
+            }
+        }
+        assert!(contains_reference("a ${env:X} b"));
+        assert!(!contains_reference("a ${envX} $env:X {env:X}"));
+        assert!(contains_reference("$${${file:x}"));
     }
 
     #[test]
