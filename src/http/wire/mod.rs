@@ -3,9 +3,13 @@
 //! [`Completion`] (so it is shown as a chat answer is) and decodes stream
 //! events, as the SSE parser hands them over, into [`Sink`] calls.
 //!
-//! Chat completions keep their own measured decoder
-//! ([`chunk`](super::chunk)); these events are few and small enough to be
-//! read as `serde_json::Value`s.
+//! Chat completions have their own decoder ([`chunk`](super::chunk)).
+//! Here a text delta, nearly every event of a stream, is matched against
+//! the shape of the last one (its [`Pieces`]: literal bytes, the text, and
+//! the values aix only checks), or else read by a walk that learns that
+//! shape; every other event, and anything unusual, is read as a
+//! `serde_json::Value`, which both fast paths are held to (tests, the
+//! `wire` fuzz target).
 
 use std::borrow::Cow;
 
