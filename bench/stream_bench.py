@@ -17,9 +17,11 @@ times with stdout to /dev/null and the medians are compared. Peak RSS is
     cargo build --release
     python3 bench/stream_bench.py [--chunks 200000,1000000] [--runs 5]
         [--shapes vllm,openai,...] [--framing chunked|close|both]
-        [--delta-bytes N] [--aix target/release/aix]
+        [--delta-bytes N] [--aix target/release/aix] [--instructions]
 
-It prints a markdown table that drops into BENCHMARKS.md.
+It prints a markdown table that drops into BENCHMARKS.md. With
+`--instructions` it counts the aix process's instructions under valgrind
+instead of timing anything (repeatable on a busy machine).
 """
 import argparse
 import json
@@ -232,6 +234,15 @@ def peak_rss_kib(cmd, env) -> int:
         return int(out.read().strip().splitlines()[-1])
 
 
+def instructions(cmd, env) -> int:
+    proc = subprocess.run(["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", *cmd],
+                          env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    if proc.returncode != 0:
+        raise SystemExit(f"valgrind failed: {proc.stderr}")
+    refs = [line for line in proc.stderr.splitlines() if "refs:" in line]
+    return int(refs[-1].split()[-1].replace(",", ""))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--chunks", default="200000,1000000")
@@ -241,6 +252,9 @@ def main() -> None:
     ap.add_argument("--delta-bytes", type=int, default=0,
                     help="make every delta this long (default: short words)")
     ap.add_argument("--aix", default="target/release/aix")
+    ap.add_argument("--instructions", action="store_true",
+                    help="count the aix process's instructions under valgrind (callgrind) "
+                         "instead of timing it: repeatable whatever the machine's load")
     args = ap.parse_args()
 
     server = Server()
@@ -261,6 +275,18 @@ def main() -> None:
         return curl, [aix, "run", "bench", "--provider", f"bench-{wire}", "--stream", "-e"]
 
     framings = ["chunked", "close"] if args.framing == "both" else [args.framing]
+    if args.instructions:
+        print("| shape | framing | chunks | aix instructions |")
+        print("|---|---|---|---|")
+        for n in [int(c) for c in args.chunks.split(",")]:
+            for shape in args.shapes.split(","):
+                _, aix_cmd = commands(shape)
+                for framing in framings:
+                    server.body, _ = build(shape, n, framing, args.delta_bytes)
+                    server.framing = framing
+                    print(f"| {shape} | {framing} | {n:,} | {instructions(aix_cmd, env) / 1e6:.1f} M |",
+                          flush=True)
+        return
     rows = []
     print("| shape | framing | chunks | MB | curl -sN | aix | ratio | budget | aix peak RSS |")
     print("|---|---|---|---|---|---|---|---|---|")
