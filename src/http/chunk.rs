@@ -789,25 +789,18 @@ fn unescape_plain(body: &[u8]) -> Option<String> {
         let esc = at + k;
         out.extend_from_slice(&body[at..esc]);
         at = esc + 2;
-        let byte = match *body.get(esc + 1)? {
-            b'"' => b'"',
-            b'\\' => b'\\',
-            b'/' => b'/',
-            b'b' => 0x08,
-            b'f' => 0x0c,
-            b'n' => b'\n',
-            b'r' => b'\r',
-            b't' => b'\t',
-            b'u' => {
-                let hex = std::str::from_utf8(body.get(esc + 2..esc + 6)?).ok()?;
-                let c = char::from_u32(u32::from_str_radix(hex, 16).ok()?)?;
-                out.extend_from_slice(c.encode_utf8(&mut [0; 4]).as_bytes());
-                at = esc + 6;
-                continue;
-            }
-            _ => return None,
-        };
-        out.push(byte);
+        let letter = *body.get(esc + 1)?;
+        if let Some(byte) = spilled::simple_escape(letter) {
+            out.push(byte);
+            continue;
+        }
+        if letter != b'u' {
+            return None;
+        }
+        let hex = std::str::from_utf8(body.get(esc + 2..esc + 6)?).ok()?;
+        let c = char::from_u32(u32::from_str_radix(hex, 16).ok()?)?;
+        out.extend_from_slice(c.encode_utf8(&mut [0; 4]).as_bytes());
+        at = esc + 6;
     }
     out.extend_from_slice(&body[at..]);
     String::from_utf8(out).ok()

@@ -813,7 +813,7 @@ fn escape_in(rest: &[u8], text: &mut Vec<u8>) -> Option<usize> {
 /// The byte a one-letter JSON escape stands for (`\n` is `n`), or `None`
 /// for `\u` and anything that is not an escape.
 #[inline]
-fn simple_escape(letter: u8) -> Option<u8> {
+pub(super) fn simple_escape(letter: u8) -> Option<u8> {
     Some(match letter {
         b'"' => b'"',
         b'\\' => b'\\',

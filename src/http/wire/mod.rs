@@ -128,10 +128,6 @@ impl Decoder {
         summary: &mut StreamSummary,
         base_url: &str,
     ) -> Result<Step, ClientError> {
-        if data.iter().all(u8::is_ascii_whitespace) {
-            // An event without data (a bare `event: ping`) says nothing.
-            return Ok(Step::More);
-        }
         // Nearly every event is a text delta: read those without building
         // a tree (anything else, and any error, takes the full path).
         if let Some(delta) = self.fast_delta(data) {
@@ -158,6 +154,7 @@ impl Decoder {
         base_url: &str,
     ) -> Result<Step, ClientError> {
         if data.iter().all(u8::is_ascii_whitespace) {
+            // An event without data (a bare `event: ping`) says nothing.
             return Ok(Step::More);
         }
         let v: Value = serde_json::from_slice(data).map_err(|e| ClientError::Protocol {
