@@ -123,7 +123,7 @@ impl<'a> Document<'a> {
         best
     }
 
-    /// The providers this file declares, in file order. The document must
+    /// The providers this file declares, by name. The document must
     /// have passed `validate` (plan and apply check first, with the rules
     /// `Provider::validate` holds), so only types are checked again here;
     /// anything refused is an error at the provider's place.
@@ -204,11 +204,15 @@ fn absolute_file_refs(v: &mut Value, dir: &Path) {
     });
 }
 
-/// A TOML table as JSON. Datetimes become their TOML text; an integer
+/// A TOML table as JSON, its keys sorted (so config.json, plans and other
+/// tools' files stay the same when a manifest's keys are reordered). Datetimes become their TOML text; an integer
 /// beyond 64 bits is an error at its place (TOML allows no larger).
 fn table_json(table: &DeTable<'_>) -> Result<Value, (usize, String)> {
-    let mut map = serde_json::Map::with_capacity(table.len());
-    for (k, v) in table {
+    // (The parser's tables keep file order.)
+    let mut members: Vec<_> = table.iter().collect();
+    members.sort_unstable_by(|a, b| a.0.get_ref().cmp(b.0.get_ref()));
+    let mut map = serde_json::Map::with_capacity(members.len());
+    for (k, v) in members {
         map.insert(k.get_ref().to_string(), value_json(v)?);
     }
     Ok(Value::Object(map))

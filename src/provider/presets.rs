@@ -54,7 +54,7 @@ pub fn all() -> &'static [Preset] {
     PRESETS.get_or_init(|| {
         let table: toml::Table =
             toml::from_str(include_str!("presets.toml")).expect("presets.toml is valid TOML");
-        table
+        let mut presets = table
             .into_iter()
             .map(|(name, v)| {
                 let Value::Object(mut values) =
@@ -77,7 +77,9 @@ pub fn all() -> &'static [Preset] {
                     values,
                 }
             })
-            .collect()
+            .collect::<Vec<_>>();
+        presets.sort_by_key(|p| p.name);
+        presets
     })
 }
 
