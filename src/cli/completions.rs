@@ -102,7 +102,7 @@ fn prompt_names() -> Vec<CompletionCandidate> {
 fn provider_names() -> Vec<CompletionCandidate> {
     let mut out: Vec<CompletionCandidate> = Vec::new();
     if let Some((_, state)) = state() {
-        for (name, _) in state.provider_entries() {
+        for name in state.provider_names() {
             out.push(CompletionCandidate::new(name).help(Some("custom".into())));
         }
     }

@@ -172,6 +172,12 @@ impl State {
             .collect()
     }
 
+    /// The names of the custom provider entries, in file order (none is
+    /// parsed).
+    pub fn provider_names(&self) -> impl Iterator<Item = &String> {
+        self.object(PROVIDERS).into_iter().flat_map(|m| m.keys())
+    }
+
     /// The custom provider `name`, if there is one.
     pub fn provider(&self, name: &str) -> Result<Option<Provider>, Error> {
         match self.object(PROVIDERS).and_then(|p| p.get(name)) {

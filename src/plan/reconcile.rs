@@ -212,11 +212,14 @@ fn same(a: &Provider, b: &Provider) -> bool {
 /// Computes what applying `manifest` to `state` would do.
 pub fn plan(manifest: &Manifest, state: &State, opts: Options) -> Plan {
     let owned = state.owned();
-    let current: BTreeMap<String, Result<Provider, String>> = state
-        .provider_entries()
-        .into_iter()
-        .map(|(n, r)| (n, r.map_err(|e| e.message().to_string())))
-        .collect();
+    // Each stored entry is parsed when it is compared, and dropped after:
+    // all of them parsed at once were a fifth of a large plan's memory.
+    let current = |name: &str| -> Option<Result<Provider, String>> {
+        state
+            .provider(name)
+            .map_err(|e| e.message().to_string())
+            .transpose()
+    };
     let mut plan = Plan::default();
     for entry in &manifest.entries {
         let want = &entry.provider;
@@ -232,7 +235,7 @@ pub fn plan(manifest: &Manifest, state: &State, opts: Options) -> Plan {
             alias: None,
         };
         let record = owned.get(name);
-        match current.get(name) {
+        match current(name) {
             None => {
                 let reason = if record.is_some() {
                     Reason::DeletedOutside
@@ -241,11 +244,10 @@ pub fn plan(manifest: &Manifest, state: &State, opts: Options) -> Plan {
                 };
                 plan.changes.push(change(Action::Create, reason, None));
             }
-            Some(Err(msg)) => {
-                plan.changes
-                    .push(change(Action::Update, Reason::Invalid(msg.clone()), None))
-            }
-            Some(Ok(cur)) => match record {
+            Some(Err(msg)) => plan
+                .changes
+                .push(change(Action::Update, Reason::Invalid(msg), None)),
+            Some(Ok(ref cur)) => match record {
                 Some(rec) if same(cur, want) => {
                     let fresh = Owned {
                         fingerprint: state::fingerprint(want),
@@ -286,23 +288,23 @@ pub fn plan(manifest: &Manifest, state: &State, opts: Options) -> Plan {
             source: None,
             alias: None,
         };
-        match current.get(name) {
+        match current(name) {
             None => plan.forget.push(name.clone()),
-            Some(Ok(cur)) if state::fingerprint(cur) == rec.fingerprint => {
-                plan.changes.push(destroy(Reason::Plain, Some(cur)))
+            Some(Ok(cur)) if state::fingerprint(&cur) == rec.fingerprint => {
+                plan.changes.push(destroy(Reason::Plain, Some(&cur)))
             }
-            Some(Ok(cur)) => plan.changes.push(destroy(Reason::Drift, Some(cur))),
-            Some(Err(m)) => plan.changes.push(destroy(Reason::Invalid(m.clone()), None)),
+            Some(Ok(cur)) => plan.changes.push(destroy(Reason::Drift, Some(&cur))),
+            Some(Err(m)) => plan.changes.push(destroy(Reason::Invalid(m), None)),
         }
     }
     if opts.prune_unowned {
-        for (name, cur) in &current {
+        for name in state.provider_names() {
             if manifest.get(name).is_none() && !owned.contains_key(name) {
                 plan.changes.push(Change {
                     name: name.clone(),
                     action: Action::Destroy,
                     reason: Reason::Prune,
-                    before: cur.as_ref().ok().cloned(),
+                    before: current(name).and_then(Result::ok),
                     after: None,
                     source: None,
                     alias: None,

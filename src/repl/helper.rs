@@ -99,9 +99,9 @@ impl Helper {
                     .map(|b| b.name.to_string())
                     .collect();
                 if let Ok(state) = self.store.load() {
-                    for (name, _) in state.provider_entries() {
+                    for name in state.provider_names() {
                         names.push(format!("custom:{name}"));
-                        names.push(name);
+                        names.push(name.clone());
                     }
                 }
                 names
