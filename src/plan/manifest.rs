@@ -126,15 +126,41 @@ impl<'a> Document<'a> {
     /// The providers this file declares, by name. The document must
     /// have passed `validate` (plan and apply check first, with the rules
     /// `Provider::validate` holds), so only types are checked again here;
-    /// anything refused is an error at the provider's place.
-    pub fn entries(&self) -> Result<Vec<Entry>, Error> {
-        let Some(Value::Object(providers)) = self.json.get("providers") else {
+    /// anything refused is an error at the provider's place. The document
+    /// is used up: its spanned table is dropped once the providers' places
+    /// are known, and each provider's JSON once it is read, so that the
+    /// providers are not built on top of both (a third of a 20,000-provider
+    /// plan's memory).
+    pub fn into_entries(self) -> Result<Vec<Entry>, Error> {
+        let Document {
+            path,
+            lines,
+            table,
+            json,
+        } = self;
+        let Value::Object(mut root) = json else {
             return Ok(Vec::new());
         };
+        let Some(Value::Object(providers)) = root.shift_remove("providers") else {
+            return Ok(Vec::new());
+        };
+        drop(root);
+        let declared = match table.get("providers").map(|v| v.get_ref()) {
+            Some(DeValue::Table(t)) => Some(t),
+            _ => None,
+        };
+        let starts: Vec<usize> = providers
+            .keys()
+            .map(|name| {
+                declared
+                    .and_then(|t| t.get_key_value(name.as_str()))
+                    .map_or(0, |(k, _)| k.span().start)
+            })
+            .collect();
+        drop(table);
         let mut entries = Vec::with_capacity(providers.len());
-        for (name, entry) in providers {
-            let pointer = ["providers".to_string(), name.clone()];
-            let at = self.locate(self.span(&pointer).map_or(0, |(k, _)| k.start));
+        for ((name, entry), start) in providers.into_iter().zip(starts) {
+            let at = lines.locate(path, start);
             // A manifest may write a base URL in any form normalisation
             // accepts; config.json stores the normal form.
             let normal = match entry.get("base_url") {
@@ -151,23 +177,23 @@ impl<'a> Document<'a> {
             };
             // `${file:PATH}` relative to this manifest's folder, made
             // absolute so config.json means the same file.
-            let files = has_relative_file_ref(entry);
+            let files = has_relative_file_ref(&entry);
             let provider = match (normal, files) {
-                (None, false) => Provider::from_json_typed(name, entry),
+                (None, false) => Provider::from_json_typed(&name, &entry),
                 (normal, _) => {
-                    let mut entry = entry.clone();
+                    let mut entry = entry;
                     if let Some(n) = normal {
                         entry["base_url"] = Value::String(n);
                     }
                     if files {
-                        let dir = match self.path.parent() {
+                        let dir = match path.parent() {
                             Some(d) if !d.as_os_str().is_empty() => d,
                             _ => Path::new("."),
                         };
                         let dir = std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf());
                         absolute_file_refs(&mut entry, &dir);
                     }
-                    Provider::from_json_typed(name, &entry)
+                    Provider::from_json_typed(&name, &entry)
                 }
             }
             .map_err(|e| Error::new(format!("{at}: providers.{name}: {e}")))?;
@@ -291,7 +317,7 @@ pub fn parse(path: &Path, text: &str) -> Result<Vec<Entry>, Error> {
             None => err,
         });
     }
-    doc.entries()
+    doc.into_entries()
 }
 
 /// Renders providers as a manifest (for `aix provider export`). Literal

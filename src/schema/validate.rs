@@ -346,8 +346,10 @@ pub fn load_manifests(paths: &[PathBuf]) -> (Report, Result<Manifest, Error>) {
             && let Some(doc) = checker.manifest(path, text)
             && checker.report.errors() == 0
         {
-            match doc.entries() {
-                Ok(e) => entries.extend(e),
+            match doc.into_entries() {
+                // (Moved, not copied, when it is the only file.)
+                Ok(e) if entries.is_empty() => entries = e,
+                Ok(mut e) => entries.append(&mut e),
                 Err(e) => return (checker.report, Err(e)),
             }
         }

@@ -454,7 +454,7 @@ fn write(path: &Path, name: &str, entries: &[NewEntry]) -> Result<()> {
     // What is written must still be a manifest that declares them.
     let doc = crate::plan::manifest::Document::parse(&target, &out)
         .map_err(|(at, m)| Error::new(format!("the edited manifest would not parse: {at}: {m}")))?;
-    let ok = doc.entries().ok().is_some_and(|es| {
+    let ok = doc.into_entries().ok().is_some_and(|es| {
         es.iter().any(|e| {
             e.provider.name == name && entries.iter().all(|n| e.provider.model(&n.key).is_some())
         })
