@@ -100,7 +100,15 @@ impl From<io::Error> for ReadError {
 /// Reads at most `max` bytes from `reader`; more is an error, never a
 /// silent cut.
 pub fn read_capped(reader: &mut dyn Read, max: u64) -> Result<Vec<u8>, ReadError> {
-    let mut bytes = Vec::new();
+    read_capped_sized(reader, max, 0)
+}
+
+/// [`read_capped`] into a buffer sized for `expected` bytes up front (the
+/// length a file's metadata gave; reading still stops at `max`), so that a
+/// large file is not copied from one doubled buffer into the next.
+fn read_capped_sized(reader: &mut dyn Read, max: u64, expected: u64) -> Result<Vec<u8>, ReadError> {
+    // One byte more than expected, to see the end without growing.
+    let mut bytes = Vec::with_capacity(expected.min(max).saturating_add(1) as usize);
     reader.take(max + 1).read_to_end(&mut bytes)?;
     if bytes.len() as u64 > max {
         return Err(ReadError::TooLarge(max));
@@ -111,18 +119,23 @@ pub fn read_capped(reader: &mut dyn Read, max: u64) -> Result<Vec<u8>, ReadError
 /// Reads the file at `path`, refusing what `accept` does not allow before
 /// opening it (so a FIFO never blocks), and anything over `max` bytes.
 pub fn read_file(path: &Path, max: u64, accept: Accept) -> Result<Vec<u8>, ReadError> {
+    let mut expected = 0;
     if accept == Accept::RegularFile {
         let meta = fs::metadata(path)?;
         if !meta.is_file() {
             return Err(ReadError::NotRegular(file_type_name(&meta)));
         }
-    } else if let Ok(meta) = fs::metadata(path)
-        && meta.is_dir()
-    {
-        return Err(ReadError::NotRegular("a directory"));
+        expected = meta.len();
+    } else if let Ok(meta) = fs::metadata(path) {
+        if meta.is_dir() {
+            return Err(ReadError::NotRegular("a directory"));
+        }
+        if meta.is_file() {
+            expected = meta.len();
+        }
     }
     let mut file = File::open(path)?;
-    read_capped(&mut file, max)
+    read_capped_sized(&mut file, max, expected)
 }
 
 /// [`read_file`] as UTF-8 text.
@@ -164,6 +177,26 @@ mod tests {
         // /dev/zero is readable, and capped.
         let e = read_file(Path::new("/dev/zero"), 10, Accept::Readable).unwrap_err();
         assert!(matches!(e, ReadError::TooLarge(10)));
+    }
+
+    #[test]
+    fn a_file_is_read_into_one_buffer_of_its_size_and_still_capped() {
+        let dir = std::env::temp_dir().join(format!("aix-limits-{}", std::process::id()));
+        fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("f");
+        fs::write(&path, vec![b'x'; 100_000]).unwrap();
+        for accept in [Accept::RegularFile, Accept::Readable] {
+            let bytes = read_file(&path, 1 << 20, accept).unwrap();
+            assert_eq!(bytes.len(), 100_000);
+            // Sized from the metadata: no doubled buffer.
+            assert_eq!(bytes.capacity(), 100_001);
+            let e = read_file(&path, 99_999, accept).unwrap_err();
+            assert!(matches!(e, ReadError::TooLarge(99_999)));
+        }
+        // A file that grew after its metadata was read is read whole.
+        let mut grown: &[u8] = &[1u8; 64];
+        assert_eq!(read_capped_sized(&mut grown, 100, 8).unwrap().len(), 64);
+        fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]
