@@ -16,7 +16,7 @@ alone; the budget is 0.6x that), and the growth from one
 size to the next (linear is the size ratio).
 
     cargo build --release
-    python3 bench/plan_bench.py [--sizes 1000,5000,10000,20000] [--runs 7] [--markdown]
+    python3 bench/plan_bench.py [--sizes 1000,5000,10000,20000] [--runs 7] [--markdown] [--pause 3]
 """
 import argparse
 import os
@@ -41,12 +41,21 @@ def manifest(n: int, changed: bool) -> str:
     return "".join(out)
 
 
-def timed(cmd, env, before=None) -> float:
+def timed(cmd, env, before=None, pause=0.0):
+    """Wall seconds of one run of `cmd`, and the peak RSS (KiB) of that
+    process alone (its own rusage, from wait4)."""
     if before:
         before()
+    if pause:
+        time.sleep(pause)
     start = time.perf_counter()
-    subprocess.run(cmd, env=env, check=True, capture_output=True)
-    return time.perf_counter() - start
+    child = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    _, status, usage = os.wait4(child.pid, 0)
+    took = time.perf_counter() - start
+    child.returncode = os.waitstatus_to_exitcode(status)
+    if child.returncode != 0:
+        raise subprocess.CalledProcessError(child.returncode, cmd)
+    return took, usage.ru_maxrss
 
 
 class Setup:
@@ -78,8 +87,9 @@ class Setup:
 COMMANDS = ("tomllib", "plan", "apply", "validate")
 
 
-def measure(aix: str, sizes: list, runs: int) -> list:
-    """The median of each figure per size, over `runs` interleaved rounds."""
+def measure(aix: str, sizes: list, runs: int, pause: float = 0.0) -> list:
+    """The median of each figure per size, over `runs` interleaved rounds,
+    and each command's largest peak RSS (`rss_plan`, ... in KiB)."""
     setups = []
     try:
         for n in sizes:
@@ -94,17 +104,20 @@ def measure(aix: str, sizes: list, runs: int) -> list:
             subprocess.run(c["plan"], env=s.env, check=True, capture_output=True)  # warm the cache
             cmds.append(c)
         times = [{k: [] for k in COMMANDS} for _ in sizes]
+        rss = [{} for _ in sizes]
         for _ in range(runs):
-            for s, c, t in zip(setups, cmds, times):
-                t["plan"].append(timed(c["plan"], s.env))
-                t["apply"].append(timed(c["apply"], s.env, s.restore))
-                t["validate"].append(timed(c["validate"], s.env))
+            for s, c, t, r in zip(setups, cmds, times, rss):
+                for k in ("plan", "apply", "validate"):
+                    took, peak = timed(c[k], s.env, s.restore if k == "apply" else None, pause)
+                    t[k].append(took)
+                    r["rss_" + k] = max(r.get("rss_" + k, 0), peak)
             # The parses last: a large one leaves the kernel's memory
             # fragmented for a moment, and the aix run right after it took
             # 15% longer at 20,000 providers (more, smaller page faults).
             for s, t in zip(setups, times):
                 t["tomllib"].append(_tomllib(s.second))
-        return [{k: statistics.median(v) for k, v in t.items()} for t in times]
+        return [{**{k: statistics.median(v) for k, v in t.items()}, **r}
+                for t, r in zip(times, rss)]
     finally:
         for s in setups:
             s.close()
@@ -134,10 +147,13 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=7)
     ap.add_argument("--aix", default="target/release/aix")
     ap.add_argument("--markdown", action="store_true", help="print a BENCHMARKS.md table")
+    ap.add_argument("--pause", type=float, default=0.0,
+                    help="seconds idle before each aix run (untimed): a first run after idle, "
+                         "as a user's usually is")
     args = ap.parse_args()
     aix = os.path.abspath(args.aix)
     sizes = [int(s) for s in args.sizes.split(",")]
-    rows = list(zip(sizes, measure(aix, sizes, args.runs)))
+    rows = list(zip(sizes, measure(aix, sizes, args.runs, args.pause)))
     if args.markdown:
         print("| providers | tomllib parse | plan | apply | validate | plan / tomllib | apply / tomllib | validate / tomllib |")
         print("|---|---|---|---|---|---|---|---|")
@@ -154,6 +170,9 @@ def main() -> None:
                   f"{m['apply'] * 1e3:>8.1f}ms {m['validate'] * 1e3:>8.1f}ms "
                   f"{m['plan'] / m['tomllib']:>12.2f}x {m['apply'] / m['tomllib']:>13.2f}x "
                   f"{m['validate'] / m['tomllib']:>16.2f}x")
+    print("peak RSS of the aix process (largest over the runs): " + "; ".join(
+        f"{n:,}: plan {m['rss_plan'] / 1024:.1f} MiB, apply {m['rss_apply'] / 1024:.1f} MiB, "
+        f"validate {m['rss_validate'] / 1024:.1f} MiB" for n, m in rows))
     for (n1, a), (n2, b) in zip(rows, rows[1:]):
         growth = {k: b[k] / a[k] for k in ("plan", "apply", "validate")}
         print(f"growth {n1} -> {n2} (size x{n2 / n1:.1f}): " +
