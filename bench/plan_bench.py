@@ -41,21 +41,26 @@ def manifest(n: int, changed: bool) -> str:
     return "".join(out)
 
 
-def timed(cmd, env, before=None, pause=0.0):
-    """Wall seconds of one run of `cmd`, and the peak RSS (KiB) of that
-    process alone (its own rusage, from wait4)."""
+def timed(cmd, env, before=None, pause=0.0) -> float:
     if before:
         before()
     if pause:
         time.sleep(pause)
     start = time.perf_counter()
-    child = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    _, status, usage = os.wait4(child.pid, 0)
-    took = time.perf_counter() - start
-    child.returncode = os.waitstatus_to_exitcode(status)
-    if child.returncode != 0:
-        raise subprocess.CalledProcessError(child.returncode, cmd)
-    return took, usage.ru_maxrss
+    subprocess.run(cmd, env=env, check=True, capture_output=True)
+    return time.perf_counter() - start
+
+
+def peak_rss(cmd, env, before=None) -> int:
+    """The peak RSS (KiB) of one run of `cmd`, by `/usr/bin/time -f %M`
+    around it alone (a child of this Python would report this Python's
+    own RSS, which its fork shared, when that is the larger)."""
+    if before:
+        before()
+    with tempfile.NamedTemporaryFile("r") as out:
+        subprocess.run(["/usr/bin/time", "-f", "%M", "-o", out.name, *cmd], env=env, check=True,
+                       capture_output=True)
+        return int(out.read().split()[-1])
 
 
 class Setup:
@@ -89,7 +94,7 @@ COMMANDS = ("tomllib", "plan", "apply", "validate")
 
 def measure(aix: str, sizes: list, runs: int, pause: float = 0.0) -> list:
     """The median of each figure per size, over `runs` interleaved rounds,
-    and each command's largest peak RSS (`rss_plan`, ... in KiB)."""
+    and each command's peak RSS (`rss_plan`, ... in KiB) from a run after."""
     setups = []
     try:
         for n in sizes:
@@ -104,18 +109,19 @@ def measure(aix: str, sizes: list, runs: int, pause: float = 0.0) -> list:
             subprocess.run(c["plan"], env=s.env, check=True, capture_output=True)  # warm the cache
             cmds.append(c)
         times = [{k: [] for k in COMMANDS} for _ in sizes]
-        rss = [{} for _ in sizes]
         for _ in range(runs):
-            for s, c, t, r in zip(setups, cmds, times, rss):
-                for k in ("plan", "apply", "validate"):
-                    took, peak = timed(c[k], s.env, s.restore if k == "apply" else None, pause)
-                    t[k].append(took)
-                    r["rss_" + k] = max(r.get("rss_" + k, 0), peak)
+            for s, c, t in zip(setups, cmds, times):
+                t["plan"].append(timed(c["plan"], s.env, pause=pause))
+                t["apply"].append(timed(c["apply"], s.env, s.restore, pause))
+                t["validate"].append(timed(c["validate"], s.env, pause=pause))
             # The parses last: a large one leaves the kernel's memory
             # fragmented for a moment, and the aix run right after it took
             # 15% longer at 20,000 providers (more, smaller page faults).
             for s, t in zip(setups, times):
                 t["tomllib"].append(_tomllib(s.second))
+        rss = [{"rss_plan": peak_rss(c["plan"], s.env),
+                "rss_apply": peak_rss(c["apply"], s.env, s.restore),
+                "rss_validate": peak_rss(c["validate"], s.env)} for s, c in zip(setups, cmds)]
         return [{**{k: statistics.median(v) for k, v in t.items()}, **r}
                 for t, r in zip(times, rss)]
     finally:
@@ -170,7 +176,7 @@ def main() -> None:
                   f"{m['apply'] * 1e3:>8.1f}ms {m['validate'] * 1e3:>8.1f}ms "
                   f"{m['plan'] / m['tomllib']:>12.2f}x {m['apply'] / m['tomllib']:>13.2f}x "
                   f"{m['validate'] / m['tomllib']:>16.2f}x")
-    print("peak RSS of the aix process (largest over the runs): " + "; ".join(
+    print("peak RSS of the aix process (one more run each, /usr/bin/time -f %M): " + "; ".join(
         f"{n:,}: plan {m['rss_plan'] / 1024:.1f} MiB, apply {m['rss_apply'] / 1024:.1f} MiB, "
         f"validate {m['rss_validate'] / 1024:.1f} MiB" for n, m in rows))
     for (n1, a), (n2, b) in zip(rows, rows[1:]):
