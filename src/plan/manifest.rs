@@ -231,8 +231,9 @@ fn absolute_file_refs(v: &mut Value, dir: &Path) {
 }
 
 /// A TOML table as JSON, its keys sorted (so config.json, plans and other
-/// tools' files stay the same when a manifest's keys are reordered). Datetimes become their TOML text; an integer
-/// beyond 64 bits is an error at its place (TOML allows no larger).
+/// tools' files stay the same when a manifest's keys are reordered).
+/// Datetimes become their TOML text; an integer beyond 64 bits is an error
+/// at its place (TOML allows no larger).
 fn table_json(table: &DeTable<'_>) -> Result<Value, (usize, String)> {
     // (The parser's tables keep file order.)
     let mut members: Vec<_> = table.iter().collect();
@@ -645,6 +646,23 @@ base_url = "http://localhost:11434/v1"
         assert_eq!(w.headers.len(), 2);
         assert!(parse_str("").unwrap().is_empty());
         assert!(parse_str("[providers]\n").unwrap().is_empty());
+    }
+
+    #[test]
+    fn the_json_view_and_the_entries_are_sorted_whatever_the_file_order() {
+        let text = "[providers.zed]\nbase_url = \"http://z/v1\"\nheaders = { X-B = \"2\", X-A = \"1\" }\n\n[providers.abc]\nbase_url = \"http://a/v1\"\n";
+        let doc = Document::parse(Path::new("p.toml"), text).unwrap();
+        let providers = doc.json["providers"].as_object().unwrap();
+        assert_eq!(providers.keys().collect::<Vec<_>>(), ["abc", "zed"]);
+        let headers = providers["zed"]["headers"].as_object().unwrap();
+        assert_eq!(headers.keys().collect::<Vec<_>>(), ["X-A", "X-B"]);
+        // Places still come from the file: zed's table is on line 1.
+        let e = doc.into_entries().unwrap();
+        let names: Vec<_> = e
+            .iter()
+            .map(|e| (e.provider.name.as_str(), e.at.line))
+            .collect();
+        assert_eq!(names, [("abc", 5), ("zed", 1)]);
     }
 
     #[test]
