@@ -701,7 +701,8 @@ fn segments(data: &[u8], spans: &[(usize, usize, Gap)]) -> Vec<Seg> {
 
 /// The end of the slot value at `pos`, checked by `check` (such as
 /// [`skip_value`]) unless it is `seen`, the slot's value last time (then
-/// kept in `seen` if short).
+/// kept in `seen` if short). (Inlined, as [`run`] is.)
+#[inline(always)]
 fn remembered(seen: &mut Vec<u8>, data: &[u8], pos: usize, check: impl Check) -> Option<usize> {
     // A valid JSON value followed by a delimiter is the whole value
     // there, so the same bytes again need no check.
@@ -724,7 +725,10 @@ fn remembered(seen: &mut Vec<u8>, data: &[u8], pos: usize, check: impl Check) ->
 
 /// Matches `data` against `segs`; the hole's text if it matches. `slot`
 /// is given each slot's gap index and start, and returns the end of its
-/// value once checked.
+/// value once checked. (Inlined into its callers: as a call of its own,
+/// which codegen chose after unrelated changes, it cost 50 instructions a
+/// chunk.)
+#[inline(always)]
 fn run<'a>(
     segs: &[Seg],
     data: &'a [u8],
