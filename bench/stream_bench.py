@@ -275,43 +275,41 @@ def main() -> None:
         return curl, [aix, "run", "bench", "--provider", f"bench-{wire}", "--stream", "-e"]
 
     framings = ["chunked", "close"] if args.framing == "both" else [args.framing]
+
+    def cases():
+        """Each (chunks, shape, framing) in turn, the server serving its
+        stream: its commands and payload size."""
+        for n in [int(c) for c in args.chunks.split(",")]:
+            for shape in args.shapes.split(","):
+                curl, aix_cmd = commands(shape)
+                for framing in framings:
+                    server.body, payload = build(shape, n, framing, args.delta_bytes)
+                    server.framing = framing
+                    yield n, shape, framing, curl, aix_cmd, payload
+
     if args.instructions:
         print("| shape | framing | chunks | aix instructions |")
         print("|---|---|---|---|")
-        for n in [int(c) for c in args.chunks.split(",")]:
-            for shape in args.shapes.split(","):
-                _, aix_cmd = commands(shape)
-                for framing in framings:
-                    server.body, _ = build(shape, n, framing, args.delta_bytes)
-                    server.framing = framing
-                    print(f"| {shape} | {framing} | {n:,} | {instructions(aix_cmd, env) / 1e6:.1f} M |",
-                          flush=True)
+        for n, shape, framing, _, aix_cmd, _ in cases():
+            print(f"| {shape} | {framing} | {n:,} | {instructions(aix_cmd, env) / 1e6:.1f} M |",
+                  flush=True)
         return
-    rows = []
     print("| shape | framing | chunks | MB | curl -sN | aix | ratio | budget | aix peak RSS |")
     print("|---|---|---|---|---|---|---|---|---|")
-    for n in [int(c) for c in args.chunks.split(",")]:
-        for shape in args.shapes.split(","):
-            curl, aix_cmd = commands(shape)
-            for framing in framings:
-                server.body, payload = build(shape, n, framing, args.delta_bytes)
-                server.framing = framing
-                timed(curl)
-                timed(aix_cmd, env)
-                curl_t, aix_t = [], []
-                for _ in range(args.runs):
-                    curl_t.append(timed(curl))
-                    aix_t.append(timed(aix_cmd, env))
-                rss = peak_rss_kib(aix_cmd, env)
-                c, a = statistics.median(curl_t), statistics.median(aix_t)
-                ratio = a / c
-                ok = "" if ratio <= BUDGET[shape] else " (over)"
-                row = (f"| {shape} | {framing} | {n:,} | {payload / 1e6:.0f} | {c * 1000:.1f} ms "
-                       f"| {a * 1000:.1f} ms | **{ratio:.2f}x**{ok} | {BUDGET[shape]:.1f}x "
-                       f"| {rss / 1024:.1f} MiB |")
-                rows.append(row)
-                print(row, flush=True)
-
+    for n, shape, framing, curl, aix_cmd, payload in cases():
+        timed(curl)
+        timed(aix_cmd, env)
+        curl_t, aix_t = [], []
+        for _ in range(args.runs):
+            curl_t.append(timed(curl))
+            aix_t.append(timed(aix_cmd, env))
+        rss = peak_rss_kib(aix_cmd, env)
+        c, a = statistics.median(curl_t), statistics.median(aix_t)
+        ratio = a / c
+        ok = "" if ratio <= BUDGET[shape] else " (over)"
+        print(f"| {shape} | {framing} | {n:,} | {payload / 1e6:.0f} | {c * 1000:.1f} ms "
+              f"| {a * 1000:.1f} ms | **{ratio:.2f}x**{ok} | {BUDGET[shape]:.1f}x "
+              f"| {rss / 1024:.1f} MiB |", flush=True)
 
 if __name__ == "__main__":
     main()
